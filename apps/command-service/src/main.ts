@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { loadConfig } from '@spine/config';
+import { createHttpApp, exitOnStartupFailure, runHttpService } from '@spine/http';
+import { commandServiceConfig } from './command-service.config';
+import { CommandServiceModule, SERVICE_NAME } from './command-service.module';
+
+async function main(): Promise<void> {
+  const config = loadConfig(commandServiceConfig);
+  const app = await createHttpApp(CommandServiceModule.forRoot(config), {
+    bodyLimitBytes: config.HTTP_BODY_LIMIT_BYTES,
+    openApi: {
+      title: 'Event Spine command API',
+      description: 'Commands and event-log reads',
+      version: '1',
+      bearerAuth: true,
+    },
+  });
+  await runHttpService(app, {
+    name: SERVICE_NAME,
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  });
+}
+
+main().catch(exitOnStartupFailure(SERVICE_NAME));

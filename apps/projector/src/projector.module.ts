@@ -1,0 +1,37 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { allTopics } from '@spine/events';
+import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
+import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
+import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
+import type { ProjectorConfig } from './projector.config';
+
+export const SERVICE_NAME = 'projector';
+
+@Module({})
+export class ProjectorModule {
+  static forRoot(config: ProjectorConfig): DynamicModule {
+    return {
+      module: ProjectorModule,
+      imports: [
+        LoggingModule.forRoot({ service: SERVICE_NAME, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY }),
+        MetricsModule.forRoot(SERVICE_NAME),
+        PersistenceModule.forRoot({
+          url: config.DATABASE_URL,
+          schema: config.DATABASE_SCHEMA,
+          poolSize: config.DATABASE_POOL_SIZE,
+          runMigrations: config.DATABASE_RUN_MIGRATIONS,
+          applicationName: SERVICE_NAME,
+          migrations: [],
+        }),
+        KafkaModule.forRoot({
+          brokers: config.KAFKA_BROKERS,
+          clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE_NAME}`,
+          topics: allTopics(config.KAFKA_TOPIC_PREFIX),
+          partitions: config.KAFKA_TOPIC_PARTITIONS,
+          required: true,
+        }),
+        HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck]),
+      ],
+    };
+  }
+}

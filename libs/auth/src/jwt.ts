@@ -1,0 +1,60 @@
+import { errors, jwtVerify, SignJWT } from 'jose';
+import type { Principal } from './principal';
+
+const ALGORITHM = 'HS256';
+const encoder = new TextEncoder();
+
+export class InvalidTokenError extends Error {
+  constructor(
+    readonly reason: 'missing' | 'malformed' | 'expired' | 'signature' | 'claims',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InvalidTokenError';
+  }
+}
+
+export async function signToken(
+  principal: Principal,
+  secret: string,
+  expiresIn: string | number = '1h',
+): Promise<string> {
+  return new SignJWT({
+    actorType: principal.actorType,
+    tenantId: principal.tenantId,
+    spaceId: principal.spaceId,
+    roles: [...principal.roles],
+  })
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setSubject(principal.actorId)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(encoder.encode(secret));
+}
+
+const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200;
+
+/** Verifies signature, expiry and the claims the platform relies on; anything else is an InvalidTokenError. */
+export async function verifyToken(token: string, secret: string): Promise<Principal> {
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(token, encoder.encode(secret), { algorithms: [ALGORITHM] }));
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) throw new InvalidTokenError('expired', 'The bearer token has expired');
+    if (error instanceof errors.JWSSignatureVerificationFailed)
+      throw new InvalidTokenError('signature', 'The bearer token signature is invalid');
+    throw new InvalidTokenError('malformed', 'The bearer token is not a valid JWT');
+  }
+  const { sub, actorType, tenantId, spaceId, roles } = payload;
+  if (
+    !isNonEmptyString(sub) ||
+    !isNonEmptyString(actorType) ||
+    !isNonEmptyString(tenantId) ||
+    !isNonEmptyString(spaceId) ||
+    !Array.isArray(roles) ||
+    !roles.every(isNonEmptyString)
+  ) {
+    throw new InvalidTokenError('claims', 'The bearer token lacks sub, actorType, tenantId, spaceId or roles');
+  }
+  return { actorId: sub, actorType, tenantId, spaceId, roles };
+}

@@ -1,0 +1,4 @@
+export * from './api-error';
+export * from './error.filter';
+export * from './validation';
+export * from './http-app';

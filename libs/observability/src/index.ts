@@ -1,0 +1,4 @@
+export * from './correlation';
+export * from './logging.module';
+export * from './metrics';
+export * from './health';

@@ -1,0 +1,45 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { Client, Pool } from 'pg';
+import { uniqueName } from './names';
+
+export function testDatabaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set: run the suite through jest (its global setup provides it)');
+  return url;
+}
+
+export function testKafkaBrokers(): string[] {
+  const brokers = process.env.KAFKA_BROKERS;
+  if (!brokers) throw new Error('KAFKA_BROKERS is not set: run the suite through jest (its global setup provides it)');
+  return brokers.split(',');
+}
+
+export function testKafka(clientId = uniqueName('client')): Kafka {
+  return new Kafka({ clientId, brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
+}
+
+/** A PostgreSQL schema of its own for one suite; dropped with everything in it afterwards. */
+export class TestSchema {
+  private constructor(
+    readonly name: string,
+    readonly pool: Pool,
+  ) {}
+
+  static async create(prefix = 'test'): Promise<TestSchema> {
+    const name = uniqueName(prefix);
+    const admin = new Client({ connectionString: testDatabaseUrl() });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA "${name}"`);
+    await admin.end();
+    const pool = new Pool({ connectionString: testDatabaseUrl(), options: `-c search_path=${name}`, max: 10 });
+    return new TestSchema(name, pool);
+  }
+
+  async drop(): Promise<void> {
+    await this.pool.end();
+    const admin = new Client({ connectionString: testDatabaseUrl() });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS "${this.name}" CASCADE`);
+    await admin.end();
+  }
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ServiceProcess,
+  TestSchema,
+  testDatabaseUrl,
+  testKafkaBrokers,
+  uniqueName,
+  type AppName,
+} from '@spine/testing';
+
+// Each of the three services boots as a real process, serves health, readiness and metrics, carries correlation
+// ids, and exits 0 on SIGTERM after a graceful shutdown.
+const apps: AppName[] = ['command-service', 'outbox-relay', 'projector'];
+
+describe.each(apps)('%s process', (app) => {
+  let schema: TestSchema;
+  let service: ServiceProcess;
+
+  beforeAll(async () => {
+    schema = await TestSchema.create(app.replace(/-/g, '_'));
+    service = await ServiceProcess.start(app, {
+      DATABASE_URL: testDatabaseUrl(),
+      DATABASE_SCHEMA: schema.name,
+      KAFKA_BROKERS: testKafkaBrokers().join(','),
+      KAFKA_TOPIC_PREFIX: `${uniqueName('svc')}.`,
+      KAFKA_TOPIC_PARTITIONS: '2',
+      JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+    });
+    await service.waitReady();
+  });
+
+  afterAll(async () => {
+    await service?.stop('SIGKILL');
+    await schema?.drop();
+  });
+
+  it('reports liveness and readiness of the database and Kafka', async () => {
+    const live = await fetch(`${service.url}/health/live`);
+    expect(live.status).toBe(200);
+    const ready = await fetch(`${service.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    const body = (await ready.json()) as { status: string; details: Record<string, { status: string }> };
+    expect(body.status).toBe('ok');
+    expect(body.details.database?.status).toBe('up');
+    expect(body.details.kafka?.status).toBe('up');
+  });
+
+  it('serves Prometheus metrics labelled with the service', async () => {
+    await fetch(`${service.url}/health/live`);
+    const res = await fetch(`${service.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toContain(`process_cpu_user_seconds_total{service="${app}"}`);
+    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/health\/live"[^}]*\} \d+/);
+  });
+
+  it('echoes an acceptable X-Correlation-Id, replaces a hostile one, and logs it as JSON', async () => {
+    const id = `it-${randomUUID()}`;
+    const echoed = await fetch(`${service.url}/no-such-route`, { headers: { 'x-correlation-id': id } });
+    expect(echoed.headers.get('x-correlation-id')).toBe(id);
+    expect(echoed.status).toBe(404);
+    expect(await echoed.json()).toEqual({
+      statusCode: 404,
+      code: 'NOT_FOUND',
+      message: 'Cannot GET /no-such-route',
+      correlationId: id,
+    });
+    const hostile = await fetch(`${service.url}/health/live`, { headers: { 'x-correlation-id': 'a b\tc;drop' } });
+    expect(hostile.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+
+    const line = service.logs
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((entry) => entry.correlationId === id);
+    expect(line).toMatchObject({ service: app, correlationId: id });
+  });
+
+  it('shuts down cleanly on SIGTERM with exit code 0', async () => {
+    const result = await service.stop('SIGTERM');
+    expect(result).toEqual({ code: 0, signal: null });
+    expect(service.logs).toContain('stopped cleanly');
+  });
+});
+
+describe('configuration errors', () => {
+  it.each(apps)('%s refuses to start and names every bad variable', async (app) => {
+    const service = await ServiceProcess.start(app, {
+      DATABASE_URL: '',
+      KAFKA_BROKERS: 'localhost',
+      JWT_SECRET: 'short',
+      LOG_LEVEL: 'loud',
+    });
+    const result = await service.exited;
+    expect(result.code).toBe(1);
+    expect(service.logs).toContain(`${app} failed to start: Invalid configuration`);
+    expect(service.logs).toContain('DATABASE_URL is required');
+    expect(service.logs).toContain('KAFKA_BROKERS must be a comma-separated list of host:port, got "localhost"');
+    expect(service.logs).toContain('LOG_LEVEL must be one of');
+    if (app !== 'outbox-relay') expect(service.logs).toContain('JWT_SECRET must be at least 32 characters long');
+  });
+});
