@@ -69,11 +69,16 @@ describe.each(apps)('%s process', (app) => {
     const hostile = await fetch(`${service.url}/health/live`, { headers: { 'x-correlation-id': 'a b\tc;drop' } });
     expect(hostile.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
 
-    const line = service.logs
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((entry) => entry.correlationId === id);
+    // The request line is written once the response has gone out; give it a moment to reach the pipe.
+    const line = await waitFor(
+      () =>
+        service.logs
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((entry) => entry.correlationId === id),
+      { timeoutMs: 5000, message: 'the request log line' },
+    );
     expect(line).toMatchObject({ service: app, correlationId: id });
   });
 
