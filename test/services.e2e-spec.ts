@@ -5,6 +5,7 @@ import {
   testDatabaseUrl,
   testKafkaBrokers,
   uniqueName,
+  waitFor,
   type AppName,
 } from '@spine/testing';
 
