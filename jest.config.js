@@ -12,8 +12,30 @@ const swc = [
   },
 ];
 
-// NestJS 12 ships ES modules only; Jest's module loader needs them as CommonJS.
-const esmPackages = ['@nestjs', '@fastify', 'fastify'].join('|');
+// NestJS 12 and several of its dependencies ship ES modules only. Node 20 runs them through require(esm), but Jest's
+// own module loader cannot, so every ES-module package is transformed to CommonJS (once; Jest caches the result).
+const fs = require('node:fs');
+const path = require('node:path');
+function esModulePackages(dir = path.join(__dirname, 'node_modules')) {
+  const found = [];
+  for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    if (entry.startsWith('.')) continue;
+    if (entry.startsWith('@')) {
+      for (const sub of fs.readdirSync(path.join(dir, entry))) found.push(`${entry}/${sub}`);
+    } else found.push(entry);
+  }
+  return found.filter((name) => {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, name, 'package.json'), 'utf8'));
+      return pkg.type === 'module';
+    } catch {
+      return false;
+    }
+  });
+}
+const esmPackages = esModulePackages()
+  .map((name) => name.replace(/[.+]/g, '\\$&'))
+  .join('|');
 
 const common = {
   rootDir: __dirname,

@@ -3,7 +3,11 @@ import { allTopics } from '@spine/events';
 import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
 import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
 import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
+import { CommandState1763800000200 } from '@spine/commands';
+import { EventLog1763800000000 } from '@spine/event-log';
+import { Outbox1763800000100 } from '@spine/outbox';
 import type { CommandServiceConfig } from './command-service.config';
+import { LedgerModule } from './ledger/ledger.module';
 
 export const SERVICE_NAME = 'command-service';
 
@@ -21,7 +25,7 @@ export class CommandServiceModule {
           poolSize: config.DATABASE_POOL_SIZE,
           runMigrations: config.DATABASE_RUN_MIGRATIONS,
           applicationName: SERVICE_NAME,
-          migrations: [],
+          migrations: [EventLog1763800000000, Outbox1763800000100, CommandState1763800000200],
         }),
         KafkaModule.forRoot({
           brokers: config.KAFKA_BROKERS,
@@ -31,6 +35,7 @@ export class CommandServiceModule {
           required: false,
         }),
         HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck]),
+        LedgerModule.forRoot({ jwtSecret: config.JWT_SECRET, topicPrefix: config.KAFKA_TOPIC_PREFIX }),
       ],
     };
   }

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { correlationIdFrom, CORRELATION_HEADER } from '@spine/observability';
+import { DomainError, REFUSAL_HTTP_STATUS } from '@spine/domain';
 import { ApiError, FASTIFY_ERRORS, HTTP_STATUS_CODES, type ErrorBody } from './api-error';
 
 const logger = new Logger('HttpError');
@@ -16,6 +17,13 @@ export function toErrorBody(error: unknown, correlationId: string): ErrorBody {
       correlationId,
     };
   }
+  if (error instanceof DomainError) {
+    const statusCode = REFUSAL_HTTP_STATUS[error.kind];
+    return { statusCode, code: error.code, message: error.message, details: error.details, correlationId };
+  }
+  // Fastify's own request errors (malformed JSON, too large ...) arrive wrapped by Nest, with the original as cause.
+  const fastifyCode = fastifyErrorCode(error instanceof HttpException ? error.cause : error);
+  if (fastifyCode && FASTIFY_ERRORS[fastifyCode]) return { ...FASTIFY_ERRORS[fastifyCode], correlationId };
   if (error instanceof HttpException) {
     const statusCode = error.getStatus();
     const response = error.getResponse();
@@ -25,9 +33,6 @@ export function toErrorBody(error: unknown, correlationId: string): ErrorBody {
         : error.message;
     return { statusCode, code: HTTP_STATUS_CODES[statusCode] ?? `HTTP_${statusCode}`, message, correlationId };
   }
-  const fastifyCode = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-  const known = fastifyCode ? FASTIFY_ERRORS[fastifyCode] : undefined;
-  if (known) return { ...known, correlationId };
   const statusCode =
     typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number'
       ? error.statusCode
@@ -37,6 +42,12 @@ export function toErrorBody(error: unknown, correlationId: string): ErrorBody {
     return { statusCode, code: HTTP_STATUS_CODES[statusCode] ?? `HTTP_${statusCode}`, message, correlationId };
   }
   return { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal server error', correlationId };
+}
+
+function fastifyErrorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
 }
 
 export function correlationIdOf(request: FastifyRequest): string {

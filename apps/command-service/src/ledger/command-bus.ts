@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '@spine/auth';
+import { CommandExecutor, requestHash, type CommandDefinition, type Outcome } from '@spine/commands';
+import { DomainError } from '@spine/domain';
+import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
+
+export interface Invocation {
+  principal: Principal;
+  correlationId: string;
+  idempotencyKey?: string;
+  expectedSequence?: number;
+}
+
+/** The one entry point of every command, whichever transport it came by (HTTP or gRPC). */
+@Injectable()
+export class CommandBus {
+  private readonly commands;
+  private readonly duration;
+
+  constructor(
+    private readonly executor: CommandExecutor,
+    metrics: Metrics,
+  ) {
+    this.commands = metrics.counter('spine_commands_total', 'Commands handled, by action and outcome', [
+      'action',
+      'outcome',
+    ]);
+    this.duration = metrics.histogram('spine_command_duration_seconds', 'Command handling time', LATENCY_BUCKETS, [
+      'action',
+    ]);
+  }
+
+  /**
+   * `requestInput` is the request as the caller sent it (before server-generated ids): what an Idempotency-Key
+   * protects.
+   */
+  async run<Input, Facts>(
+    command: CommandDefinition<Input, Facts>,
+    input: Input,
+    requestInput: unknown,
+    invocation: Invocation,
+  ): Promise<Outcome> {
+    const { principal } = invocation;
+    const stop = this.duration.startTimer({ action: command.actionId });
+    try {
+      const outcome = await this.executor.execute(command, input, {
+        tenantId: principal.tenantId,
+        spaceId: principal.spaceId,
+        actorId: principal.actorId,
+        actorType: principal.actorType,
+        correlationId: invocation.correlationId,
+        expectedSequence: invocation.expectedSequence,
+        idempotency: invocation.idempotencyKey
+          ? { key: invocation.idempotencyKey, requestHash: requestHash(command.actionId, requestInput) }
+          : undefined,
+      });
+      this.commands.inc({ action: command.actionId, outcome: outcome.replayed ? 'replayed' : 'applied' });
+      return outcome;
+    } catch (error) {
+      this.commands.inc({ action: command.actionId, outcome: error instanceof DomainError ? error.code : 'error' });
+      throw error;
+    } finally {
+      stop();
+    }
+  }
+}

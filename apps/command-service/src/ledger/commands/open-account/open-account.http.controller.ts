@@ -1,0 +1,30 @@
+import { Body, Controller, Post, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
+import { CommandHttp, type CommandHeaders, RequestHeaders } from '../../http/command-http';
+import { openAccountCommand } from './open-account.command';
+import { OpenAccountRequestDto, OpenAccountResponseDto } from './open-account.request.dto';
+
+@ApiTags('accounts')
+@Authenticated()
+@Controller('v1/accounts')
+export class OpenAccountHttpController {
+  constructor(private readonly http: CommandHttp) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: OpenAccountResponseDto })
+  open(
+    @Body() body: OpenAccountRequestDto,
+    @CurrentPrincipal() principal: Principal,
+    @RequestHeaders() headers: CommandHeaders,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ) {
+    return this.http.run(openAccountCommand, { ...body, accountId: body.accountId ?? randomUUID() }, body, {
+      principal,
+      headers,
+      res,
+    });
+  }
+}

@@ -1,0 +1,27 @@
+import { Body, Controller, Post, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
+import { CommandHttp, RequestHeaders, type CommandHeaders } from '../../http/command-http';
+import { transferFundsCommand } from './transfer-funds.command';
+import { TransferFundsRequestDto, TransferFundsResponseDto } from './transfer-funds.request.dto';
+
+@ApiTags('transfers')
+@Authenticated()
+@Controller('v1/transfers')
+export class TransferFundsHttpController {
+  constructor(private readonly http: CommandHttp) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: TransferFundsResponseDto })
+  handle(
+    @Body() body: TransferFundsRequestDto,
+    @CurrentPrincipal() principal: Principal,
+    @RequestHeaders() headers: CommandHeaders,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ) {
+    const input = { ...body, transferId: body.transferId ?? randomUUID() };
+    return this.http.run(transferFundsCommand, input, body, { principal, headers, res });
+  }
+}

@@ -1,0 +1,28 @@
+import { Body, Controller, Param, Post, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
+import { CommandHttp, RequestHeaders, type CommandHeaders } from '../../http/command-http';
+import { AccountParamsDto } from '../account-params.dto';
+import { AccountBalanceResponseDto, EntryRequestDto } from '../entry.request.dto';
+import { withdrawFundsCommand } from './withdraw-funds.command';
+
+@ApiTags('accounts')
+@Authenticated()
+@Controller('v1/accounts')
+export class WithdrawFundsHttpController {
+  constructor(private readonly http: CommandHttp) {}
+
+  @Post(':id/withdrawals')
+  @ApiCreatedResponse({ type: AccountBalanceResponseDto })
+  handle(
+    @Param() params: AccountParamsDto,
+    @Body() body: EntryRequestDto,
+    @CurrentPrincipal() principal: Principal,
+    @RequestHeaders() headers: CommandHeaders,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ) {
+    const input = { accountId: params.id, ...body };
+    return this.http.run(withdrawFundsCommand, input, input, { principal, headers, res });
+  }
+}

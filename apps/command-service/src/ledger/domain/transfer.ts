@@ -1,0 +1,20 @@
+import type { TransferEvent } from '@spine/events';
+
+export type TransferState =
+  | { status: 'none' }
+  | { status: 'requested' | 'completed'; fromAccountId: string; toAccountId: string; amount: number; currency: string };
+
+export const initialTransfer: TransferState = { status: 'none' };
+
+export function evolveTransfer(state: TransferState, event: TransferEvent): TransferState {
+  switch (event.eventType) {
+    case 'TransferRequested':
+      return { status: 'requested', ...event.payload };
+    case 'TransferCompleted':
+      return state.status === 'none' ? state : { ...state, status: 'completed' };
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
+  }
+}

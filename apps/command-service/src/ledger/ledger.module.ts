@@ -1,0 +1,55 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { AUTH_SECRET, BearerAuthGuard } from '@spine/auth';
+import { CommandExecutor } from '@spine/commands';
+import { CommandBus } from './command-bus';
+import { CloseAccountHttpController } from './commands/close-account/close-account.http.controller';
+import { DepositFundsHttpController } from './commands/deposit-funds/deposit-funds.http.controller';
+import { OpenAccountHttpController } from './commands/open-account/open-account.http.controller';
+import { ReverseEntryHttpController } from './commands/reverse-entry/reverse-entry.http.controller';
+import { TransferFundsHttpController } from './commands/transfer-funds/transfer-funds.http.controller';
+import { WithdrawFundsHttpController } from './commands/withdraw-funds/withdraw-funds.http.controller';
+import { ledgerModel } from './domain/ledger.model';
+import { CommandHttp } from './http/command-http';
+import { EventFeedHttpController } from './queries/event-feed/event-feed.http.controller';
+import { GetAccountHttpController } from './queries/get-account/get-account.http.controller';
+import { SubjectEventsHttpController } from './queries/subject-events/subject-events.http.controller';
+
+export interface LedgerOptions {
+  jwtSecret: string;
+  topicPrefix: string;
+}
+
+@Module({})
+export class LedgerModule {
+  static forRoot(options: LedgerOptions): DynamicModule {
+    return {
+      module: LedgerModule,
+      controllers: [
+        OpenAccountHttpController,
+        DepositFundsHttpController,
+        WithdrawFundsHttpController,
+        ReverseEntryHttpController,
+        CloseAccountHttpController,
+        TransferFundsHttpController,
+        GetAccountHttpController,
+        SubjectEventsHttpController,
+        EventFeedHttpController,
+      ],
+      providers: [
+        { provide: AUTH_SECRET, useValue: options.jwtSecret },
+        BearerAuthGuard,
+        {
+          provide: CommandExecutor,
+          useFactory: (dataSource: DataSource) =>
+            new CommandExecutor(dataSource, ledgerModel, { topicPrefix: options.topicPrefix }),
+          inject: [getDataSourceToken()],
+        },
+        CommandBus,
+        CommandHttp,
+      ],
+      exports: [CommandBus, AUTH_SECRET],
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import type { DataSource } from 'typeorm';
+import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
+import { decodeCursor, encodeCursor, readFeed } from '@spine/event-log';
+
+export class EventFeedQueryDto {
+  @ApiProperty({ required: false, description: 'nextCursor of the previous page; absent: from the beginning' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(80)
+  after?: string;
+
+  @ApiProperty({ required: false, minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer' })
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+}
+
+@ApiTags('events')
+@Authenticated()
+@Controller('v1/events')
+export class EventFeedHttpController {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * The tenant's event log in order. Keep calling with `after=nextCursor`: the cursor never skips an event, also
+   * when transactions commit out of id order (an event held by an open transaction appears once it commits).
+   */
+  @Get()
+  async read(@Query() query: EventFeedQueryDto, @CurrentPrincipal() principal: Principal) {
+    const after = query.after ? decodeCursor(query.after) : undefined;
+    const { events, next } = await readFeed(this.db, principal.tenantId, after, query.limit ?? 100);
+    return { events, nextCursor: next ? encodeCursor(next) : null };
+  }
+}

@@ -1,0 +1,68 @@
+import {
+  applyDecorators,
+  createParamDecorator,
+  Inject,
+  Injectable,
+  SetMetadata,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '@spine/http';
+import { InvalidTokenError, verifyToken } from './jwt';
+import { isAdmin, type Principal } from './principal';
+
+export const AUTH_SECRET = Symbol('AUTH_SECRET');
+const ADMIN_ROUTE = 'spine:admin-route';
+
+type AuthedRequest = FastifyRequest & { principal?: Principal };
+
+/** Authenticates `Authorization: Bearer <JWT>` (HS256); use through @Authenticated() or @AdminOnly(). */
+@Injectable()
+export class BearerAuthGuard implements CanActivate {
+  constructor(
+    @Inject(AUTH_SECRET) private readonly secret: string,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const targets = [context.getHandler(), context.getClass()];
+    const request = context.switchToHttp().getRequest<AuthedRequest>();
+    request.principal = await authenticate(request.headers.authorization, this.secret);
+    if (this.reflector.getAllAndOverride<boolean>(ADMIN_ROUTE, targets) && !isAdmin(request.principal)) {
+      throw new ApiError(403, 'FORBIDDEN', 'This route needs the admin role');
+    }
+    return true;
+  }
+}
+
+/** Every route of the controller (or the one route) needs a valid bearer token (401 otherwise). */
+export const Authenticated = () => applyDecorators(UseGuards(BearerAuthGuard), ApiBearerAuth());
+
+/** Needs a valid bearer token with the `admin` role (401 without a token, 403 without the role). */
+export const AdminOnly = () => applyDecorators(SetMetadata(ADMIN_ROUTE, true), Authenticated());
+
+/** Verifies an `authorization` value (HTTP header or gRPC metadata); 401 with the reason otherwise. */
+export async function authenticate(authorization: string | undefined, secret: string): Promise<Principal> {
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? '');
+  if (!match) {
+    throw new ApiError(401, 'UNAUTHENTICATED', 'A bearer token is required (Authorization: Bearer <JWT>)');
+  }
+  try {
+    return await verifyToken(match[1]!, secret);
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw new ApiError(401, 'UNAUTHENTICATED', error.message);
+    throw error;
+  }
+}
+
+/** The verified caller of the current request. */
+export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
+  const principal = context.switchToHttp().getRequest<AuthedRequest>().principal;
+  if (!principal) throw new ApiError(401, 'UNAUTHENTICATED', 'A bearer token is required');
+  return principal;
+});

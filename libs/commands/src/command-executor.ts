@@ -1,0 +1,369 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import {
+  DomainError,
+  REFUSAL_HTTP_STATUS,
+  subjectKey,
+  type Loaded,
+  type PendingEvent,
+  type SubjectRef,
+} from '@spine/domain';
+import { CURRENT_SCHEMA_VERSION, type EventEnvelope, type LedgerEventType } from '@spine/events';
+import { appendEvents, type Queryable } from '@spine/event-log';
+import { enqueueOutbox, toOutboxMessage } from '@spine/outbox';
+import { assertEmissions, type ActionDeclaration } from './action-registry';
+
+/** Who asks, in which conversation, with which retry protection. Taken from the transport (HTTP or gRPC). */
+export interface CommandContext {
+  tenantId: string;
+  spaceId: string;
+  actorId: string;
+  actorType: string;
+  correlationId: string;
+  /** Idempotency-Key and the hash of the request it protects. */
+  idempotency?: { key: string; requestHash: string };
+  /** If-Match: the sequence the primary subject must be at. */
+  expectedSequence?: number;
+}
+
+export interface StateView {
+  get<S>(ref: SubjectRef): Loaded<S>;
+}
+
+export interface Reply {
+  statusCode: number;
+  body: Record<string, unknown>;
+}
+
+export interface Outcome extends Reply {
+  /** True when this is the stored first response of an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
+}
+
+/** A command as data plus functions: which subjects it touches, what it decides, what it answers. */
+export interface CommandDefinition<Input, Facts = undefined> extends ActionDeclaration {
+  subjects(input: Input): SubjectRef[];
+  /** The subject If-Match refers to. */
+  primarySubject(input: Input): SubjectRef;
+  /** Extra reads the decision needs, made under the subjects' locks. */
+  facts?(db: Queryable, input: Input, ctx: CommandContext): Promise<Facts>;
+  decide(input: Input, states: StateView, facts: Facts): PendingEvent[];
+  reply(input: Input, after: StateView, events: readonly EventEnvelope[], ctx: CommandContext): Reply;
+}
+
+/** How the subjects of the domain start and change: the fold the executor keeps current state with. */
+export interface DomainModel {
+  initialState(subjectType: string): unknown;
+  evolve(subjectType: string, state: unknown, event: { eventType: string; payload: unknown }): unknown;
+}
+
+export interface ExecutorOptions {
+  topicPrefix: string;
+  maxAttempts?: number;
+  clock?: () => Date;
+}
+
+export const concurrencyConflict = (subject: SubjectRef, expected: number, actual: number) =>
+  new DomainError(
+    'concurrency',
+    'CONCURRENCY_CONFLICT',
+    `${subject.subjectType} ${subject.subjectId} is at sequence ${actual}, not ${expected}`,
+    { ...subject, expectedSequence: expected, actualSequence: actual },
+  );
+
+export const idempotencyKeyReused = (key: string) =>
+  new DomainError(
+    'unprocessable',
+    'IDEMPOTENCY_KEY_REUSED',
+    `Idempotency-Key ${key} was used before with a different request`,
+    { idempotencyKey: key },
+  );
+
+/** Raised when a guarded write finds the subject moved on; the whole command is retried. */
+class StaleStateError extends Error {}
+
+const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
+
+function isRetryable(error: unknown): boolean {
+  if (error instanceof StaleStateError) return true;
+  const pg = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+  const code = pg.driverError?.code ?? pg.code;
+  const constraint = pg.driverError?.constraint ?? pg.constraint;
+  // Two first requests with one Idempotency-Key raced; the retry finds the winner's stored response.
+  return RETRYABLE_PG_CODES.has(code ?? '') || (code === '23505' && constraint === 'idempotency_keys_pkey');
+}
+
+/** Hash of an action and its request input (before any server-generated id), for Idempotency-Key checks. */
+export function requestHash(actionId: string, input: unknown): string {
+  return createHash('sha256').update(actionId).update('\0').update(canonicalJson(input)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Runs a command in one explicit transaction:
+ *   lock the subjects → replay a stored idempotent response, or → load state with its sequence → check If-Match →
+ *   decide (pure) → evolve → save state only if its sequence still matches → append events → write outbox rows →
+ *   store the idempotent response → commit.
+ * If any step fails, nothing is written.
+ *
+ * Subjects are locked with transaction-scoped advisory locks, in a fixed order, before the first write. A
+ * transaction therefore gets its id only after it holds its subjects, so for every subject the order of transaction
+ * ids is the order of its sequences: the outbox and the event feed read in (tx_id, position) order rely on that.
+ */
+export class CommandExecutor {
+  private readonly maxAttempts: number;
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly domain: DomainModel,
+    private readonly options: ExecutorOptions,
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  async execute<Input, Facts>(
+    command: CommandDefinition<Input, Facts>,
+    input: Input,
+    ctx: CommandContext,
+  ): Promise<Outcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dataSource.transaction('READ COMMITTED', (tx) => this.attempt(tx, command, input, ctx));
+      } catch (error) {
+        if (error instanceof DomainError) {
+          await this.rememberRefusal(command, ctx, error);
+          throw error;
+        }
+        if (attempt >= this.maxAttempts || !isRetryable(error)) throw error;
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      }
+    }
+  }
+
+  private async attempt<Input, Facts>(
+    tx: EntityManager,
+    command: CommandDefinition<Input, Facts>,
+    input: Input,
+    ctx: CommandContext,
+  ): Promise<Outcome> {
+    const refs = uniqueSorted(command.subjects(input));
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`, [
+      refs.map((r) => JSON.stringify([ctx.tenantId, r.subjectType, r.subjectId])),
+    ]);
+
+    if (ctx.idempotency) {
+      const stored = await tx.query<{ request_hash: string; status_code: number; body: Record<string, unknown> }[]>(
+        `SELECT request_hash, status_code, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,
+        [ctx.tenantId, ctx.idempotency.key],
+      );
+      if (stored[0]) {
+        if (stored[0].request_hash !== ctx.idempotency.requestHash) throw idempotencyKeyReused(ctx.idempotency.key);
+        return { statusCode: stored[0].status_code, body: stored[0].body, replayed: true };
+      }
+    }
+
+    const before = await this.load(tx, ctx.tenantId, refs);
+    if (ctx.expectedSequence !== undefined) {
+      const primary = command.primarySubject(input);
+      const actual = before.get(primary).sequence;
+      if (actual !== ctx.expectedSequence) throw concurrencyConflict(primary, ctx.expectedSequence, actual);
+    }
+
+    const facts = command.facts ? await command.facts(tx, input, ctx) : (undefined as Facts);
+    const pending = command.decide(input, before, facts);
+    assertEmissions(
+      command,
+      pending.map((p) => p.event.eventType),
+    );
+
+    const now = this.clock().toISOString();
+    const invocationId = randomUUID();
+    const { envelopes, after } = this.record(pending, before, ctx, invocationId, now);
+
+    await this.save(tx, ctx.tenantId, before, after, now);
+    await appendEvents(tx, envelopes);
+    await enqueueOutbox(
+      tx,
+      envelopes.map((e) => toOutboxMessage(e, this.options.topicPrefix)),
+    );
+
+    const reply = command.reply(input, after, envelopes, ctx);
+    if (ctx.idempotency) {
+      await tx.query(
+        `INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+        [
+          ctx.tenantId,
+          ctx.idempotency.key,
+          command.actionId,
+          ctx.idempotency.requestHash,
+          reply.statusCode,
+          reply.body,
+        ],
+      );
+    }
+    return { ...reply, replayed: false };
+  }
+
+  /** Gives each decided event its identity, sequence and metadata, and folds it into its subject's state. */
+  private record(
+    pending: readonly PendingEvent[],
+    before: LoadedStates,
+    ctx: CommandContext,
+    invocationId: string,
+    now: string,
+  ): { envelopes: EventEnvelope[]; after: LoadedStates } {
+    const after = before.copy();
+    const envelopes: EventEnvelope[] = [];
+    for (const p of pending) {
+      const ref = { subjectType: p.subjectType, subjectId: p.subjectId };
+      const current = after.get(ref);
+      const envelope: EventEnvelope = {
+        id: randomUUID(),
+        tenantId: ctx.tenantId,
+        spaceId: ctx.spaceId,
+        eventType: p.event.eventType,
+        eventSchemaVersion: CURRENT_SCHEMA_VERSION[p.event.eventType as LedgerEventType] ?? 1,
+        subjectType: p.subjectType,
+        subjectId: p.subjectId,
+        actorId: ctx.actorId,
+        actorType: ctx.actorType,
+        actionInvocationId: invocationId,
+        payload: p.event.payload,
+        sequence: current.sequence + 1,
+        occurredAt: p.occurredAt ? new Date(p.occurredAt).toISOString() : now,
+        recordedAt: now,
+        correlationId: ctx.correlationId,
+        causationId: p.causedBy === undefined ? invocationId : envelopes[p.causedBy]?.id,
+      };
+      envelopes.push(envelope);
+      after.set(ref, {
+        state: this.domain.evolve(p.subjectType, current.state, p.event),
+        sequence: envelope.sequence,
+      });
+    }
+    return { envelopes, after };
+  }
+
+  private async load(tx: EntityManager, tenantId: string, refs: readonly SubjectRef[]): Promise<LoadedStates> {
+    const rows = await tx.query<{ subject_type: string; subject_id: string; sequence: number; state: unknown }[]>(
+      `SELECT s.subject_type, s.subject_id, s.sequence, s.state
+         FROM subject_state s
+         JOIN unnest($2::text[], $3::text[]) AS r(subject_type, subject_id) USING (subject_type, subject_id)
+        WHERE s.tenant_id = $1`,
+      [tenantId, refs.map((r) => r.subjectType), refs.map((r) => r.subjectId)],
+    );
+    const states = new LoadedStates(this.domain);
+    for (const row of rows) {
+      states.set(
+        { subjectType: row.subject_type, subjectId: row.subject_id },
+        { state: row.state, sequence: row.sequence },
+      );
+    }
+    return states;
+  }
+
+  /** Guarded writes: a subject is saved only if it is still at the sequence it was loaded at. */
+  private async save(tx: EntityManager, tenantId: string, before: LoadedStates, after: LoadedStates, now: string) {
+    for (const [key, next] of after.changedSince(before)) {
+      const [subjectType, subjectId] = splitKey(key);
+      const previous = before.get({ subjectType, subjectId }).sequence;
+      // Wrapped in a CTE so the driver answers rows for both statements (it answers UPDATE with a row count).
+      const [{ n }] = await tx.query<{ n: number }[]>(
+        previous === 0
+          ? `WITH w AS (
+               INSERT INTO subject_state (tenant_id, subject_type, subject_id, sequence, state, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1)
+             SELECT count(*)::int AS n FROM w`
+          : `WITH w AS (
+               UPDATE subject_state SET sequence = $4, state = $5, updated_at = $6
+                WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 AND sequence = $7 RETURNING 1)
+             SELECT count(*)::int AS n FROM w`,
+        [
+          tenantId,
+          subjectType,
+          subjectId,
+          next.sequence,
+          JSON.stringify(next.state),
+          now,
+          ...(previous === 0 ? [] : [previous]),
+        ],
+      );
+      if (n !== 1) throw new StaleStateError(`${key} moved past sequence ${previous}`);
+    }
+  }
+
+  /** A refusal is the first response too: a retry with the same key gets the same answer, even if things changed. */
+  private async rememberRefusal(command: ActionDeclaration, ctx: CommandContext, error: DomainError): Promise<void> {
+    if (!ctx.idempotency || error.code === 'IDEMPOTENCY_KEY_REUSED') return;
+    const { statusCode, body } = refusalReply(error, ctx.correlationId);
+    await this.dataSource.query(
+      `INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      [ctx.tenantId, ctx.idempotency.key, command.actionId, ctx.idempotency.requestHash, statusCode, body],
+    );
+  }
+}
+
+export function refusalReply(error: DomainError, correlationId: string): Reply {
+  const statusCode = REFUSAL_HTTP_STATUS[error.kind];
+  return {
+    statusCode,
+    body: {
+      statusCode,
+      code: error.code,
+      message: error.message,
+      ...(error.details ? { details: error.details } : {}),
+      correlationId,
+    },
+  };
+}
+
+function uniqueSorted(refs: readonly SubjectRef[]): SubjectRef[] {
+  const byKey = new Map(refs.map((r) => [subjectKey(r), r]));
+  return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
+}
+
+function splitKey(key: string): [string, string] {
+  const at = key.indexOf(':');
+  return [key.slice(0, at), key.slice(at + 1)];
+}
+
+class LoadedStates implements StateView {
+  private readonly states = new Map<string, Loaded<unknown>>();
+
+  constructor(private readonly domain: DomainModel) {}
+
+  get<S>(ref: SubjectRef): Loaded<S> {
+    return (this.states.get(subjectKey(ref)) ?? {
+      state: this.domain.initialState(ref.subjectType),
+      sequence: 0,
+    }) as Loaded<S>;
+  }
+
+  set(ref: SubjectRef, loaded: Loaded<unknown>): void {
+    this.states.set(subjectKey(ref), loaded);
+  }
+
+  copy(): LoadedStates {
+    const copy = new LoadedStates(this.domain);
+    for (const [k, v] of this.states) copy.states.set(k, v);
+    return copy;
+  }
+
+  changedSince(before: LoadedStates): [string, Loaded<unknown>][] {
+    return [...this.states].filter(([k, v]) => before.states.get(k)?.sequence !== v.sequence);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './action-registry';
+export * from './command-executor';
+export * from './commands.migration';

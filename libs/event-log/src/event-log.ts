@@ -1,0 +1,165 @@
+import { DomainError } from '@spine/domain';
+import { upcast, type EventEnvelope } from '@spine/events';
+
+/** Anything that runs a parameterised query: a TypeORM EntityManager or QueryRunner, or a pg client. */
+export interface Queryable {
+  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
+}
+
+interface EventRow {
+  global_position: string;
+  tx_id: string;
+  id: string;
+  tenant_id: string;
+  space_id: string;
+  event_type: string;
+  event_schema_version: number;
+  subject_type: string;
+  subject_id: string;
+  actor_id: string;
+  actor_type: string;
+  action_invocation_id: string;
+  payload: unknown;
+  sequence: number;
+  occurred_at: Date;
+  recorded_at: Date;
+  correlation_id: string;
+  causation_id: string | null;
+}
+
+const COLUMNS = `global_position, tx_id::text AS tx_id, id, tenant_id, space_id, event_type, event_schema_version,
+  subject_type, subject_id, actor_id, actor_type, action_invocation_id, payload, sequence, occurred_at, recorded_at,
+  correlation_id, causation_id`;
+
+/** The stored event as written (no upcasting): what the relay publishes and what audits compare against. */
+export function rowToEnvelope(row: EventRow): EventEnvelope {
+  const envelope: EventEnvelope = {
+    id: row.id,
+    tenantId: row.tenant_id,
+    spaceId: row.space_id,
+    eventType: row.event_type,
+    eventSchemaVersion: row.event_schema_version,
+    subjectType: row.subject_type,
+    subjectId: row.subject_id,
+    actorId: row.actor_id,
+    actorType: row.actor_type,
+    actionInvocationId: row.action_invocation_id,
+    payload: row.payload,
+    sequence: row.sequence,
+    occurredAt: row.occurred_at.toISOString(),
+    recordedAt: row.recorded_at.toISOString(),
+    correlationId: row.correlation_id,
+  };
+  if (row.causation_id !== null) envelope.causationId = row.causation_id;
+  return envelope;
+}
+
+/** Appends events in one statement. The unique (tenant, subject, sequence) constraint refuses a lost update. */
+export async function appendEvents(db: Queryable, events: readonly EventEnvelope[]): Promise<void> {
+  if (events.length === 0) return;
+  const col = <K extends keyof EventEnvelope>(k: K) => events.map((e) => e[k]);
+  await db.query(
+    `INSERT INTO event_log (id, tenant_id, space_id, event_type, event_schema_version, subject_type, subject_id,
+        actor_id, actor_type, action_invocation_id, payload, sequence, occurred_at, recorded_at, correlation_id,
+        causation_id)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[],
+        $8::text[], $9::text[], $10::uuid[], $11::jsonb[], $12::int[], $13::timestamptz[], $14::timestamptz[],
+        $15::text[], $16::text[])`,
+    [
+      col('id'),
+      col('tenantId'),
+      col('spaceId'),
+      col('eventType'),
+      col('eventSchemaVersion'),
+      col('subjectType'),
+      col('subjectId'),
+      col('actorId'),
+      col('actorType'),
+      col('actionInvocationId'),
+      events.map((e) => JSON.stringify(e.payload)),
+      col('sequence'),
+      col('occurredAt'),
+      col('recordedAt'),
+      col('correlationId'),
+      events.map((e) => e.causationId ?? null),
+    ],
+  );
+}
+
+export interface SubjectEventsQuery {
+  tenantId: string;
+  subjectType: string;
+  subjectId: string;
+  afterSequence?: number;
+  limit?: number;
+  recordedUpTo?: Date;
+}
+
+/** A subject's events in sequence order, upcast to current schema versions. */
+export async function readSubjectEvents(db: Queryable, q: SubjectEventsQuery): Promise<EventEnvelope[]> {
+  const rows = await db.query<EventRow[]>(
+    `SELECT ${COLUMNS} FROM event_log
+      WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 AND sequence > $4
+        AND ($6::timestamptz IS NULL OR recorded_at <= $6)
+      ORDER BY sequence LIMIT $5`,
+    [q.tenantId, q.subjectType, q.subjectId, q.afterSequence ?? 0, q.limit ?? 10_000, q.recordedUpTo ?? null],
+  );
+  return rows.map((row) => upcast(rowToEnvelope(row)));
+}
+
+export async function findEvent(db: Queryable, tenantId: string, eventId: string): Promise<EventEnvelope | undefined> {
+  const rows = await db.query<EventRow[]>(`SELECT ${COLUMNS} FROM event_log WHERE tenant_id = $1 AND id = $2`, [
+    tenantId,
+    eventId,
+  ]);
+  return rows[0] ? upcast(rowToEnvelope(rows[0])) : undefined;
+}
+
+/**
+ * Position in a tenant's feed: the writing transaction's id and the row's insertion position. Opaque to clients.
+ */
+export interface FeedPosition {
+  txId: string;
+  position: string;
+}
+
+const invalidCursor = () =>
+  new DomainError('invalid', 'INVALID_CURSOR', 'The cursor is not one this service issued', { field: 'after' });
+
+export function encodeCursor(p: FeedPosition): string {
+  return Buffer.from(`v1:${p.txId}:${p.position}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): FeedPosition {
+  const match = /^v1:(\d{1,20}):(\d{1,20})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match || cursor.length > 80) throw invalidCursor();
+  return { txId: match[1]!, position: match[2]! };
+}
+
+/**
+ * The tenant's events in a total order that never skips one: rows are read in (tx_id, position) order and only
+ * from transactions older than the oldest transaction still in flight anywhere on the server
+ * (`pg_snapshot_xmin`). A transaction that holds ids open delays the feed until it commits or aborts; it can never
+ * be passed over, which a cursor on the identity column alone would do when ids commit out of order.
+ */
+export async function readFeed(
+  db: Queryable,
+  tenantId: string,
+  after: FeedPosition | undefined,
+  limit: number,
+): Promise<{ events: EventEnvelope[]; next: FeedPosition | undefined }> {
+  const rows = await db.query<EventRow[]>(
+    `SELECT ${COLUMNS} FROM event_log
+      WHERE tenant_id = $1
+        AND (tx_id, global_position) > ($2::xid8, $3::bigint)
+        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY tx_id, global_position
+      LIMIT $4`,
+    [tenantId, after?.txId ?? '0', after?.position ?? '0', limit],
+  );
+  const last = rows[rows.length - 1];
+  return {
+    events: rows.map((row) => upcast(rowToEnvelope(row))),
+    next: last ? { txId: last.tx_id, position: last.global_position } : after,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The ledger's events: plain data, a discriminated union on `eventType`, named after facts in the past tense.
+ * Amounts are integers in minor units (cents).
+ */
+
+export interface AccountOpened {
+  eventType: 'AccountOpened';
+  payload: { ownerName: string; currency: string };
+}
+export interface FundsDeposited {
+  eventType: 'FundsDeposited';
+  payload: { amount: number; reference?: string; transferId?: string };
+}
+export interface FundsWithdrawn {
+  eventType: 'FundsWithdrawn';
+  payload: { amount: number; reference?: string; transferId?: string };
+}
+/** Compensation: the reversed entry stays in history; this event undoes its effect on the balance. */
+export interface EntryReversed {
+  eventType: 'EntryReversed';
+  payload: {
+    reversedEventId: string;
+    reversedEventType: 'FundsDeposited' | 'FundsWithdrawn';
+    /** The change this reversal makes to the balance: minus a deposit, plus a withdrawal. */
+    balanceDelta: number;
+    reason: string;
+  };
+}
+export interface AccountClosed {
+  eventType: 'AccountClosed';
+  payload: Record<string, never>;
+}
+export interface TransferRequested {
+  eventType: 'TransferRequested';
+  payload: { fromAccountId: string; toAccountId: string; amount: number; currency: string };
+}
+export interface TransferCompleted {
+  eventType: 'TransferCompleted';
+  payload: { fromAccountId: string; toAccountId: string; amount: number };
+}
+
+export type AccountEvent = AccountOpened | FundsDeposited | FundsWithdrawn | EntryReversed | AccountClosed;
+export type TransferEvent = TransferRequested | TransferCompleted;
+export type LedgerEvent = AccountEvent | TransferEvent;
+export type LedgerEventType = LedgerEvent['eventType'];
+
+/** Which subject type each event belongs to. */
+export const EVENT_SUBJECT_TYPE: Record<LedgerEventType, 'account' | 'transfer'> = {
+  AccountOpened: 'account',
+  FundsDeposited: 'account',
+  FundsWithdrawn: 'account',
+  EntryReversed: 'account',
+  AccountClosed: 'account',
+  TransferRequested: 'transfer',
+  TransferCompleted: 'transfer',
+};
+
+export const LEDGER_EVENT_TYPES = Object.keys(EVENT_SUBJECT_TYPE) as LedgerEventType[];
+
+export function isLedgerEventType(value: string): value is LedgerEventType {
+  return Object.prototype.hasOwnProperty.call(EVENT_SUBJECT_TYPE, value);
+}

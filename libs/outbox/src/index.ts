@@ -1,0 +1,2 @@
+export * from './outbox.migration';
+export * from './outbox.writer';

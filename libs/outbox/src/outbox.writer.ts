@@ -1,0 +1,49 @@
+import {
+  kafkaHeaders,
+  partitionKey,
+  serializeEnvelope,
+  topicFor,
+  type EventEnvelope,
+  type SubjectType,
+} from '@spine/events';
+
+export interface Queryable {
+  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
+}
+
+export interface OutboxMessage {
+  eventId: string;
+  topic: string;
+  key: string;
+  headers: Record<string, string>;
+  value: string;
+}
+
+/** The Kafka message an event becomes: the spec's topic, key, headers and the envelope as JSON. */
+export function toOutboxMessage(envelope: EventEnvelope, topicPrefix = ''): OutboxMessage {
+  return {
+    eventId: envelope.id,
+    topic: topicFor(envelope.subjectType as SubjectType, topicPrefix),
+    key: partitionKey(envelope),
+    headers: kafkaHeaders(envelope),
+    value: serializeEnvelope(envelope),
+  };
+}
+
+/** Enqueues messages in the caller's transaction, in one statement, in the given order. */
+export async function enqueueOutbox(db: Queryable, messages: readonly OutboxMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  await db.query(
+    `INSERT INTO outbox (event_id, topic, message_key, headers, value)
+     SELECT e, t, k, h, v
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[]) WITH ORDINALITY AS m(e, t, k, h, v, n)
+      ORDER BY n`,
+    [
+      messages.map((m) => m.eventId),
+      messages.map((m) => m.topic),
+      messages.map((m) => m.key),
+      messages.map((m) => JSON.stringify(m.headers)),
+      messages.map((m) => m.value),
+    ],
+  );
+}
