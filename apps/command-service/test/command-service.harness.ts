@@ -31,7 +31,8 @@ export class CommandServiceHarness {
       KAFKA_TOPIC_PREFIX: `${uniqueName('cmd')}.`,
       KAFKA_TOPIC_PARTITIONS: '2',
       JWT_SECRET,
-      LOG_LEVEL: 'warn',
+      // Failure-injection suites make the service log errors on purpose; TEST_LOG_LEVEL=info shows them.
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
     });
     const app = await createHttpApp(CommandServiceModule.forRoot(config), {
       bodyLimitBytes: config.HTTP_BODY_LIMIT_BYTES,

@@ -4,7 +4,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { CORRELATION_HEADER, LATENCY_BUCKETS, Metrics, settleCorrelationId } from '@spine/observability';
-import { ApiErrorFilter, correlationIdOf } from './error.filter';
+import { ApiError } from './api-error';
+import { ApiErrorFilter, correlationIdOf, sendError } from './error.filter';
 import { createValidationPipe } from './validation';
 
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
@@ -41,8 +42,15 @@ export async function createHttpApp(
     'route',
     'status',
   ]);
-  fastify.addHook('onRequest', (request, _reply, done) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     settleCorrelationId(request.headers);
+    // The API speaks JSON only: a body of any other type is refused before it is parsed.
+    const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+    const type = request.headers['content-type'] ?? '';
+    if (hasBody && !/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) {
+      sendError(new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json'), request, reply);
+      return;
+    }
     done();
   });
   fastify.addHook('onSend', (request, reply, payload, done) => {

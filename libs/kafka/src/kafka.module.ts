@@ -35,7 +35,8 @@ export class KafkaAdmin implements OnApplicationShutdown {
     if (this.options.required) return this.prepare();
     // Not needed to serve: keep trying in the background until the broker answers.
     const attempt = (): void => {
-      this.prepare().catch((error: unknown) => {
+      this.inflight = this.prepare().catch((error: unknown) => {
+        if (this.stopped) return;
         this.logger.warn({ message: 'kafka not reachable yet; retrying', error: String(error) });
         this.retryTimer = setTimeout(attempt, 5000);
       });
@@ -44,6 +45,8 @@ export class KafkaAdmin implements OnApplicationShutdown {
   }
 
   private retryTimer?: NodeJS.Timeout;
+  private inflight?: Promise<void>;
+  private stopped = false;
 
   private async prepare(): Promise<void> {
     await this.admin.connect();
@@ -57,8 +60,10 @@ export class KafkaAdmin implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.retryTimer);
     await this.admin.disconnect();
+    await this.inflight;
   }
 }
 

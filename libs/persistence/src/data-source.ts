@@ -23,7 +23,8 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     // Schema changes are migrations, always: never let the ORM guess them from entities.
     synchronize: false,
     migrationsRun: false,
-    logging: ['error'],
+    // Failed queries surface as errors to the caller and are logged there once, as JSON.
+    logging: false,
     extra: {
       max: settings.poolSize,
       application_name: settings.applicationName,
