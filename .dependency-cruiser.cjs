@@ -37,7 +37,10 @@ module.exports = {
       name: 'production-code-never-imports-testing',
       comment: 'libs/testing is for suites only.',
       severity: 'error',
-      from: { path: '^(apps|libs)/', pathNot: ['\\.(spec|int-spec|e2e-spec)\\.ts$', '^libs/testing/'] },
+      from: {
+        path: '^(apps|libs)/',
+        pathNot: ['\\.(spec|int-spec|e2e-spec)\\.ts$', '^libs/testing/', '^apps/[^/]+/test/'],
+      },
       to: { path: '^libs/testing/' },
     },
     {

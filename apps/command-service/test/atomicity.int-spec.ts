@@ -34,7 +34,9 @@ describe('one transaction per command', () => {
     await svc.request('POST', `/v1/accounts/${accountId}/deposits`, { token, body: { amount: 100 } });
     const before = await svc.writeCounts();
     const trigger = `fail_${table}`;
-    await svc.db.query(`CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION fail_write()`);
+    await svc.db.query(
+      `CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION fail_write()`,
+    );
     try {
       const res = await svc.request('POST', `/v1/accounts/${accountId}/deposits`, {
         token,
@@ -62,9 +64,14 @@ describe('one transaction per command', () => {
       CREATE FUNCTION fail_third() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN IF NEW.event_type = 'FundsDeposited' AND NEW.payload ? 'transferId' THEN
         RAISE EXCEPTION 'injected failure on the deposit leg'; END IF; RETURN NEW; END $$`);
-    await svc.db.query(`CREATE TRIGGER fail_third BEFORE INSERT ON event_log FOR EACH ROW EXECUTE FUNCTION fail_third()`);
+    await svc.db.query(
+      `CREATE TRIGGER fail_third BEFORE INSERT ON event_log FOR EACH ROW EXECUTE FUNCTION fail_third()`,
+    );
     try {
-      const res = await svc.request('POST', '/v1/transfers', { token, body: { fromAccountId: from, toAccountId: to, amount: 20 } });
+      const res = await svc.request('POST', '/v1/transfers', {
+        token,
+        body: { fromAccountId: from, toAccountId: to, amount: 20 },
+      });
       expect(res.statusCode).toBe(500);
     } finally {
       await svc.db.query(`DROP TRIGGER fail_third ON event_log`);
@@ -97,12 +104,12 @@ describe('the event log is append-only in the database', () => {
       await client.end();
     }
     const { rows } = await svc.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_log`);
-    expect(rows[0]!.n).toBe(1);
+    expect(rows[0].n).toBe(1);
   });
 
   it('refuses a second event at a taken (tenant, subject, sequence)', async () => {
     const { rows } = await svc.db.query<Record<string, unknown>>(`SELECT * FROM event_log LIMIT 1`);
-    const e = rows[0]!;
+    const e = rows[0];
     await expect(
       svc.db.query(
         `INSERT INTO event_log (id, tenant_id, space_id, event_type, event_schema_version, subject_type, subject_id,

@@ -69,7 +69,7 @@ describe('command service HTTP API', () => {
       ['AccountOpened', 1],
       ['FundsDeposited', 2],
     ]);
-    const deposit = history.body.events[1]!;
+    const deposit = history.body.events[1];
     expect(Object.keys(deposit)).toEqual([
       'id',
       'tenantId',
@@ -110,9 +110,9 @@ describe('command service HTTP API', () => {
       value: string;
     }>(`SELECT topic, message_key, headers, value FROM outbox WHERE event_id = $1`, [deposit.id]);
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.topic).toMatch(/spine\.account\.events$/);
-    expect(rows[0]!.message_key).toBe(`tenant-a:${accountId}`);
-    expect(rows[0]!.headers).toEqual({
+    expect(rows[0].topic).toMatch(/spine\.account\.events$/);
+    expect(rows[0].message_key).toBe(`tenant-a:${accountId}`);
+    expect(rows[0].headers).toEqual({
       'event-id': deposit.id,
       'event-type': 'FundsDeposited',
       'event-schema-version': '1',
@@ -124,7 +124,7 @@ describe('command service HTTP API', () => {
       'causation-id': deposit.actionInvocationId,
       'content-type': 'application/json',
     });
-    expect(JSON.parse(rows[0]!.value)).toEqual(deposit);
+    expect(JSON.parse(rows[0].value)).toEqual(deposit);
   });
 
   it('records a transfer as four events in one transaction, one correlation id and a causation chain', async () => {
@@ -157,7 +157,7 @@ describe('command service HTTP API', () => {
       ['TransferCompleted', transferId, 2],
     ]);
     expect(new Set(rows.map((r) => r.tx_id)).size).toBe(1); // one transaction
-    expect(rows[0]!.causation_id).toBe(rows[0]!.action_invocation_id);
+    expect(rows[0].causation_id).toBe(rows[0].action_invocation_id);
     expect(rows.slice(1).map((r) => r.causation_id)).toEqual(rows.slice(0, 3).map((r) => r.id));
 
     expect((await get(`/v1/accounts/${from}`)).body.balance).toBe(300);
@@ -193,15 +193,15 @@ describe('command service HTTP API', () => {
     const [, deposit, withdrawal] = body.events;
 
     const reversed = await post(`/v1/accounts/${accountId}/reversals`, {
-      eventId: withdrawal!.id,
+      eventId: withdrawal.id,
       reason: 'duplicate charge',
     });
     expect(reversed.body).toEqual({ accountId, sequence: 4, balance: 300 });
-    const again = await post(`/v1/accounts/${accountId}/reversals`, { eventId: withdrawal!.id, reason: 'again' });
+    const again = await post(`/v1/accounts/${accountId}/reversals`, { eventId: withdrawal.id, reason: 'again' });
     expect(again).toMatchObject({ statusCode: 409, body: { code: 'ALREADY_REVERSED' } });
 
     await post(`/v1/accounts/${accountId}/withdrawals`, { amount: 250 });
-    const wouldGoNegative = await post(`/v1/accounts/${accountId}/reversals`, { eventId: deposit!.id, reason: 'x' });
+    const wouldGoNegative = await post(`/v1/accounts/${accountId}/reversals`, { eventId: deposit.id, reason: 'x' });
     expect(wouldGoNegative).toMatchObject({ statusCode: 409, body: { code: 'INSUFFICIENT_FUNDS' } });
     const unknown = await post(`/v1/accounts/${accountId}/reversals`, { eventId: randomUUID(), reason: 'x' });
     expect(unknown).toMatchObject({ statusCode: 404, body: { code: 'ENTRY_NOT_FOUND' } });
@@ -215,8 +215,8 @@ describe('command service HTTP API', () => {
       'FundsWithdrawn',
     ]);
     expect(history.body.events[2]).toEqual(withdrawal); // the reversed entry is untouched
-    expect(history.body.events[3]!.payload).toEqual({
-      reversedEventId: withdrawal!.id,
+    expect(history.body.events[3].payload).toEqual({
+      reversedEventId: withdrawal.id,
       reversedEventType: 'FundsWithdrawn',
       balanceDelta: 100,
       reason: 'duplicate charge',
@@ -249,7 +249,7 @@ describe('command service HTTP API', () => {
       `SELECT recorded_at FROM event_log WHERE subject_id = $1 AND sequence = 2`,
       [accountId],
     );
-    const afterFirstDeposit = rows[0]!.recorded_at.toISOString();
+    const afterFirstDeposit = rows[0].recorded_at.toISOString();
     await new Promise((r) => setTimeout(r, 5));
     await post(`/v1/accounts/${accountId}/deposits`, { amount: 50 });
 
@@ -278,7 +278,7 @@ describe('command service HTTP API', () => {
       `SELECT count(*)::int AS n FROM outbox WHERE message_key = $1`,
       [`tenant-a:${accountId}`],
     );
-    expect(outbox[0]!.n).toBe(21);
+    expect(outbox[0].n).toBe(21);
   });
 
   describe('Idempotency-Key', () => {
@@ -394,5 +394,55 @@ describe('command service HTTP API', () => {
       ].sort(),
     );
     expect(res.body.components.schemas).toHaveProperty('OpenAccountRequestDto');
+  });
+});
+
+describe('events stored at an older schema version', () => {
+  let svc: CommandServiceHarness;
+
+  beforeAll(async () => {
+    svc = await CommandServiceHarness.start();
+  });
+  afterAll(() => svc.stop());
+
+  it('are upcast wherever they are read: history, feed and the asOf fold', async () => {
+    const tenantId = `v1-${randomUUID()}`;
+    const token = await tokenFor({ tenantId });
+    const accountId = randomUUID();
+    // A v1 AccountOpened fixture, as an older release wrote it (the owner was called `owner`).
+    await svc.db.query(
+      `INSERT INTO event_log (id, tenant_id, space_id, event_type, event_schema_version, subject_type, subject_id,
+          actor_id, actor_type, action_invocation_id, payload, sequence, occurred_at, recorded_at, correlation_id)
+       VALUES (gen_random_uuid(), $1, 'space-1', 'AccountOpened', 1, 'account', $2, 'legacy', 'system',
+               gen_random_uuid(), '{"owner":"Legacy Ltd","currency":"GBP"}', 1, now(), now(), 'legacy')`,
+      [tenantId, accountId],
+    );
+    await svc.db.query(
+      `INSERT INTO subject_state (tenant_id, subject_type, subject_id, sequence, state, updated_at)
+       VALUES ($1, 'account', $2, 1, '{"status":"open","ownerName":"Legacy Ltd","currency":"GBP","balance":0}', now())`,
+      [tenantId, accountId],
+    );
+    const history = await svc.request<{ events: EventEnvelope[] }>('GET', `/v1/subjects/account/${accountId}/events`, {
+      token,
+    });
+    expect(history.body.events[0]).toMatchObject({
+      eventSchemaVersion: 2,
+      payload: { ownerName: 'Legacy Ltd', currency: 'GBP' },
+    });
+    const feed = await svc.request<{ events: EventEnvelope[] }>('GET', '/v1/events', { token });
+    expect(feed.body.events[0]).toMatchObject({ eventSchemaVersion: 2, payload: { ownerName: 'Legacy Ltd' } });
+    const asOf = await svc.request(
+      'GET',
+      `/v1/accounts/${accountId}?asOf=${new Date(Date.now() + 60_000).toISOString()}`,
+      { token },
+    );
+    expect(asOf.body).toMatchObject({ ownerName: 'Legacy Ltd', currency: 'GBP', sequence: 1 });
+    // New events on the same subject are written at the current version.
+    await svc.request('POST', `/v1/accounts/${accountId}/deposits`, { token, body: { amount: 9 } });
+    const { rows } = await svc.db.query<{ v: number }>(
+      `SELECT event_schema_version AS v FROM event_log WHERE subject_id = $1 ORDER BY sequence`,
+      [accountId],
+    );
+    expect(rows.map((r) => r.v)).toEqual([1, 1]);
   });
 });

@@ -53,7 +53,7 @@ export async function authenticate(authorization: string | undefined, secret: st
     throw new ApiError(401, 'UNAUTHENTICATED', 'A bearer token is required (Authorization: Bearer <JWT>)');
   }
   try {
-    return await verifyToken(match[1]!, secret);
+    return await verifyToken(match[1], secret);
   } catch (error) {
     if (error instanceof InvalidTokenError) throw new ApiError(401, 'UNAUTHENTICATED', error.message);
     throw error;

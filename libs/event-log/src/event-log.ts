@@ -133,7 +133,7 @@ export function encodeCursor(p: FeedPosition): string {
 export function decodeCursor(cursor: string): FeedPosition {
   const match = /^v1:(\d{1,20}):(\d{1,20})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!match || cursor.length > 80) throw invalidCursor();
-  return { txId: match[1]!, position: match[2]! };
+  return { txId: match[1], position: match[2] };
 }
 
 /**

@@ -45,10 +45,15 @@ export async function createHttpApp(
   fastify.addHook('onRequest', (request, reply, done) => {
     settleCorrelationId(request.headers);
     // The API speaks JSON only: a body of any other type is refused before it is parsed.
-    const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+    const hasBody =
+      Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
     const type = request.headers['content-type'] ?? '';
     if (hasBody && !/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) {
-      sendError(new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json'), request, reply);
+      sendError(
+        new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json'),
+        request,
+        reply,
+      );
       return;
     }
     done();

@@ -3,3 +3,4 @@ export * from './names';
 export * from './wait';
 export * from './test-env';
 export * from './service-process';
+export * from './decider-spec';

@@ -17,7 +17,7 @@ export type LedgerCommand =
 
 /** What a reversal needs to know beyond the account's state: the entry it reverses, read from the log. */
 export interface ReversalFacts {
-  entry?: { eventType: string; payload: { amount?: number; transferId?: string } };
+  entry?: AccountEvent;
   alreadyReversed: boolean;
 }
 
@@ -97,7 +97,7 @@ export function decideReverse(
     throw LedgerErrors.entryNotReversible(command.eventId, 'it is one leg of a transfer; transfer the amount back');
   }
   if (facts.alreadyReversed) throw LedgerErrors.alreadyReversed(command.eventId);
-  const amount = entry.payload.amount ?? 0;
+  const amount = entry.payload.amount;
   const balanceDelta = entry.eventType === 'FundsDeposited' ? -amount : amount;
   if (open.balance + balanceDelta < 0) throw LedgerErrors.insufficientFunds(command.accountId, open.balance, amount);
   if (open.balance + balanceDelta > MAX_BALANCE) throw LedgerErrors.balanceLimit(command.accountId);

@@ -1,5 +1,6 @@
 import type { CommandDefinition } from '@spine/commands';
 import { findEvent } from '@spine/event-log';
+import type { AccountEvent } from '@spine/events';
 import type { AccountState } from '../../domain/account';
 import { decideReverse, type ReversalFacts } from '../../domain/ledger.decide';
 import { LEDGER_ACTIONS } from '../../ledger.actions';
@@ -25,12 +26,8 @@ export const reverseEntryCommand: CommandDefinition<ReverseEntryInput, ReversalF
           AND payload->>'reversedEventId' = $3 LIMIT 1`,
       [ctx.tenantId, i.accountId, i.eventId],
     );
-    return {
-      entry: onThisAccount
-        ? { eventType: entry.eventType, payload: entry.payload as ReversalFacts['entry'] & object }
-        : undefined,
-      alreadyReversed: reversed.length > 0,
-    } as ReversalFacts;
+    // Only an entry of this account, in this tenant, can be reversed here; the log is read upcast.
+    return { entry: onThisAccount ? (entry as AccountEvent) : undefined, alreadyReversed: reversed.length > 0 };
   },
   decide: (i, states, facts) =>
     decideReverse({ type: 'ReverseEntry', ...i }, states.get<AccountState>(account(i.accountId)).state, facts),
