@@ -35,7 +35,11 @@ export class CommandServiceModule {
           required: false,
         }),
         HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck]),
-        LedgerModule.forRoot({ jwtSecret: config.JWT_SECRET, topicPrefix: config.KAFKA_TOPIC_PREFIX }),
+        LedgerModule.forRoot({
+          jwtSecret: config.JWT_SECRET,
+          topicPrefix: config.KAFKA_TOPIC_PREFIX,
+          databaseSchema: config.DATABASE_SCHEMA,
+        }),
       ],
     };
   }

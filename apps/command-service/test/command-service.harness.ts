@@ -2,7 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { signToken, type Principal } from '@spine/auth';
 import { loadConfig } from '@spine/config';
 import { createHttpApp } from '@spine/http';
-import { TestSchema, testDatabaseUrl, testKafkaBrokers, uniqueName } from '@spine/testing';
+import { allTopics } from '@spine/events';
+import { TestSchema, testDatabaseUrl, testKafka, testKafkaBrokers, uniqueName, waitFor } from '@spine/testing';
 import { commandServiceConfig } from '../src/command-service.config';
 import { CommandServiceModule } from '../src/command-service.module';
 
@@ -19,16 +20,18 @@ export class CommandServiceHarness {
   private constructor(
     readonly app: NestFastifyApplication,
     readonly schema: TestSchema,
+    readonly topicPrefix: string,
   ) {}
 
   static async start(): Promise<CommandServiceHarness> {
     const schema = await TestSchema.create('cmd');
+    const topicPrefix = `${uniqueName('cmd')}.`;
     const config = loadConfig(commandServiceConfig, {
       DATABASE_URL: testDatabaseUrl(),
       DATABASE_SCHEMA: schema.name,
       DATABASE_POOL_SIZE: '10',
       KAFKA_BROKERS: testKafkaBrokers().join(','),
-      KAFKA_TOPIC_PREFIX: `${uniqueName('cmd')}.`,
+      KAFKA_TOPIC_PREFIX: topicPrefix,
       KAFKA_TOPIC_PARTITIONS: '2',
       JWT_SECRET,
       // Failure-injection suites make the service log errors on purpose; TEST_LOG_LEVEL=info shows them.
@@ -39,12 +42,31 @@ export class CommandServiceHarness {
       openApi: { title: 'test', description: 'test', version: '1', bearerAuth: true },
     });
     await app.getHttpAdapter().getInstance().ready();
-    return new CommandServiceHarness(app, schema);
+    return new CommandServiceHarness(app, schema, topicPrefix);
   }
 
   async stop(): Promise<void> {
     await this.app.close();
     await this.schema.drop();
+  }
+
+  /** Waits until the service created its topics (it does so in the background: Kafka is not needed to serve). */
+  async topicsReady(): Promise<string[]> {
+    const topics = allTopics(this.topicPrefix);
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      await waitFor(
+        async () => {
+          const have = new Set(await admin.listTopics());
+          return topics.every((t) => have.has(t));
+        },
+        { timeoutMs: 20000, message: 'the command service topics' },
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    return topics;
   }
 
   get db() {

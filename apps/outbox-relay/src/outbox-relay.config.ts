@@ -1,4 +1,4 @@
-import { bool, commonConfig, databaseConfig, kafkaConfig, port, str, type ConfigOf } from '@spine/config';
+import { bool, commonConfig, databaseConfig, int, kafkaConfig, port, str, type ConfigOf } from '@spine/config';
 
 export const outboxRelayConfig = {
   ...commonConfig,
@@ -8,6 +8,23 @@ export const outboxRelayConfig = {
   // The command service owns the schema of its database; the relay only reads and marks its outbox.
   DATABASE_RUN_MIGRATIONS: bool('apply pending migrations at start-up (the command service owns them)', false),
   ...kafkaConfig,
+  RELAY_INSTANCE_ID: str('name of this instance among several relays; empty: <hostname>-<pid>', { default: '' }),
+  RELAY_BATCH_SIZE: int('outbox rows published per Kafka batch', { default: 500, min: 1, max: 10000 }),
+  RELAY_MAX_IDLE_MS: int('longest pause between polls when idle (a NOTIFY wakes the relay sooner)', {
+    default: 100,
+    min: 1,
+    max: 10000,
+  }),
+  RELAY_REBALANCE_MS: int('how often instances renew their heartbeat and share buckets', {
+    default: 1000,
+    min: 100,
+  }),
+  RELAY_INSTANCE_TTL_MS: int('an instance silent this long is considered gone', { default: 5000, min: 500 }),
+  RELAY_CLEANUP_INTERVAL_MS: int('how often published rows are deleted', { default: 1000, min: 100 }),
+  RELAY_CLEANUP_BATCH: int('most published rows deleted per round (no DELETE storms)', {
+    default: 5000,
+    min: 100,
+  }),
 } as const;
 
 export type OutboxRelayConfig = ConfigOf<typeof outboxRelayConfig>;

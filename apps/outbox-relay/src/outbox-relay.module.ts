@@ -4,6 +4,7 @@ import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
 import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
 import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
 import type { OutboxRelayConfig } from './outbox-relay.config';
+import { RELAY_CONFIG, RelayService } from './relay/relay.service';
 
 export const SERVICE_NAME = 'outbox-relay';
 
@@ -31,6 +32,7 @@ export class OutboxRelayModule {
         }),
         HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck]),
       ],
+      providers: [{ provide: RELAY_CONFIG, useValue: config }, RelayService],
     };
   }
 }

@@ -59,6 +59,8 @@ export interface DomainModel {
 
 export interface ExecutorOptions {
   topicPrefix: string;
+  /** Called after a command's transaction committed new events (e.g. to wake the relay). */
+  onCommitted?: () => void;
   maxAttempts?: number;
   clock?: () => Date;
 }
@@ -140,7 +142,11 @@ export class CommandExecutor {
   ): Promise<Outcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.dataSource.transaction('READ COMMITTED', (tx) => this.attempt(tx, command, input, ctx));
+        const outcome = await this.dataSource.transaction('READ COMMITTED', (tx) =>
+          this.attempt(tx, command, input, ctx),
+        );
+        if (!outcome.replayed) this.options.onCommitted?.();
+        return outcome;
       } catch (error) {
         if (error instanceof DomainError) {
           await this.rememberRefusal(command, ctx, error);

@@ -1,9 +1,15 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** Subjects are spread over this many buckets; each bucket is published by one relay instance at a time. */
+export const OUTBOX_BUCKETS = 64;
+
 /**
  * The transactional outbox: one ready-to-publish Kafka message per event, written in the command's transaction.
- * `tx_id` lets the relay read gap-safely (never past a transaction still in flight); `key_hash` lets several relay
- * instances split subjects into buckets while each subject stays with one instance.
+ *  - `tx_id` lets the relay read gap-safely: never past a transaction still in flight.
+ *  - `bucket` is a hash of the message key: all events of a subject share a bucket, so the one relay instance that
+ *    owns the bucket publishes them in order, while other instances publish other buckets.
+ *  - `relay_cursor` holds, per bucket, the last published position (and the batch in flight, which after a crash
+ *    tells how many messages are sent again); `relay_instances` is the relays' heartbeat, used to share buckets.
  */
 export class Outbox1763800000100 implements MigrationInterface {
   name = 'Outbox1763800000100';
@@ -16,15 +22,33 @@ export class Outbox1763800000100 implements MigrationInterface {
         event_id    uuid        NOT NULL,
         topic       text        NOT NULL,
         message_key text        NOT NULL,
-        key_hash    integer     NOT NULL GENERATED ALWAYS AS (hashtext(message_key)) STORED,
+        bucket      smallint    NOT NULL GENERATED ALWAYS AS (((hashtext(message_key) % ${OUTBOX_BUCKETS}) + ${OUTBOX_BUCKETS}) % ${OUTBOX_BUCKETS}) STORED,
         headers     jsonb       NOT NULL,
         value       text        NOT NULL,
         created_at  timestamptz NOT NULL DEFAULT clock_timestamp()
       )`);
-    await q.query(`CREATE INDEX outbox_tx_order ON outbox (tx_id, position)`);
+    await q.query(`CREATE INDEX outbox_bucket_order ON outbox (bucket, tx_id, position)`);
+    await q.query(`
+      CREATE TABLE relay_cursor (
+        bucket       smallint PRIMARY KEY,
+        tx_id        xid8        NOT NULL DEFAULT '0',
+        position     bigint      NOT NULL DEFAULT 0,
+        inflight_tx  xid8,
+        inflight_pos bigint,
+        published    bigint      NOT NULL DEFAULT 0,
+        updated_at   timestamptz NOT NULL DEFAULT now()
+      )`);
+    await q.query(`INSERT INTO relay_cursor (bucket) SELECT generate_series(0, ${OUTBOX_BUCKETS - 1})`);
+    await q.query(`
+      CREATE TABLE relay_instances (
+        instance_id text PRIMARY KEY,
+        last_seen   timestamptz NOT NULL
+      )`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE relay_instances`);
+    await q.query(`DROP TABLE relay_cursor`);
     await q.query(`DROP TABLE outbox`);
   }
 }

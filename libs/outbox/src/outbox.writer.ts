@@ -47,3 +47,50 @@ export async function enqueueOutbox(db: Queryable, messages: readonly OutboxMess
     ],
   );
 }
+
+/** The channel the command service notifies after a commit that wrote outbox rows; the relay listens on it. */
+export const outboxChannel = (schema: string) => `spine_outbox:${schema}`;
+
+/**
+ * Wakes the relay after commits without a NOTIFY inside every command transaction (NOTIFY takes a global lock at
+ * commit and would serialise all writers). Commits that end in the same turn of the event loop share one NOTIFY,
+ * sent after they committed, on its own; at most one is in flight.
+ */
+export class OutboxSignal {
+  private scheduled = false;
+  private sending = false;
+  private again = false;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly channel: string,
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {}
+
+  committed(): void {
+    if (this.sending) {
+      this.again = true;
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => void this.send());
+  }
+
+  private async send(): Promise<void> {
+    this.scheduled = false;
+    this.sending = true;
+    try {
+      await this.db.query(`SELECT pg_notify($1, '')`, [this.channel]);
+    } catch (error) {
+      // Only a wake-up: the relay polls anyway, so a lost signal costs latency, never events.
+      this.onError(error);
+    } finally {
+      this.sending = false;
+      if (this.again) {
+        this.again = false;
+        this.committed();
+      }
+    }
+  }
+}

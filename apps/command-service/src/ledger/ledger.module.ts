@@ -1,8 +1,9 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AUTH_SECRET, BearerAuthGuard } from '@spine/auth';
 import { CommandExecutor } from '@spine/commands';
+import { OutboxSignal, outboxChannel } from '@spine/outbox';
 import { CommandBus } from './command-bus';
 import { CloseAccountHttpController } from './commands/close-account/close-account.http.controller';
 import { DepositFundsHttpController } from './commands/deposit-funds/deposit-funds.http.controller';
@@ -19,6 +20,7 @@ import { SubjectEventsHttpController } from './queries/subject-events/subject-ev
 export interface LedgerOptions {
   jwtSecret: string;
   topicPrefix: string;
+  databaseSchema: string;
 }
 
 @Module({})
@@ -42,8 +44,16 @@ export class LedgerModule {
         BearerAuthGuard,
         {
           provide: CommandExecutor,
-          useFactory: (dataSource: DataSource) =>
-            new CommandExecutor(dataSource, ledgerModel, { topicPrefix: options.topicPrefix }),
+          useFactory: (dataSource: DataSource) => {
+            const logger = new Logger('OutboxSignal');
+            const signal = new OutboxSignal(dataSource, outboxChannel(options.databaseSchema), (error) =>
+              logger.warn({ message: 'could not notify the relay; it will poll', error: String(error) }),
+            );
+            return new CommandExecutor(dataSource, ledgerModel, {
+              topicPrefix: options.topicPrefix,
+              onCommitted: () => signal.committed(),
+            });
+          },
           inject: [getDataSourceToken()],
         },
         CommandBus,

@@ -1,0 +1,109 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Kafka, Partitioners, type Producer } from 'kafkajs';
+import { hostname } from 'node:os';
+import type { DataSource } from 'typeorm';
+import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
+import { OutboxRelay } from '@spine/relay';
+import type { OutboxRelayConfig } from '../outbox-relay.config';
+
+export const RELAY_CONFIG = Symbol('RELAY_CONFIG');
+
+/** The relay loop in the Nest shell: started after boot, stopped (batch finished, buckets released) on shutdown. */
+@Injectable()
+export class RelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('OutboxRelay');
+  private readonly producer: Producer;
+  private readonly relay: OutboxRelay;
+
+  constructor(
+    kafka: Kafka,
+    metrics: Metrics,
+    @InjectDataSource() dataSource: DataSource,
+    @Inject(RELAY_CONFIG) config: OutboxRelayConfig,
+  ) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
+    const published = metrics.counter('spine_relay_published_total', 'Outbox messages acknowledged by Kafka');
+    const resent = metrics.counter(
+      'spine_relay_resent_after_recovery_total',
+      'Messages sent again after a crash or takeover (possible duplicates downstream)',
+    );
+    const failures = metrics.counter('spine_relay_publish_errors_total', 'Failed relay iterations', ['retriable']);
+    const latency = metrics.histogram(
+      'spine_relay_commit_to_ack_seconds',
+      'Time from the outbox row being written to Kafka acknowledging it',
+      LATENCY_BUCKETS,
+    );
+    const owned = metrics.gauge('spine_relay_buckets_owned', 'Outbox buckets this instance publishes');
+    const schema = config.DATABASE_SCHEMA;
+    // Read on scrape, over all buckets: what all instances together still have to publish.
+    const backlog = async () =>
+      (
+        await dataSource.query<{ backlog: number; oldest: number }[]>(
+          `SELECT count(o.*)::int AS backlog,
+                  coalesce(extract(epoch FROM clock_timestamp() - min(o.created_at)), 0)::float8 AS oldest
+             FROM "${schema}".relay_cursor c
+             JOIN "${schema}".outbox o ON o.bucket = c.bucket AND (o.tx_id, o.position) > (c.tx_id, c.position)`,
+        )
+      )[0];
+    metrics.gauge('spine_relay_backlog', 'Outbox rows not yet published', [], async function () {
+      this.set((await backlog())?.backlog ?? 0);
+    });
+    metrics.gauge(
+      'spine_relay_oldest_unpublished_age_seconds',
+      'Age of the oldest unpublished outbox row',
+      [],
+      async function () {
+        this.set((await backlog())?.oldest ?? 0);
+      },
+    );
+
+    this.relay = new OutboxRelay({
+      database: { connectionString: config.DATABASE_URL, application_name: 'outbox-relay' },
+      schema,
+      producer: this.producer,
+      instanceId: config.RELAY_INSTANCE_ID || `${hostname()}-${process.pid}`,
+      batchSize: config.RELAY_BATCH_SIZE,
+      maxIdleMs: config.RELAY_MAX_IDLE_MS,
+      rebalanceMs: config.RELAY_REBALANCE_MS,
+      instanceTtlMs: config.RELAY_INSTANCE_TTL_MS,
+      cleanupIntervalMs: config.RELAY_CLEANUP_INTERVAL_MS,
+      cleanupBatch: config.RELAY_CLEANUP_BATCH,
+      observer: {
+        published: (n, ages) => {
+          published.inc(n);
+          for (const age of ages) latency.observe(age);
+        },
+        resentAfterRecovery: (n) => resent.inc(n),
+        publishFailed: (retriable) => failures.inc({ retriable: String(retriable) }),
+        bucketsOwned: (n) => owned.set(n),
+      },
+      log: {
+        info: (e) => this.logger.log(e),
+        warn: (e) => this.logger.warn(e),
+        error: (e) => this.logger.error(e),
+      },
+    });
+  }
+
+  get ownedBuckets(): number[] {
+    return this.relay.ownedBuckets;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.producer.connect();
+    await this.relay.start();
+    this.logger.log({ message: 'relay started' });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+    await this.producer.disconnect();
+  }
+}

@@ -1,0 +1,125 @@
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { OutboxRelay, type RelayOptions } from '@spine/relay';
+import { testDatabaseUrl, testKafka, uniqueName, waitFor } from '@spine/testing';
+
+export interface Received {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string;
+  value: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+/** Everything that arrives on the given topics, from the beginning, via a consumer group of its own. */
+export class TopicRecorder {
+  readonly messages: Received[] = [];
+  private constructor(private readonly consumer: Consumer) {}
+
+  static async start(kafka: Kafka, topics: string[]): Promise<TopicRecorder> {
+    const consumer = kafka.consumer({
+      groupId: uniqueName('recorder'),
+      sessionTimeout: 6000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 50,
+      allowAutoTopicCreation: false,
+    });
+    const recorder = new TopicRecorder(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+        recorder.messages.push({
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key!.toString(),
+          value: JSON.parse(message.value!.toString()) as Record<string, unknown>,
+          headers,
+        });
+      },
+    });
+    return recorder;
+  }
+
+  eventIds(): string[] {
+    return this.messages.map((m) => m.headers['event-id']!);
+  }
+
+  async waitForEvents(ids: Iterable<string>, timeoutMs = 30000): Promise<void> {
+    const wanted = new Set(ids);
+    await waitFor(() => [...wanted].every((id) => this.eventIds().includes(id)), {
+      timeoutMs,
+      message: `${wanted.size} events on Kafka (have ${this.messages.length})`,
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
+export function relayProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+}
+
+/** An in-process relay instance on the test schema, with counters the tests can read. */
+export class RelayUnderTest {
+  readonly counts = { published: 0, resent: 0, failures: 0 };
+  readonly relay: OutboxRelay;
+
+  private constructor(
+    readonly producer: Producer,
+    options: Omit<RelayOptions, 'producer' | 'database'>,
+  ) {
+    this.relay = new OutboxRelay({
+      ...options,
+      producer,
+      database: { connectionString: testDatabaseUrl() },
+      observer: {
+        published: (n) => (this.counts.published += n),
+        resentAfterRecovery: (n) => (this.counts.resent += n),
+        publishFailed: () => (this.counts.failures += 1),
+        bucketsOwned: () => undefined,
+      },
+    });
+  }
+
+  static async start(schema: string, overrides: Partial<RelayOptions> = {}): Promise<RelayUnderTest> {
+    const producer = relayProducer(testKafka());
+    await producer.connect();
+    const r = new RelayUnderTest(producer, {
+      schema,
+      instanceId: uniqueName('relay'),
+      batchSize: 100,
+      maxIdleMs: 50,
+      rebalanceMs: 200,
+      instanceTtlMs: 1500,
+      cleanupIntervalMs: 200,
+      cleanupBatch: 1000,
+      ...overrides,
+    });
+    await r.relay.start();
+    return r;
+  }
+
+  /** Dies like a killed process: the loop stops, the connection (and its locks) drop, the heartbeat stays. */
+  async crash(): Promise<void> {
+    const internals = this.relay as unknown as { running: boolean; client?: { end(): Promise<void> } };
+    internals.running = false;
+    await internals.client?.end();
+    await this.producer.disconnect();
+  }
+
+  async stop(): Promise<void> {
+    await this.relay.stop();
+    await this.producer.disconnect();
+  }
+}

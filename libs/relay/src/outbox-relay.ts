@@ -1,0 +1,345 @@
+import { Client, type ClientConfig } from 'pg';
+import type { Producer, TopicMessages } from 'kafkajs';
+import { OUTBOX_BUCKETS, outboxChannel } from '@spine/outbox';
+
+export interface RelayOptions {
+  /** Connection settings of the database that holds the outbox (the command service's). */
+  database: ClientConfig;
+  schema: string;
+  producer: Producer;
+  instanceId: string;
+  batchSize: number;
+  /** Longest sleep between polls when idle; a NOTIFY from the command service wakes the relay sooner. */
+  maxIdleMs: number;
+  /** How often the instance renews its heartbeat and rebalances buckets with the others. */
+  rebalanceMs: number;
+  /** An instance whose heartbeat is older than this is considered gone. */
+  instanceTtlMs: number;
+  cleanupIntervalMs: number;
+  cleanupBatch: number;
+  observer?: RelayObserver;
+  log?: RelayLog;
+}
+
+export interface RelayObserver {
+  published(count: number, commitToAckSeconds: number[]): void;
+  resentAfterRecovery(count: number): void;
+  publishFailed(retriable: boolean): void;
+  bucketsOwned(count: number): void;
+}
+
+export interface RelayLog {
+  info(entry: Record<string, unknown>): void;
+  warn(entry: Record<string, unknown>): void;
+  error(entry: Record<string, unknown>): void;
+}
+
+interface Row {
+  position: string;
+  tx_id: string;
+  bucket: number;
+  event_id: string;
+  topic: string;
+  message_key: string;
+  headers: Record<string, string>;
+  value: string;
+  age_seconds: number;
+}
+
+/**
+ * Publishes the outbox to Kafka, at least once, in order per subject, with any number of instances.
+ *
+ * Order and gaps: each bucket is read in (tx_id, position) order, and only from transactions older than the oldest
+ * one still in flight (`pg_snapshot_xmin`), so a transaction that commits late is published late, never skipped.
+ * The command side takes its subjects' locks before its first write, which makes tx_id order the sequence order of
+ * every subject.
+ *
+ * Ownership: an instance owns a bucket while it holds a session advisory lock on it, on the one connection it also
+ * reads and advances cursors with. If the process dies, PostgreSQL drops the connection and its locks, and another
+ * instance takes the buckets over at its next rebalance (within `rebalanceMs`). If only the connection dies, the
+ * cursor writes fail with it: an instance can never advance a cursor it no longer owns.
+ *
+ * Crash safety: the cursor moves only after Kafka acknowledged the batch. Before sending, the batch's end is noted as
+ * "in flight"; after a crash, rows between the cursor and that mark are sent again and counted as duplicates.
+ */
+export class OutboxRelay {
+  private client?: Client;
+  private running = false;
+  private loopDone?: Promise<void>;
+  private wake?: () => void;
+  private readonly owned = new Set<number>();
+  private lastRebalance = 0;
+  private lastCleanup = 0;
+  private lockClass = 0;
+  private pendingWake = false;
+
+  constructor(private readonly options: RelayOptions) {}
+
+  get ownedBuckets(): number[] {
+    return [...this.owned].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.connect();
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loopDone;
+    await this.disconnect(true);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({ ...this.options.database, options: `-c search_path=${this.options.schema}` });
+    client.on('error', (error) => this.options.log?.warn({ message: 'relay connection error', error: String(error) }));
+    client.on('notification', () => {
+      this.pendingWake = true;
+      this.wake?.();
+    });
+    await client.connect();
+    await client.query(`LISTEN "${outboxChannel(this.options.schema)}"`);
+    const [row] = (
+      await client.query<{ k: number }>(`SELECT hashtext('spine-relay:' || $1) AS k`, [this.options.schema])
+    ).rows;
+    this.lockClass = row!.k;
+    this.client = client;
+    this.owned.clear();
+    this.lastRebalance = 0;
+  }
+
+  private async disconnect(graceful: boolean): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.owned.clear();
+    this.options.observer?.bucketsOwned(0);
+    if (!client) return;
+    if (graceful) {
+      // Leaving the heartbeat table lets the others take the buckets over at once instead of after the TTL.
+      await client
+        .query(`DELETE FROM relay_instances WHERE instance_id = $1`, [this.options.instanceId])
+        .catch(() => undefined);
+    }
+    await client.end().catch(() => undefined);
+  }
+
+  private async loop(): Promise<void> {
+    let idleMs = 1;
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (!this.client) await this.connect();
+        if (Date.now() - this.lastRebalance >= this.options.rebalanceMs) await this.rebalance();
+        if (Date.now() - this.lastCleanup >= this.options.cleanupIntervalMs) await this.cleanup();
+        const published = this.owned.size > 0 ? await this.publishBatch() : 0;
+        failures = 0;
+        if (published > 0) {
+          idleMs = 1;
+          continue;
+        }
+        await this.idle(idleMs);
+        idleMs = Math.min(idleMs * 2, this.options.maxIdleMs);
+      } catch (error) {
+        failures++;
+        const retriable = isRetriable(error);
+        this.options.observer?.publishFailed(retriable);
+        this.options.log?.[failures > 3 ? 'error' : 'warn']({
+          message: 'relay iteration failed; retrying',
+          error: String(error),
+          retriable,
+          failures,
+        });
+        if (isConnectionError(error)) await this.disconnect(false);
+        await this.idle(Math.min(100 * 2 ** Math.min(failures, 8), 10_000));
+      }
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (this.pendingWake || !this.running) {
+      this.pendingWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined = undefined;
+      const done = () => {
+        clearTimeout(timer);
+        this.pendingWake = false;
+        resolve();
+      };
+      timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  /** Heartbeat, then take free buckets up to a fair share and give back what exceeds it. */
+  private async rebalance(): Promise<void> {
+    const client = this.client!;
+    const { instanceId, instanceTtlMs } = this.options;
+    const { rows } = await client.query<{ live: number }>(
+      `WITH beat AS (
+         INSERT INTO relay_instances (instance_id, last_seen) VALUES ($1, now())
+         ON CONFLICT (instance_id) DO UPDATE SET last_seen = now())
+       SELECT count(*)::int + CASE WHEN bool_or(instance_id = $1) THEN 0 ELSE 1 END AS live
+         FROM relay_instances WHERE last_seen > now() - make_interval(secs => $2::double precision / 1000)`,
+      [instanceId, instanceTtlMs],
+    );
+    const live = Math.max(1, rows[0]?.live ?? 1);
+    const share = Math.ceil(OUTBOX_BUCKETS / live);
+    if (this.owned.size > share) {
+      const extra = this.ownedBuckets.slice(share);
+      await client.query(`SELECT pg_advisory_unlock($1, b) FROM unnest($2::int[]) AS b`, [this.lockClass, extra]);
+      for (const b of extra) this.owned.delete(b);
+    } else if (this.owned.size < share) {
+      const candidates = Array.from({ length: OUTBOX_BUCKETS }, (_, b) => b).filter((b) => !this.owned.has(b));
+      // Start at an instance-specific offset so instances starting together do not all fight for bucket 0.
+      const offset = hashString(instanceId) % OUTBOX_BUCKETS;
+      candidates.sort(
+        (a, b) => ((a - offset + OUTBOX_BUCKETS) % OUTBOX_BUCKETS) - ((b - offset + OUTBOX_BUCKETS) % OUTBOX_BUCKETS),
+      );
+      for (const bucket of candidates) {
+        if (this.owned.size >= share) break;
+        const { rows: got } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, $2) AS ok`, [
+          this.lockClass,
+          bucket,
+        ]);
+        if (got[0]?.ok) {
+          this.owned.add(bucket);
+          await this.recover(bucket);
+        }
+      }
+    }
+    this.options.observer?.bucketsOwned(this.owned.size);
+    this.lastRebalance = Date.now();
+  }
+
+  /** A bucket taken over with a batch in flight: those rows are sent again; count them as duplicates. */
+  private async recover(bucket: number): Promise<void> {
+    const { rows } = await this.client!.query<{ n: number }>(
+      `SELECT count(o.*)::int AS n FROM relay_cursor c
+         JOIN outbox o ON o.bucket = c.bucket
+          AND (o.tx_id, o.position) > (c.tx_id, c.position)
+          AND (o.tx_id, o.position) <= (c.inflight_tx, c.inflight_pos)
+        WHERE c.bucket = $1 AND c.inflight_tx IS NOT NULL`,
+      [bucket],
+    );
+    const n = rows[0]?.n ?? 0;
+    if (n > 0) {
+      this.options.observer?.resentAfterRecovery(n);
+      this.options.log?.warn({
+        message: 'bucket recovered with a batch in flight; re-sending it',
+        bucket,
+        messages: n,
+      });
+    }
+  }
+
+  private async publishBatch(): Promise<number> {
+    const client = this.client!;
+    const { rows } = await client.query<Row>(
+      `SELECT o.position, o.tx_id::text AS tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value,
+              extract(epoch FROM clock_timestamp() - o.created_at)::float8 AS age_seconds
+         FROM relay_cursor c
+         CROSS JOIN LATERAL (
+           SELECT * FROM outbox o
+            WHERE o.bucket = c.bucket
+              AND (o.tx_id, o.position) > (c.tx_id, c.position)
+              AND o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY o.tx_id, o.position
+            LIMIT $2) o
+        WHERE c.bucket = ANY($1::smallint[])
+        ORDER BY o.tx_id, o.position
+        LIMIT $2`,
+      [this.ownedBuckets, this.options.batchSize],
+    );
+    if (rows.length === 0) return 0;
+
+    const ends = batchEnds(rows);
+    await client.query(
+      `UPDATE relay_cursor c SET inflight_tx = e.tx_id, inflight_pos = e.position
+         FROM unnest($1::smallint[], $2::xid8[], $3::bigint[]) AS e(bucket, tx_id, position)
+        WHERE c.bucket = e.bucket`,
+      [ends.map((e) => e.bucket), ends.map((e) => e.txId), ends.map((e) => e.position)],
+    );
+    await this.options.producer.sendBatch({ topicMessages: toTopicMessages(rows), acks: -1 });
+    const { rowCount } = await client.query(
+      `UPDATE relay_cursor c SET tx_id = e.tx_id, position = e.position, inflight_tx = NULL, inflight_pos = NULL,
+              published = c.published + e.n, updated_at = now()
+         FROM unnest($1::smallint[], $2::xid8[], $3::bigint[], $4::int[]) AS e(bucket, tx_id, position, n)
+        WHERE c.bucket = e.bucket`,
+      [ends.map((e) => e.bucket), ends.map((e) => e.txId), ends.map((e) => e.position), ends.map((e) => e.count)],
+    );
+    if (rowCount !== ends.length) throw new Error('relay cursor rows are missing');
+    const ageAtAck = rows.map((r) => r.age_seconds);
+    this.options.observer?.published(rows.length, ageAtAck);
+    return rows.length;
+  }
+
+  /**
+   * Deletes published rows in small batches (never a DELETE storm): one instance at a time, a bounded number of
+   * rows per round.
+   */
+  private async cleanup(): Promise<void> {
+    this.lastCleanup = Date.now();
+    const client = this.client!;
+    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, -1) AS ok`, [this.lockClass]);
+    if (!rows[0]?.ok) return;
+    try {
+      await client.query(
+        `DELETE FROM outbox WHERE position IN (
+           SELECT o.position FROM relay_cursor c
+             JOIN outbox o ON o.bucket = c.bucket AND (o.tx_id, o.position) <= (c.tx_id, c.position)
+            LIMIT $1)`,
+        [this.options.cleanupBatch],
+      );
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock($1, -1)`, [this.lockClass]);
+    }
+  }
+}
+
+function batchEnds(rows: Row[]) {
+  const ends = new Map<number, { bucket: number; txId: string; position: string; count: number }>();
+  for (const r of rows) {
+    const e = ends.get(r.bucket);
+    ends.set(r.bucket, { bucket: r.bucket, txId: r.tx_id, position: r.position, count: (e?.count ?? 0) + 1 });
+  }
+  return [...ends.values()];
+}
+
+/** Grouped by topic, in outbox order: per key (one partition), Kafka receives them in that order. */
+function toTopicMessages(rows: Row[]): TopicMessages[] {
+  const byTopic = new Map<string, TopicMessages>();
+  for (const r of rows) {
+    let t = byTopic.get(r.topic);
+    if (!t) byTopic.set(r.topic, (t = { topic: r.topic, messages: [] }));
+    t.messages.push({ key: r.message_key, value: r.value, headers: r.headers });
+  }
+  return [...byTopic.values()];
+}
+
+function hashString(s: string): number {
+  let h = 0;
+  for (const c of s) h = (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0;
+  return h;
+}
+
+export function isRetriable(error: unknown): boolean {
+  const e = error as { retriable?: boolean; originalError?: { retriable?: boolean }; name?: string };
+  if (typeof e?.retriable === 'boolean') return e.retriable || e.name === 'KafkaJSNumberOfRetriesExceeded';
+  return true;
+}
+
+function isConnectionError(error: unknown): boolean {
+  const message = String((error as { message?: string })?.message ?? error);
+  const code = (error as { code?: string })?.code ?? '';
+  return (
+    /Connection terminated|ECONNRESET|ECONNREFUSED|not queryable|Client has encountered a connection error|terminating connection/i.test(
+      message,
+    ) ||
+    code.startsWith('08') ||
+    code === '57P01'
+  );
+}
