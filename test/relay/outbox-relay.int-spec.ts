@@ -49,7 +49,7 @@ describe('outbox relay', () => {
       `/v1/subjects/account/${accountId}/events`,
       { token },
     );
-    const deposit = history.body.events[1]!;
+    const deposit = history.body.events[1];
     const message = recorder.messages.find((m) => m.headers['event-id'] === deposit.id)!;
     expect(message.topic).toBe(`${svc.topicPrefix}spine.account.events`);
     expect(message.key).toBe(`tenant-a:${accountId}`);
@@ -120,7 +120,7 @@ describe('outbox relay', () => {
     };
     await writes(3);
     // Kill one instance abruptly: its connection (and so its bucket locks) vanish, its heartbeat stays behind.
-    const victim = relays[0]!;
+    const victim = relays[0];
     const orphaned = victim.relay.ownedBuckets;
     expect(orphaned.length).toBeGreaterThan(0);
     await victim.crash();
@@ -144,7 +144,7 @@ describe('outbox relay', () => {
       // A resend after recovery repeats a suffix, never reorders: each message is followed by its successor or an
       // earlier sequence being re-sent.
       for (let i = 1; i < sequences.length; i++) {
-        if (sequences[i]! > sequences[i - 1]!) expect(sequences[i]).toBe(sequences[i - 1]! + 1);
+        if (sequences[i] > sequences[i - 1]) expect(sequences[i]).toBe(sequences[i - 1] + 1);
       }
     }
   });

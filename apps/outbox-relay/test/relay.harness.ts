@@ -45,7 +45,7 @@ export class TopicRecorder {
   }
 
   eventIds(): string[] {
-    return this.messages.map((m) => m.headers['event-id']!);
+    return this.messages.map((m) => m.headers['event-id']);
   }
 
   async waitForEvents(ids: Iterable<string>, timeoutMs = 30000): Promise<void> {

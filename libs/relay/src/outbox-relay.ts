@@ -104,7 +104,7 @@ export class OutboxRelay {
     const [row] = (
       await client.query<{ k: number }>(`SELECT hashtext('spine-relay:' || $1) AS k`, [this.options.schema])
     ).rows;
-    this.lockClass = row!.k;
+    this.lockClass = row.k;
     this.client = client;
     this.owned.clear();
     this.lastRebalance = 0;
