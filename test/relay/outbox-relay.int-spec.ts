@@ -1,4 +1,8 @@
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { testDatabaseUrl, testKafka, waitFor } from '@spine/testing';
 import { CommandServiceHarness, tokenFor } from '../../apps/command-service/test/command-service.harness';
@@ -146,6 +150,62 @@ describe('outbox relay', () => {
       for (let i = 1; i < sequences.length; i++) {
         if (sequences[i] > sequences[i - 1]) expect(sequences[i]).toBe(sequences[i - 1] + 1);
       }
+    }
+  });
+});
+
+describe('the AsyncAPI document', () => {
+  it('describes the real messages: every value and header set the relay published validates against it', async () => {
+    const svc = await CommandServiceHarness.start();
+    const topics = await svc.topicsReady();
+    const recorder = await TopicRecorder.start(testKafka(), topics);
+    const relay = await RelayUnderTest.start(svc.schema.name);
+    try {
+      const bearer = await tokenFor();
+      const post = (url: string, body: unknown) => svc.request('POST', url, { token: bearer, body });
+      const a = (await post('/v1/accounts', { ownerName: 'Doc', currency: 'EUR' })).body.accountId as string;
+      const b = (await post('/v1/accounts', { ownerName: 'Doc2', currency: 'EUR' })).body.accountId as string;
+      await post(`/v1/accounts/${a}/deposits`, { amount: 100, reference: 'ref' });
+      await post(`/v1/accounts/${a}/withdrawals`, { amount: 10 });
+      await post('/v1/transfers', { fromAccountId: a, toAccountId: b, amount: 5 });
+      const events = await svc.request<{ events: { id: string; eventType: string }[] }>(
+        'GET',
+        `/v1/subjects/account/${a}/events`,
+        {
+          token: bearer,
+        },
+      );
+      const withdrawal = events.body.events.find((e) => e.eventType === 'FundsWithdrawn')!;
+      await post(`/v1/accounts/${a}/reversals`, { eventId: withdrawal.id, reason: 'doc' });
+      await post(`/v1/accounts/${b}/withdrawals`, { amount: 5 });
+      await post(`/v1/accounts/${b}/close`, {});
+      const { rows } = await svc.db.query<{ id: string }>(`SELECT id FROM event_log`);
+      await recorder.waitForEvents(rows.map((r) => r.id));
+
+      const doc = JSON.parse(readFileSync(resolve(__dirname, '../../docs/asyncapi.json'), 'utf8')) as {
+        components: { messages: Record<string, { headers: object; payload: object }> };
+      };
+      const ajv = new Ajv({ strict: false, allErrors: true });
+      addFormats(ajv);
+      const seenTypes = new Set<string>();
+      for (const m of recorder.messages) {
+        const spec = doc.components.messages[m.headers['event-type']];
+        expect(spec).toBeDefined();
+        const validPayload = ajv.validate(spec.payload, m.value);
+        expect({ type: m.headers['event-type'], errors: ajv.errors ?? null, valid: validPayload }).toMatchObject({
+          valid: true,
+        });
+        const validHeaders = ajv.validate(spec.headers, m.headers);
+        expect({ type: m.headers['event-type'], errors: ajv.errors ?? null, valid: validHeaders }).toMatchObject({
+          valid: true,
+        });
+        seenTypes.add(m.headers['event-type']);
+      }
+      expect([...seenTypes].sort()).toEqual(Object.keys(doc.components.messages).sort());
+    } finally {
+      await relay.stop();
+      await recorder.stop();
+      await svc.stop();
     }
   });
 });
