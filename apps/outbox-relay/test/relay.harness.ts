@@ -9,6 +9,8 @@ export interface Received {
   key: string;
   value: Record<string, unknown>;
   headers: Record<string, string>;
+  /** performance.now() when the consumer handed the message over. */
+  arrivedAt: number;
 }
 
 /** Everything that arrives on the given topics, from the beginning, via a consumer group of its own. */
@@ -38,6 +40,7 @@ export class TopicRecorder {
           key: message.key!.toString(),
           value: JSON.parse(message.value!.toString()) as Record<string, unknown>,
           headers,
+          arrivedAt: performance.now(),
         });
       },
     });
