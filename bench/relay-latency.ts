@@ -63,10 +63,10 @@ async function main(): Promise<void> {
       const res = await call(commands.url, 'POST', `/v1/accounts/${accountId}/deposits`, bearer, { amount: 1 });
       sentAt.set(res.body.sequence as number, performance.now());
       await new Promise((r) => setTimeout(r, PAUSE_MS));
-      for (const m of seen) if (!arrivals.has(m.headers.sequence!)) arrivals.set(m.headers.sequence!, m.arrivedAt);
+      for (const m of seen) if (!arrivals.has(m.headers.sequence)) arrivals.set(m.headers.sequence, m.arrivedAt);
     }
     await waitFor(() => seen.length >= COMMANDS + 1, { timeoutMs: 30000, message: 'all events' });
-    for (const m of seen) if (!arrivals.has(m.headers.sequence!)) arrivals.set(m.headers.sequence!, m.arrivedAt);
+    for (const m of seen) if (!arrivals.has(m.headers.sequence)) arrivals.set(m.headers.sequence, m.arrivedAt);
 
     const latencies = [...sentAt]
       .map(([seq, t]) => (arrivals.get(String(seq)) ?? NaN) - t)

@@ -8,6 +8,7 @@ import {
   waitFor,
   type AppName,
 } from '@spine/testing';
+import { migrateCommandSchema } from './support/pipeline';
 
 // Each of the three services boots as a real process, serves health, readiness and metrics, carries correlation
 // ids, and exits 0 on SIGTERM after a graceful shutdown.
@@ -19,6 +20,8 @@ describe.each(apps)('%s process', (app) => {
 
   beforeAll(async () => {
     schema = await TestSchema.create(app.replace(/-/g, '_'));
+    // The relay publishes the command service's outbox: its schema is the command service's, migrated by it.
+    if (app === 'outbox-relay') await migrateCommandSchema(schema.name);
     service = await ServiceProcess.start(app, {
       DATABASE_URL: testDatabaseUrl(),
       DATABASE_SCHEMA: schema.name,
@@ -44,6 +47,7 @@ describe.each(apps)('%s process', (app) => {
     expect(body.status).toBe('ok');
     expect(body.details.database?.status).toBe('up');
     expect(body.details.kafka?.status).toBe('up');
+    if (app === 'outbox-relay') expect(body.details.outbox?.status).toBe('up');
   });
 
   it('serves Prometheus metrics labelled with the service', async () => {

@@ -122,3 +122,27 @@ export class PrivateBroker {
     execFileSync('bash', [resolve(__dirname, '../../scripts/infra'), 'down'], { env: this.env, stdio: 'inherit' });
   }
 }
+
+/** Applies the command service's migrations to a schema (the relay's database is the command service's). */
+export async function migrateCommandSchema(schema: string): Promise<void> {
+  const { DataSource } = await import('typeorm');
+  const { dataSourceOptions, migrate } = await import('@spine/persistence');
+  const { EventLog1763800000000 } = await import('@spine/event-log');
+  const { Outbox1763800000100 } = await import('@spine/outbox');
+  const { CommandState1763800000200 } = await import('@spine/commands');
+  const dataSource = new DataSource(
+    dataSourceOptions({
+      url: testDatabaseUrl(),
+      schema,
+      poolSize: 2,
+      applicationName: 'test-migrate',
+      migrations: [EventLog1763800000000, Outbox1763800000100, CommandState1763800000200],
+    }),
+  );
+  await dataSource.initialize();
+  try {
+    await migrate(dataSource, schema);
+  } finally {
+    await dataSource.destroy();
+  }
+}

@@ -4,6 +4,7 @@ import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
 import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
 import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
 import type { OutboxRelayConfig } from './outbox-relay.config';
+import { OutboxReadinessCheck } from './relay/outbox-readiness.check';
 import { RELAY_CONFIG, RelayService } from './relay/relay.service';
 
 export const SERVICE_NAME = 'outbox-relay';
@@ -30,7 +31,7 @@ export class OutboxRelayModule {
           partitions: config.KAFKA_TOPIC_PARTITIONS,
           required: true,
         }),
-        HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck]),
+        HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck, OutboxReadinessCheck]),
       ],
       providers: [{ provide: RELAY_CONFIG, useValue: config }, RelayService],
     };

@@ -52,15 +52,26 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
              JOIN "${schema}".outbox o ON o.bucket = c.bucket AND (o.tx_id, o.position) > (c.tx_id, c.position)`,
         )
       )[0];
+    // A failed read (the outbox not migrated yet, the database away) must not fail the whole scrape.
+    const logger = this.logger;
+    const read = async (pick: (b: { backlog: number; oldest: number }) => number) => {
+      try {
+        const b = await backlog();
+        return b ? pick(b) : 0;
+      } catch (error) {
+        logger.warn({ message: 'could not read the outbox backlog', error: String(error) });
+        return NaN;
+      }
+    };
     metrics.gauge('spine_relay_backlog', 'Outbox rows not yet published', [], async function () {
-      this.set((await backlog())?.backlog ?? 0);
+      this.set(await read((b) => b.backlog));
     });
     metrics.gauge(
       'spine_relay_oldest_unpublished_age_seconds',
       'Age of the oldest unpublished outbox row',
       [],
       async function () {
-        this.set((await backlog())?.oldest ?? 0);
+        this.set(await read((b) => b.oldest));
       },
     );
 
