@@ -1,5 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import {
+  credentials,
+  loadPackageDefinition,
+  Metadata,
+  status,
+  type ChannelCredentials,
+  type Client,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import {
+  freePort,
   ServiceProcess,
   TestSchema,
   testDatabaseUrl,
@@ -17,12 +29,15 @@ const apps: AppName[] = ['command-service', 'outbox-relay', 'projector'];
 describe.each(apps)('%s process', (app) => {
   let schema: TestSchema;
   let service: ServiceProcess;
+  let grpcPort: number;
 
   beforeAll(async () => {
     schema = await TestSchema.create(app.replace(/-/g, '_'));
+    grpcPort = await freePort();
     // The relay publishes the command service's outbox: its schema is the command service's, migrated by it.
     if (app === 'outbox-relay') await migrateCommandSchema(schema.name);
     service = await ServiceProcess.start(app, {
+      GRPC_PORT: String(grpcPort),
       DATABASE_URL: testDatabaseUrl(),
       DATABASE_SCHEMA: schema.name,
       KAFKA_BROKERS: testKafkaBrokers().join(','),
@@ -86,6 +101,30 @@ describe.each(apps)('%s process', (app) => {
     );
     expect(line).toMatchObject({ service: app, correlationId: id });
   });
+
+  if (app === 'command-service') {
+    it('serves gRPC from the same process', async () => {
+      const definition = loadSync(resolve(__dirname, '../apps/command-service/proto/spine/ledger/v1/ledger.proto'));
+      const pkg = loadPackageDefinition(definition) as unknown as {
+        spine: {
+          ledger: {
+            v1: {
+              LedgerCommands: new (
+                a: string,
+                c: ChannelCredentials,
+              ) => Client & { GetAccount: (r: object, m: Metadata, cb: (e: ServiceError | null) => void) => void };
+            };
+          };
+        };
+      };
+      const client = new pkg.spine.ledger.v1.LedgerCommands(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+      const error = await new Promise<ServiceError | null>((done) =>
+        client.GetAccount({ account_id: randomUUID() }, new Metadata(), (e: ServiceError | null) => done(e)),
+      );
+      client.close();
+      expect(error?.code).toBe(status.UNAUTHENTICATED);
+    });
+  }
 
   it('shuts down cleanly on SIGTERM with exit code 0', async () => {
     const result = await service.stop('SIGTERM');

@@ -4,6 +4,7 @@ export const commandServiceConfig = {
   ...commonConfig,
   HTTP_HOST: str('interface the HTTP server binds to', { default: '127.0.0.1' }),
   HTTP_PORT: port('HTTP port of the command API', 3000),
+  GRPC_HOST: str('interface the gRPC server binds to', { default: '127.0.0.1' }),
   GRPC_PORT: port('gRPC port of the command API', 50051),
   ...databaseConfig,
   ...kafkaConfig,

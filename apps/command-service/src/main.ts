@@ -3,6 +3,7 @@ import { loadConfig } from '@spine/config';
 import { createHttpApp, exitOnStartupFailure, runHttpService } from '@spine/http';
 import { commandServiceConfig } from './command-service.config';
 import { CommandServiceModule, SERVICE_NAME } from './command-service.module';
+import { grpcOptions } from './grpc.options';
 
 async function main(): Promise<void> {
   const config = loadConfig(commandServiceConfig);
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
       version: '1',
       bearerAuth: true,
     },
+    // gRPC in the same process, on the same providers: the very same command handlers serve both transports.
+    configure: (nest) => nest.connectMicroservice(grpcOptions(config.GRPC_HOST, config.GRPC_PORT)),
   });
   await runHttpService(app, {
     name: SERVICE_NAME,

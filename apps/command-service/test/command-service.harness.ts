@@ -3,7 +3,16 @@ import { signToken, type Principal } from '@spine/auth';
 import { loadConfig } from '@spine/config';
 import { createHttpApp } from '@spine/http';
 import { allTopics } from '@spine/events';
-import { TestSchema, testDatabaseUrl, testKafka, testKafkaBrokers, uniqueName, waitFor } from '@spine/testing';
+import {
+  freePort,
+  TestSchema,
+  testDatabaseUrl,
+  testKafka,
+  testKafkaBrokers,
+  uniqueName,
+  waitFor,
+} from '@spine/testing';
+import { grpcOptions } from '../src/grpc.options';
 import { commandServiceConfig } from '../src/command-service.config';
 import { CommandServiceModule } from '../src/command-service.module';
 
@@ -21,11 +30,13 @@ export class CommandServiceHarness {
     readonly app: NestFastifyApplication,
     readonly schema: TestSchema,
     readonly topicPrefix: string,
+    readonly grpcAddress: string,
   ) {}
 
   static async start(): Promise<CommandServiceHarness> {
     const schema = await TestSchema.create('cmd');
     const topicPrefix = `${uniqueName('cmd')}.`;
+    const grpcPort = await freePort();
     const config = loadConfig(commandServiceConfig, {
       DATABASE_URL: testDatabaseUrl(),
       DATABASE_SCHEMA: schema.name,
@@ -40,9 +51,11 @@ export class CommandServiceHarness {
     const app = await createHttpApp(CommandServiceModule.forRoot(config), {
       bodyLimitBytes: config.HTTP_BODY_LIMIT_BYTES,
       openApi: { title: 'test', description: 'test', version: '1', bearerAuth: true },
+      configure: (a) => a.connectMicroservice(grpcOptions('127.0.0.1', grpcPort)),
     });
+    await app.startAllMicroservices();
     await app.getHttpAdapter().getInstance().ready();
-    return new CommandServiceHarness(app, schema, topicPrefix);
+    return new CommandServiceHarness(app, schema, topicPrefix, `127.0.0.1:${grpcPort}`);
   }
 
   async stop(): Promise<void> {

@@ -12,6 +12,8 @@ const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
 
 export interface HttpAppOptions {
   bodyLimitBytes: number;
+  /** Runs before init: e.g. connect a gRPC microservice to the same application (same providers). */
+  configure?: (app: NestFastifyApplication) => void;
   openApi?: { title: string; description: string; version: string; bearerAuth?: boolean };
 }
 
@@ -91,6 +93,7 @@ export async function createHttpApp(
     const document = SwaggerModule.createDocument(app, builder.build());
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   }
+  options.configure?.(app);
   await app.init();
   return app;
 }
@@ -109,6 +112,7 @@ export interface RunOptions {
  */
 export async function runHttpService(app: NestFastifyApplication, options: RunOptions): Promise<void> {
   const logger = new NestLogger(options.name);
+  await app.startAllMicroservices();
   await app.listen({ port: options.port, host: options.host });
   logger.log({ message: `${options.name} listening`, url: `http://${options.host}:${options.port}` });
   let closing = false;

@@ -40,9 +40,11 @@ export class ServiceProcess {
 
   static async start(app: AppName, env: Record<string, string>): Promise<ServiceProcess> {
     const port = Number(env.HTTP_PORT ?? (await freePort()));
+    // Several command services run side by side in the suites: none may take the default gRPC port.
+    const grpc = app === 'command-service' && !env.GRPC_PORT ? { GRPC_PORT: String(await freePort()) } : {};
     const child = spawn(process.execPath, ['-r', '@swc-node/register', resolve(ROOT, `apps/${app}/src/main.ts`)], {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'info', ...env, HTTP_PORT: String(port) },
+      env: { ...process.env, LOG_LEVEL: 'info', ...grpc, ...env, HTTP_PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new ServiceProcess(app, port, child);

@@ -5,6 +5,16 @@ import { AUTH_SECRET, BearerAuthGuard } from '@spine/auth';
 import { CommandExecutor } from '@spine/commands';
 import { OutboxSignal, outboxChannel } from '@spine/outbox';
 import { CommandBus } from './command-bus';
+import { CloseAccountGrpcController } from './commands/close-account/close-account.grpc.controller';
+import { DepositFundsGrpcController } from './commands/deposit-funds/deposit-funds.grpc.controller';
+import { OpenAccountGrpcController } from './commands/open-account/open-account.grpc.controller';
+import { ReverseEntryGrpcController } from './commands/reverse-entry/reverse-entry.grpc.controller';
+import { TransferFundsGrpcController } from './commands/transfer-funds/transfer-funds.grpc.controller';
+import { WithdrawFundsGrpcController } from './commands/withdraw-funds/withdraw-funds.grpc.controller';
+import { GrpcCommands } from './grpc/grpc-commands';
+import { AccountReader } from './queries/get-account/account.reader';
+import { GetAccountGrpcController } from './queries/get-account/get-account.grpc.controller';
+
 import { CloseAccountHttpController } from './commands/close-account/close-account.http.controller';
 import { DepositFundsHttpController } from './commands/deposit-funds/deposit-funds.http.controller';
 import { OpenAccountHttpController } from './commands/open-account/open-account.http.controller';
@@ -38,6 +48,13 @@ export class LedgerModule {
         GetAccountHttpController,
         SubjectEventsHttpController,
         EventFeedHttpController,
+        OpenAccountGrpcController,
+        DepositFundsGrpcController,
+        WithdrawFundsGrpcController,
+        ReverseEntryGrpcController,
+        CloseAccountGrpcController,
+        TransferFundsGrpcController,
+        GetAccountGrpcController,
       ],
       providers: [
         { provide: AUTH_SECRET, useValue: options.jwtSecret },
@@ -58,6 +75,8 @@ export class LedgerModule {
         },
         CommandBus,
         CommandHttp,
+        GrpcCommands,
+        AccountReader,
       ],
       exports: [CommandBus, AUTH_SECRET],
     };

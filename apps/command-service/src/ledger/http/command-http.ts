@@ -2,38 +2,11 @@ import { createParamDecorator, Injectable, type ExecutionContext } from '@nestjs
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '@spine/auth';
 import type { CommandDefinition } from '@spine/commands';
-import { ApiError, correlationIdOf } from '@spine/http';
+import { correlationIdOf } from '@spine/http';
+import { parseCommandHeaders, type CommandHeaders } from '../command-headers';
+
+export type { CommandHeaders };
 import { CommandBus } from '../command-bus';
-
-export interface CommandHeaders {
-  correlationId: string;
-  idempotencyKey?: string;
-  expectedSequence?: number;
-}
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-/** Reads and checks Idempotency-Key, If-Match and the correlation id; 400 with the header named otherwise. */
-export function parseCommandHeaders(get: (name: string) => string | undefined, correlationId: string): CommandHeaders {
-  const idempotencyKey = get('idempotency-key');
-  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new ApiError(400, 'INVALID_HEADER', 'Idempotency-Key must be 1 to 255 visible ASCII characters', {
-      header: 'Idempotency-Key',
-    });
-  }
-  const ifMatch = get('if-match');
-  let expectedSequence: number | undefined;
-  if (ifMatch !== undefined) {
-    const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(ifMatch.trim());
-    if (!match) {
-      throw new ApiError(400, 'INVALID_HEADER', 'If-Match must be the subject sequence, a non-negative integer', {
-        header: 'If-Match',
-      });
-    }
-    expectedSequence = Number(match[1]);
-  }
-  return { correlationId, idempotencyKey, expectedSequence };
-}
 
 export const RequestHeaders = createParamDecorator((_: unknown, context: ExecutionContext): CommandHeaders => {
   const request = context.switchToHttp().getRequest<FastifyRequest>();

@@ -1,0 +1,24 @@
+import { Controller, UseFilters } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
+import { GrpcCommands } from '../../grpc/grpc-commands';
+import { GrpcErrorFilter } from '../../grpc/grpc-errors';
+import { AccountParamsDto } from '../account-params.dto';
+import { reverseEntryCommand } from './reverse-entry.command';
+import { ReverseEntryRequestDto } from './reverse-entry.request.dto';
+
+@Controller()
+@UseFilters(GrpcErrorFilter)
+export class ReverseEntryGrpcController {
+  constructor(private readonly grpc: GrpcCommands) {}
+
+  @GrpcMethod('LedgerCommands', 'ReverseEntry')
+  async handle(data: { accountId?: string }, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>) {
+    const caller = await this.grpc.caller(metadata);
+    const { accountId, ...fields } = data;
+    const params = this.grpc.validate(AccountParamsDto, { id: accountId }, { id: 'accountId' });
+    const body = this.grpc.validate(ReverseEntryRequestDto, fields);
+    const input = { accountId: params.id, ...body };
+    return this.grpc.run(reverseEntryCommand, input, input, caller, call);
+  }
+}
