@@ -1,3 +1,4 @@
+import { ENVELOPE_FIELDS } from './envelope';
 import type { LedgerEventType } from './ledger-events';
 import { CURRENT_SCHEMA_VERSION } from './upcasting';
 
@@ -63,23 +64,8 @@ export function envelopeSchema(eventType: LedgerEventType, subjectType: string):
       correlationId: { type: 'string', minLength: 1 },
       causationId: { type: 'string', minLength: 1 },
     },
-    [
-      'id',
-      'tenantId',
-      'spaceId',
-      'eventType',
-      'eventSchemaVersion',
-      'subjectType',
-      'subjectId',
-      'actorId',
-      'actorType',
-      'actionInvocationId',
-      'payload',
-      'sequence',
-      'occurredAt',
-      'recordedAt',
-      'correlationId',
-    ],
+    // Every field of the envelope is required but the cause, which a root event does not have.
+    ENVELOPE_FIELDS.filter((f) => f !== 'causationId'),
   );
 }
 
