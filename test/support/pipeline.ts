@@ -20,11 +20,12 @@ export class Pipeline {
 
   private constructor(
     readonly commandSchema: TestSchema,
+    readonly projectorSchema: TestSchema,
     readonly kafkaBrokers: string,
   ) {}
 
   static async create(kafkaBrokers = testKafkaBrokers().join(',')): Promise<Pipeline> {
-    return new Pipeline(await TestSchema.create('e2e'), kafkaBrokers);
+    return new Pipeline(await TestSchema.create('e2e'), await TestSchema.create('e2e_proj'), kafkaBrokers);
   }
 
   get topics(): string[] {
@@ -45,7 +46,10 @@ export class Pipeline {
   }
 
   async start(app: AppName, extra: Record<string, string> = {}, ready = true): Promise<ServiceProcess> {
-    const p = await ServiceProcess.start(app, this.env(extra));
+    // The projector owns its own database (here: its own schema); the relay shares the command service's.
+    const own: Record<string, string> =
+      app === 'projector' ? { DATABASE_SCHEMA: this.projectorSchema.name, PROJECTOR_SESSION_TIMEOUT_MS: '3000' } : {};
+    const p = await ServiceProcess.start(app, this.env({ ...own, ...extra }));
     this.processes.push(p);
     if (ready) await p.waitReady();
     return p;
@@ -54,6 +58,7 @@ export class Pipeline {
   async stop(): Promise<void> {
     await Promise.all(this.processes.map((p) => p.stop('SIGKILL')));
     await this.commandSchema.drop();
+    await this.projectorSchema.drop();
   }
 }
 

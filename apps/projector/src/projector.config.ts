@@ -1,4 +1,4 @@
-import { commonConfig, databaseConfig, kafkaConfig, port, str, type ConfigOf } from '@spine/config';
+import { commonConfig, databaseConfig, int, kafkaConfig, port, str, type ConfigOf } from '@spine/config';
 
 export const projectorConfig = {
   ...commonConfig,
@@ -7,6 +7,14 @@ export const projectorConfig = {
   ...databaseConfig,
   ...kafkaConfig,
   JWT_SECRET: str('HS256 secret that signs bearer tokens (at least 32 characters)', { minLength: 32, secret: true }),
+  PROJECTOR_GROUP_ID: str('Kafka consumer group of the projector (prefixed with KAFKA_TOPIC_PREFIX)', {
+    default: 'spine-projector',
+  }),
+  PROJECTOR_SESSION_TIMEOUT_MS: int('Kafka session timeout: how fast a dead instance’s partitions move', {
+    default: 10000,
+    min: 1000,
+  }),
+  READ_MAX_WAIT_MS: int('longest read-your-writes wait (waitMs) a read may ask for', { default: 10000, min: 0 }),
 } as const;
 
 export type ProjectorConfig = ConfigOf<typeof projectorConfig>;

@@ -3,7 +3,13 @@ import { allTopics } from '@spine/events';
 import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
 import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
 import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
+import { ProjectorCore1763800001000 } from '@spine/projections';
+import { AUTH_SECRET, BearerAuthGuard } from '@spine/auth';
+import { AdminHttpController } from './admin/admin.http.controller';
+import { PROJECTOR_CONFIG, ProjectorConsumer } from './consumer/projector-consumer.service';
 import type { ProjectorConfig } from './projector.config';
+import { ReadModels1763800002000 } from './projections/read-models.migration';
+import { ReadModelsHttpController } from './read-api/read-models.http.controller';
 
 export const SERVICE_NAME = 'projector';
 
@@ -21,7 +27,7 @@ export class ProjectorModule {
           poolSize: config.DATABASE_POOL_SIZE,
           runMigrations: config.DATABASE_RUN_MIGRATIONS,
           applicationName: SERVICE_NAME,
-          migrations: [],
+          migrations: [ProjectorCore1763800001000, ReadModels1763800002000],
         }),
         KafkaModule.forRoot({
           brokers: config.KAFKA_BROKERS,
@@ -31,6 +37,13 @@ export class ProjectorModule {
           required: true,
         }),
         HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck]),
+      ],
+      controllers: [ReadModelsHttpController, AdminHttpController],
+      providers: [
+        { provide: PROJECTOR_CONFIG, useValue: config },
+        { provide: AUTH_SECRET, useValue: config.JWT_SECRET },
+        BearerAuthGuard,
+        ProjectorConsumer,
       ],
     };
   }

@@ -58,6 +58,8 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   const body = toErrorBody(error, correlationIdOf(request));
   if (body.statusCode >= 500)
     logger.error({ message: 'request failed', err: error, correlationId: body.correlationId });
+  // A 503 is a "not yet": tell clients when to come back.
+  if (body.statusCode === 503) void reply.header('retry-after', '1');
   void reply.header(CORRELATION_HEADER, body.correlationId).status(body.statusCode).send(body);
 }
 

@@ -1,0 +1,148 @@
+import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { IsIn, IsUUID } from 'class-validator';
+import { AdminOnly, CurrentPrincipal, type Principal } from '@spine/auth';
+import { SUBJECT_TYPES } from '@spine/events';
+import { KafkaAdmin } from '@spine/kafka';
+import { DomainError } from '@spine/domain';
+import { ProjectorConsumer } from '../consumer/projector-consumer.service';
+import { projections } from '../projections';
+
+export class ParkedSubjectParamsDto {
+  @ApiProperty({ enum: SUBJECT_TYPES })
+  @IsIn(SUBJECT_TYPES, { message: `subjectType must be one of ${SUBJECT_TYPES.join(', ')}` })
+  subjectType!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: 'subjectId must be a UUID' })
+  subjectId!: string;
+}
+
+/** Operators' view and controls. Admin role required; every action is written to the append-only audit log. */
+@ApiTags('admin')
+@AdminOnly()
+@Controller('admin')
+export class AdminHttpController {
+  constructor(
+    private readonly projector: ProjectorConsumer,
+    private readonly kafka: KafkaAdmin,
+  ) {}
+
+  @Get('projections')
+  async projections() {
+    const { rows } = await this.projector.pool.query<{
+      topic: string;
+      partition: number;
+      next_offset: string;
+      applied: string;
+      duplicates: string;
+      parked: string;
+    }>(
+      `SELECT topic, partition, next_offset, applied, duplicates, parked FROM projector_offsets
+        WHERE consumer = $1 ORDER BY topic, partition`,
+      [this.projector.groupId],
+    );
+    const ends = new Map<string, string>();
+    for (const topic of this.projector.topics) {
+      for (const p of await this.kafka.admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${p.partition}`, p.high);
+    }
+    const partitions = [...ends].map(([key, high]) => {
+      const [topic, partition] = [key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))];
+      const row = rows.find((r) => r.topic === topic && r.partition === partition);
+      const offset = Number(row?.next_offset ?? 0);
+      return {
+        topic,
+        partition,
+        offset,
+        lag: Math.max(0, Number(high) - offset),
+        applied: Number(row?.applied ?? 0),
+        duplicates: Number(row?.duplicates ?? 0),
+        parked: Number(row?.parked ?? 0),
+      };
+    });
+    const { rows: parkedSubjects } = await this.projector.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM projector_subjects WHERE parked_reason IS NOT NULL`,
+    );
+    return {
+      consumerGroup: this.projector.groupId,
+      projections: projections.map((p) => ({
+        name: p.name,
+        version: p.version,
+        handles: p.handles,
+        tables: p.tables,
+        // The three projections are applied together in one transaction per batch: they share these positions.
+        partitions,
+        parkedSubjects: parkedSubjects[0]?.n ?? 0,
+      })),
+    };
+  }
+
+  @Get('parked')
+  async parked(@CurrentPrincipal() principal: Principal) {
+    const { rows } = await this.projector.pool.query(
+      `SELECT s.subject_type AS "subjectType", s.subject_id AS "subjectId", s.parked_reason AS reason,
+              s.parked_at AS "parkedAt", s.last_sequence AS "lastAppliedSequence",
+              coalesce(json_agg(json_build_object('sequence', e.sequence, 'eventId', e.event_id, 'reason', e.reason,
+                        'topic', e.topic, 'partition', e.partition, 'offset', e.kafka_offset) ORDER BY e.id)
+                       FILTER (WHERE e.id IS NOT NULL), '[]') AS events
+         FROM projector_subjects s
+         LEFT JOIN parked_events e USING (tenant_id, subject_type, subject_id)
+        WHERE s.tenant_id = $1 AND s.parked_reason IS NOT NULL
+        GROUP BY s.subject_type, s.subject_id, s.parked_reason, s.parked_at, s.last_sequence
+        ORDER BY s.parked_at`,
+      [principal.tenantId],
+    );
+    return { parked: rows };
+  }
+
+  @Post('parked/:subjectType/:subjectId/retry')
+  @HttpCode(200)
+  retry(@Param() params: ParkedSubjectParamsDto, @CurrentPrincipal() principal: Principal) {
+    return this.release(params, principal, false);
+  }
+
+  @Post('parked/:subjectType/:subjectId/skip')
+  @HttpCode(200)
+  skip(@Param() params: ParkedSubjectParamsDto, @CurrentPrincipal() principal: Principal) {
+    return this.release(params, principal, true);
+  }
+
+  private async release(params: ParkedSubjectParamsDto, principal: Principal, skipFirst: boolean) {
+    const action = skipFirst ? 'parked.skip' : 'parked.retry';
+    const target = { tenantId: principal.tenantId, subjectType: params.subjectType, subjectId: params.subjectId };
+    const audit = (outcome: string, details: unknown) =>
+      this.projector.pool.query(
+        `INSERT INTO admin_audit_log (actor_id, tenant_id, action, target, outcome, details) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [
+          principal.actorId,
+          principal.tenantId,
+          action,
+          target,
+          outcome,
+          details === undefined ? null : JSON.stringify(details),
+        ],
+      );
+    const { rows } = await this.projector.pool.query(
+      `SELECT 1 FROM projector_subjects WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 AND parked_reason IS NOT NULL`,
+      [target.tenantId, target.subjectType, target.subjectId],
+    );
+    if (rows.length === 0) {
+      await audit('refused: not parked', undefined);
+      throw new DomainError('not-found', 'NOT_PARKED', `${params.subjectType} ${params.subjectId} is not parked`);
+    }
+    const result = await this.projector.runner.releaseParked(target, skipFirst);
+    const stillParked = result.parked > 0;
+    const body = {
+      subjectType: params.subjectType,
+      subjectId: params.subjectId,
+      released: result.released,
+      applied: result.applied,
+      duplicates: result.duplicates,
+      parkedAgain: result.parked,
+      skippedEvent: result.skippedEvent,
+      state: stillParked ? 'parked' : 'flowing',
+    };
+    await audit(stillParked ? 'still parked' : 'released', body);
+    return body;
+  }
+}

@@ -1,0 +1,146 @@
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
+import { DomainError } from '@spine/domain';
+import { ApiError } from '@spine/http';
+import { ProjectorConsumer, PROJECTOR_CONFIG } from '../consumer/projector-consumer.service';
+import type { ProjectorConfig } from '../projector.config';
+
+export class AccountParamsDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: 'id must be a UUID' })
+  id!: string;
+}
+
+export class ReadYourWritesDto {
+  @ApiProperty({ required: false, description: 'wait until the account has reached this sequence' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'minSequence must be an integer' })
+  @Min(1)
+  minSequence?: number;
+
+  @ApiProperty({ required: false, description: 'how long to wait for minSequence, in ms' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'waitMs must be an integer' })
+  @Min(0)
+  @Max(60000)
+  waitMs?: number;
+}
+
+export class StatementQueryDto extends ReadYourWritesDto {
+  @ApiProperty({ required: false, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer' })
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @ApiProperty({ required: false, default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'afterSequence must be an integer' })
+  @Min(0)
+  afterSequence?: number;
+}
+
+interface BalanceRow {
+  accountId: string;
+  tenantId: string;
+  ownerName: string;
+  currency: string;
+  balance: number;
+  status: string;
+  sequence: number;
+  updatedAt: string;
+}
+
+/** The tenant-scoped read API over the read models, with read-your-writes waits. */
+@ApiTags('read models')
+@Authenticated()
+@Controller('v1')
+export class ReadModelsHttpController {
+  constructor(
+    private readonly projector: ProjectorConsumer,
+    @Inject(PROJECTOR_CONFIG) private readonly config: ProjectorConfig,
+  ) {}
+
+  @Get('accounts/:id')
+  async account(
+    @Param() params: AccountParamsDto,
+    @Query() query: ReadYourWritesDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    await this.waitFor(principal.tenantId, params.id, query);
+    const row = await this.balance(principal.tenantId, params.id);
+    if (!row) throw new DomainError('not-found', 'ACCOUNT_NOT_FOUND', `Account ${params.id} is not in the read model`);
+    return row;
+  }
+
+  @Get('accounts/:id/statement')
+  async statement(
+    @Param() params: AccountParamsDto,
+    @Query() query: StatementQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    await this.waitFor(principal.tenantId, params.id, query);
+    if (!(await this.balance(principal.tenantId, params.id))) {
+      throw new DomainError('not-found', 'ACCOUNT_NOT_FOUND', `Account ${params.id} is not in the read model`);
+    }
+    const { rows } = await this.projector.pool.query(
+      `SELECT account_id AS "accountId", sequence, event_id AS "eventId", event_type AS "eventType", amount::float8 AS amount,
+              balance_after::float8 AS "balanceAfter", recorded_at AS "recordedAt"
+         FROM account_statements WHERE tenant_id = $1 AND account_id = $2 AND sequence > $3
+        ORDER BY sequence LIMIT $4`,
+      [principal.tenantId, params.id, query.afterSequence ?? 0, query.limit ?? 100],
+    );
+    return { entries: rows };
+  }
+
+  @Get('tenant/totals')
+  async totals(@CurrentPrincipal() principal: Principal) {
+    const { rows } = await this.projector.pool.query(
+      `SELECT currency, accounts::float8 AS accounts, open_accounts::float8 AS "openAccounts",
+              total_balance::float8 AS "totalBalance"
+         FROM tenant_totals WHERE tenant_id = $1 ORDER BY currency`,
+      [principal.tenantId],
+    );
+    return { totals: rows };
+  }
+
+  private async balance(tenantId: string, accountId: string): Promise<BalanceRow | undefined> {
+    const { rows } = await this.projector.pool.query<BalanceRow>(
+      `SELECT account_id AS "accountId", tenant_id AS "tenantId", owner_name AS "ownerName", currency,
+              balance::float8 AS balance, status, sequence, updated_at AS "updatedAt"
+         FROM account_balances WHERE tenant_id = $1 AND account_id = $2`,
+      [tenantId, accountId],
+    );
+    return rows[0];
+  }
+
+  /** Read-your-writes: wait up to waitMs for the account to reach minSequence, else 503 with Retry-After. */
+  private async waitFor(tenantId: string, accountId: string, query: ReadYourWritesDto): Promise<void> {
+    if (query.minSequence === undefined) return;
+    const deadline = Date.now() + Math.min(query.waitMs ?? 0, this.config.READ_MAX_WAIT_MS);
+    for (;;) {
+      const row = await this.balance(tenantId, accountId);
+      if (row && row.sequence >= query.minSequence) return;
+      if (Date.now() >= deadline) {
+        throw new ApiError(
+          503,
+          'NOT_YET_PROJECTED',
+          `Account ${accountId} has not reached sequence ${query.minSequence} yet`,
+          {
+            retryAfterSeconds: 1,
+            currentSequence: row?.sequence ?? 0,
+          },
+        );
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}

@@ -1,0 +1,308 @@
+import type { Pool, PoolClient } from 'pg';
+import { upcast, UnknownEventError, type EventEnvelope } from '@spine/events';
+import type { ProjectedEvent, Projection } from './projection';
+
+export interface RawMessage {
+  offset: string;
+  key: string | null;
+  value: string | null;
+}
+
+export interface BatchOutcome {
+  applied: number;
+  duplicates: number;
+  parked: number;
+  gaps: number;
+  /** Offsets below the stored position: already applied in an earlier transaction (a redelivery). */
+  skipped: number;
+  /** recordedAt of each applied event, for commit-to-projection latency. */
+  appliedRecordedAt: string[];
+}
+
+interface SubjectRow {
+  last: number;
+  parkedReason: string | null;
+  dirty: boolean;
+  known: boolean;
+}
+
+/** A handler that throws this many times in a row for one event parks its subject. */
+const HANDLER_ATTEMPTS = 3;
+
+/**
+ * Applies one partition's batch of Kafka messages to the projections, exactly once in effect: the read-model
+ * changes, each subject's last applied sequence and the partition's next offset commit in one transaction.
+ *
+ *  - An offset below the stored one was applied before (redelivery after a crash or rebalance): skipped.
+ *  - A sequence at or below the subject's last applied one is a duplicate (the relay re-sent it): counted, skipped.
+ *  - A sequence beyond last + 1 is a gap: never applied past. The subject is parked, and its later events wait in
+ *    parked_events behind it; other subjects of the partition keep flowing.
+ *  - A poison event (unreadable value, unknown type or version, a handler that keeps failing) parks its subject too.
+ */
+export class ProjectionRunner {
+  constructor(
+    private readonly pool: Pool,
+    private readonly projections: readonly Projection[],
+    private readonly consumer: string,
+  ) {}
+
+  /** The stored next offset of a partition, if the projector has applied anything from it. */
+  async storedOffset(topic: string, partition: number): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ next_offset: string }>(
+      `SELECT next_offset FROM projector_offsets WHERE consumer = $1 AND topic = $2 AND partition = $3`,
+      [this.consumer, topic, partition],
+    );
+    return rows[0]?.next_offset;
+  }
+
+  async process(topic: string, partition: number, messages: readonly RawMessage[]): Promise<BatchOutcome> {
+    const outcome: BatchOutcome = { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
+    if (messages.length === 0) return outcome;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ next_offset: string }>(
+        `INSERT INTO projector_offsets (consumer, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
+         ON CONFLICT (consumer, topic, partition) DO UPDATE SET consumer = EXCLUDED.consumer
+         RETURNING next_offset`,
+        [this.consumer, topic, partition],
+      );
+      const stored = BigInt(rows[0].next_offset);
+      const subjects = new Map<string, SubjectRow>();
+      let next = stored;
+      for (const message of messages) {
+        const offset = BigInt(message.offset);
+        if (offset < stored) {
+          outcome.skipped++;
+          continue;
+        }
+        next = offset + 1n;
+        await this.handle(client, topic, partition, message, subjects, outcome);
+      }
+      await this.saveSubjects(client, subjects);
+      await client.query(
+        `UPDATE projector_offsets SET next_offset = $4, applied = applied + $5, duplicates = duplicates + $6,
+                parked = parked + $7, updated_at = now()
+          WHERE consumer = $1 AND topic = $2 AND partition = $3`,
+        [this.consumer, topic, partition, next.toString(), outcome.applied, outcome.duplicates, outcome.parked],
+      );
+      await client.query('COMMIT');
+      return outcome;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Unparks a subject and applies its parked events in order, through the same checks as live consumption. With
+   * `skipFirst`, the first parked event is passed over (its sequence counts as done) — an operator's decision.
+   * Events that still cannot be applied park the subject again. Returns what happened.
+   */
+  async releaseParked(
+    ref: SubjectRef,
+    skipFirst: boolean,
+  ): Promise<BatchOutcome & { released: number; skippedEvent?: string }> {
+    const outcome: BatchOutcome = { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const subjects = new Map<string, SubjectRow>();
+      const subject = await this.subject(client, subjects, ref);
+      const { rows } = await client.query<{
+        id: string;
+        sequence: number | null;
+        event_id: string | null;
+        topic: string;
+        partition: number;
+        kafka_offset: string;
+        value: string;
+      }>(
+        `DELETE FROM parked_events WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3
+         RETURNING id, sequence, event_id, topic, partition, kafka_offset, value`,
+        [ref.tenantId, ref.subjectType, ref.subjectId],
+      );
+      rows.sort((a, b) => Number(a.id) - Number(b.id));
+      subject.parkedReason = null;
+      subject.dirty = true;
+      let skippedEvent: string | undefined;
+      let pending = rows;
+      if (skipFirst && rows[0]) {
+        skippedEvent = rows[0].event_id ?? `offset ${rows[0].kafka_offset}`;
+        if (rows[0].sequence !== null && rows[0].sequence > subject.last) subject.last = rows[0].sequence;
+        pending = rows.slice(1);
+      }
+      for (const row of pending) {
+        await this.handle(
+          client,
+          row.topic,
+          row.partition,
+          { offset: row.kafka_offset, key: `${ref.tenantId}:${ref.subjectId}`, value: row.value },
+          subjects,
+          outcome,
+        );
+      }
+      await this.saveSubjects(client, subjects);
+      await client.query('COMMIT');
+      return { ...outcome, released: rows.length, skippedEvent };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async handle(
+    client: PoolClient,
+    topic: string,
+    partition: number,
+    message: RawMessage,
+    subjects: Map<string, SubjectRow>,
+    outcome: BatchOutcome,
+  ): Promise<void> {
+    const park = async (ref: SubjectRef, reason: string, event?: { sequence?: number; id?: string }) => {
+      const subject = await this.subject(client, subjects, ref);
+      if (subject.parkedReason === null) {
+        subject.parkedReason = reason;
+        subject.dirty = true;
+      }
+      await client.query(
+        `INSERT INTO parked_events (tenant_id, subject_type, subject_id, sequence, event_id, reason, topic, partition,
+            kafka_offset, value) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          ref.tenantId,
+          ref.subjectType,
+          ref.subjectId,
+          event?.sequence ?? null,
+          event?.id ?? null,
+          reason,
+          topic,
+          partition,
+          message.offset,
+          message.value ?? '',
+        ],
+      );
+      outcome.parked++;
+    };
+
+    let envelope: EventEnvelope;
+    try {
+      envelope = JSON.parse(message.value ?? '') as EventEnvelope;
+      if (typeof envelope !== 'object' || envelope === null) throw new Error('not an object');
+    } catch {
+      // Unreadable: park under the message key (tenant:subject), which every producer of ours sets.
+      await park(refFromKey(message.key, topic), 'poison: the value is not a JSON envelope');
+      return;
+    }
+    const ref = { tenantId: envelope.tenantId, subjectType: envelope.subjectType, subjectId: envelope.subjectId };
+    if (![ref.tenantId, ref.subjectType, ref.subjectId].every((v) => typeof v === 'string' && v.length > 0)) {
+      await park(refFromKey(message.key, topic), 'poison: the envelope names no subject');
+      return;
+    }
+    const subject = await this.subject(client, subjects, ref);
+    if (subject.parkedReason !== null) {
+      await park(ref, 'waiting behind a parked event', envelope);
+      return;
+    }
+    if (!Number.isInteger(envelope.sequence) || envelope.sequence < 1) {
+      await park(ref, 'poison: the envelope has no valid sequence', envelope);
+      return;
+    }
+    if (envelope.sequence <= subject.last) {
+      outcome.duplicates++;
+      return;
+    }
+    if (envelope.sequence > subject.last + 1) {
+      outcome.gaps++;
+      await park(ref, `gap: expected sequence ${subject.last + 1}, got ${envelope.sequence}`, envelope);
+      return;
+    }
+    let event: ProjectedEvent;
+    try {
+      event = upcast(envelope);
+    } catch (error) {
+      const why = error instanceof UnknownEventError ? error.message : String(error);
+      await park(ref, `poison: ${why}`, envelope);
+      return;
+    }
+    for (let attempt = 1; ; attempt++) {
+      await client.query('SAVEPOINT apply_event');
+      try {
+        for (const projection of this.projections) {
+          if (projection.handles.includes(event.eventType)) await projection.apply(client, event);
+        }
+        await client.query('RELEASE SAVEPOINT apply_event');
+        break;
+      } catch (error) {
+        await client.query('ROLLBACK TO SAVEPOINT apply_event');
+        if (attempt >= HANDLER_ATTEMPTS) {
+          await park(ref, `poison: a handler failed ${HANDLER_ATTEMPTS} times: ${String(error)}`, envelope);
+          return;
+        }
+      }
+    }
+    subject.last = envelope.sequence;
+    subject.dirty = true;
+    outcome.applied++;
+    outcome.appliedRecordedAt.push(envelope.recordedAt);
+  }
+
+  private async subject(client: PoolClient, cache: Map<string, SubjectRow>, ref: SubjectRef): Promise<SubjectRow> {
+    const key = JSON.stringify([ref.tenantId, ref.subjectType, ref.subjectId]);
+    let row = cache.get(key);
+    if (!row) {
+      const { rows } = await client.query<{ last_sequence: number; parked_reason: string | null }>(
+        `SELECT last_sequence, parked_reason FROM projector_subjects
+          WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 FOR UPDATE`,
+        [ref.tenantId, ref.subjectType, ref.subjectId],
+      );
+      row = {
+        last: rows[0]?.last_sequence ?? 0,
+        parkedReason: rows[0]?.parked_reason ?? null,
+        dirty: false,
+        known: rows.length > 0,
+      };
+      cache.set(key, row);
+    }
+    return row;
+  }
+
+  private async saveSubjects(client: PoolClient, subjects: Map<string, SubjectRow>): Promise<void> {
+    const dirty = [...subjects].filter(([, s]) => s.dirty);
+    if (dirty.length === 0) return;
+    const refs = dirty.map(([k]) => JSON.parse(k) as [string, string, string]);
+    await client.query(
+      `INSERT INTO projector_subjects (tenant_id, subject_type, subject_id, last_sequence, parked_reason, parked_at)
+       SELECT t, st, s, l, r, CASE WHEN r IS NULL THEN NULL ELSE now() END
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[]) AS x(t, st, s, l, r)
+       ON CONFLICT (tenant_id, subject_type, subject_id) DO UPDATE
+         SET last_sequence = EXCLUDED.last_sequence,
+             parked_reason = EXCLUDED.parked_reason,
+             parked_at = CASE WHEN EXCLUDED.parked_reason IS NULL THEN NULL
+                              ELSE coalesce(projector_subjects.parked_at, now()) END`,
+      [
+        refs.map((r) => r[0]),
+        refs.map((r) => r[1]),
+        refs.map((r) => r[2]),
+        dirty.map(([, s]) => s.last),
+        dirty.map(([, s]) => s.parkedReason),
+      ],
+    );
+  }
+}
+
+export interface SubjectRef {
+  tenantId: string;
+  subjectType: string;
+  subjectId: string;
+}
+
+function refFromKey(key: string | null, topic: string): SubjectRef {
+  const at = key?.indexOf(':') ?? -1;
+  const subjectType = /spine\.([a-z]+)\.events$/.exec(topic)?.[1] ?? 'unknown';
+  if (!key || at < 1) return { tenantId: '(unknown)', subjectType, subjectId: key ?? '(no key)' };
+  return { tenantId: key.slice(0, at), subjectType, subjectId: key.slice(at + 1) };
+}

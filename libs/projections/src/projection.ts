@@ -1,0 +1,24 @@
+import type { EventEnvelope, LedgerEvent, LedgerEventType } from '@spine/events';
+
+export interface Queryable {
+  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<{ rows: T[]; rowCount: number | null }>;
+}
+
+export type ProjectedEvent = EventEnvelope & LedgerEvent;
+
+/**
+ * A projection, declared as data: its name and version, the event types it handles, the tables it owns and how one
+ * event changes them. `apply` runs inside the projector's batch transaction; it must be a pure function of the event
+ * and the projection's own tables, so replaying the log rebuilds the same rows.
+ */
+export interface Projection {
+  name: string;
+  version: number;
+  handles: readonly LedgerEventType[];
+  tables: readonly string[];
+  apply(db: Queryable, event: ProjectedEvent): Promise<void>;
+}
+
+export function defineProjection(projection: Projection): Projection {
+  return projection;
+}
