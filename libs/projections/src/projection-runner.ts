@@ -97,8 +97,8 @@ export class ProjectionRunner {
   }
 
   /**
-   * Unparks a subject and applies its parked events in order, through the same checks as live consumption. With
-   * `skipFirst`, the first parked event is passed over (its sequence counts as done) — an operator's decision.
+   * Unparks a subject and applies its parked events in sequence order, through the same checks as live consumption.
+   * With `skipFirst`, the first of them is passed over (its sequence counts as done): an operator's decision.
    * Events that still cannot be applied park the subject again. Returns what happened.
    */
   async releaseParked(
@@ -124,7 +124,9 @@ export class ProjectionRunner {
          RETURNING id, sequence, event_id, topic, partition, kafka_offset, value`,
         [ref.tenantId, ref.subjectType, ref.subjectId],
       );
-      rows.sort((a, b) => Number(a.id) - Number(b.id));
+      // In sequence order (a late-arriving missing event goes first); events without a readable sequence are the
+      // head-of-line blockers and come first, so a skip passes over them.
+      rows.sort((a, b) => (a.sequence ?? -1) - (b.sequence ?? -1) || Number(a.id) - Number(b.id));
       subject.parkedReason = null;
       subject.dirty = true;
       let skippedEvent: string | undefined;
