@@ -34,13 +34,15 @@ describe('the whole pipeline: HTTP commands → outbox → relay → Kafka → p
   let pipeline: Pipeline;
   let commands: ServiceProcess;
   let projector: ServiceProcess;
+  let relay: ServiceProcess;
   let bearer: string;
+  const startProjector = () => pipeline.start('projector', { COMMAND_SERVICE_URL: commands.url });
 
   beforeAll(async () => {
     pipeline = await Pipeline.create();
     commands = await pipeline.start('command-service');
-    await pipeline.start('outbox-relay');
-    projector = await pipeline.start('projector');
+    relay = await pipeline.start('outbox-relay');
+    projector = await startProjector();
     bearer = await token();
   });
   afterAll(() => pipeline.stop());
@@ -187,11 +189,64 @@ describe('the whole pipeline: HTTP commands → outbox → relay → Kafka → p
     for (let i = 0; i < 2; i++) {
       await new Promise((r) => setTimeout(r, 700 + Math.random() * 500));
       await projector.stop('SIGKILL');
-      projector = await pipeline.start('projector');
+      projector = await startProjector();
     }
     running = false;
     await load;
     await expectReadModelsEqualTheFold();
+  });
+
+  it('repairs a sequence gap from the command service’s event log instead of parking', async () => {
+    const id = (await cmd('POST', '/v1/accounts', { ownerName: 'Repair', currency: 'EUR' })).body.accountId as string;
+    await read(`/v1/accounts/${id}?minSequence=1&waitMs=20000`);
+    await relay.stop('SIGKILL'); // events 2 and 3 stay in the outbox: a "lost" stretch for the projector
+    await cmd('POST', `/v1/accounts/${id}/deposits`, { amount: 20 });
+    await cmd('POST', `/v1/accounts/${id}/deposits`, { amount: 30 });
+    const { rows } = await pipeline.commandSchema.pool.query<{
+      topic: string;
+      message_key: string;
+      headers: Record<string, string>;
+      value: string;
+    }>(`SELECT topic, message_key, headers, value FROM outbox WHERE message_key = $1 AND headers->>'sequence' = '3'`, [
+      `tenant-e2e:${id}`,
+    ]);
+    const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({
+      topic: rows[0].topic,
+      messages: [{ key: rows[0].message_key, value: rows[0].value, headers: rows[0].headers }],
+    });
+    await producer.disconnect();
+
+    const repaired = await read(`/v1/accounts/${id}?minSequence=3&waitMs=20000`);
+    expect(repaired.body).toMatchObject({ balance: 50, sequence: 3 });
+    expect((await call(projector.url, 'GET', '/admin/parked', bearer)).body.parked).toEqual([]);
+    relay = await pipeline.start('outbox-relay'); // re-publishes 2 and 3: duplicates, ignored
+    await expectReadModelsEqualTheFold();
+  });
+
+  it('shares partitions between instances and loses or repeats nothing across rebalances', async () => {
+    const accounts: string[] = [];
+    for (let i = 0; i < 6; i++)
+      accounts.push(
+        (await cmd('POST', '/v1/accounts', { ownerName: `R${i}`, currency: 'EUR' })).body.accountId as string,
+      );
+    let running = true;
+    const load = Promise.all(
+      accounts.map(async (id) => {
+        while (running) await cmd('POST', `/v1/accounts/${id}/deposits`, { amount: 2 });
+      }),
+    );
+    const second = await startProjector();
+    await new Promise((r) => setTimeout(r, 1000));
+    const third = await startProjector();
+    await new Promise((r) => setTimeout(r, 1000));
+    await second.stop('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1000));
+    running = false;
+    await load;
+    await expectReadModelsEqualTheFold();
+    await third.stop('SIGTERM');
   });
 
   it('is readable by a consumer that is not the projector (kcat)', () => {

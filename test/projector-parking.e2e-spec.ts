@@ -51,6 +51,20 @@ describe('projector: gaps and poison park one subject, the partition keeps flowi
   const publish = (e: ReturnType<typeof envelope>) => send(`${tenantId}:${e.subjectId}`, JSON.stringify(e));
   const balance = (id: string) => call(projector.url, 'GET', `/v1/accounts/${id}`, admin);
 
+  it('upcasts an event stored at an older schema version, as the command side does', async () => {
+    const legacy = randomUUID();
+    const v1 = {
+      ...envelope(legacy, 1, 'AccountOpened', { owner: 'Legacy Ltd', currency: 'EUR' }),
+      eventSchemaVersion: 1,
+    };
+    await publish(v1);
+    await waitFor(async () => (await balance(legacy)).status === 200, {
+      timeoutMs: 30000,
+      message: 'the v1 event projected',
+    });
+    expect((await balance(legacy)).body).toMatchObject({ ownerName: 'Legacy Ltd', currency: 'EUR', sequence: 1 });
+  });
+
   it('parks a subject at a gap and a poison event, lists it, and retry/skip resume it; every action is audited', async () => {
     const gapped = randomUUID();
     const healthy = randomUUID();

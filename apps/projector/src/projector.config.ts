@@ -14,6 +14,10 @@ export const projectorConfig = {
     default: 10000,
     min: 1000,
   }),
+  COMMAND_SERVICE_URL: str('command service base URL, to repair sequence gaps from its event log (empty: park them)', {
+    default: '',
+    pattern: /^(https?:\/\/[^\s]+)?$/,
+  }),
   READ_MAX_WAIT_MS: int('longest read-your-writes wait (waitMs) a read may ask for', { default: 10000, min: 0 }),
 } as const;
 

@@ -39,11 +39,18 @@ const HANDLER_ATTEMPTS = 3;
  *    parked_events behind it; other subjects of the partition keep flowing.
  *  - A poison event (unreadable value, unknown type or version, a handler that keeps failing) parks its subject too.
  */
+/**
+ * Fetches a subject's missing events (sequence > afterSequence, in order) from the canonical log, e.g. the command
+ * service's history API. Returns what it could get; throws or returns [] when the source is unavailable.
+ */
+export type GapRepair = (ref: SubjectRef, afterSequence: number, upToSequence: number) => Promise<EventEnvelope[]>;
+
 export class ProjectionRunner {
   constructor(
     private readonly pool: Pool,
     private readonly projections: readonly Projection[],
     private readonly consumer: string,
+    private readonly repair?: GapRepair,
   ) {}
 
   /** The stored next offset of a partition, if the projector has applied anything from it. */
@@ -219,16 +226,51 @@ export class ProjectionRunner {
     }
     if (envelope.sequence > subject.last + 1) {
       outcome.gaps++;
-      await park(ref, `gap: expected sequence ${subject.last + 1}, got ${envelope.sequence}`, envelope);
-      return;
+      // First try to fill the gap from the canonical event log; park only if that fails.
+      const missing = await this.fetchMissing(ref, subject.last, envelope.sequence - 1);
+      for (const m of missing) {
+        if (!(await this.applyOne(client, ref, subject, m, park, outcome))) return;
+      }
+      if (envelope.sequence > subject.last + 1) {
+        await park(ref, `gap: expected sequence ${subject.last + 1}, got ${envelope.sequence}`, envelope);
+        return;
+      }
     }
+    await this.applyOne(client, ref, subject, envelope, park, outcome);
+  }
+
+  private async fetchMissing(ref: SubjectRef, after: number, upTo: number): Promise<EventEnvelope[]> {
+    if (!this.repair) return [];
+    try {
+      const events = await this.repair(ref, after, upTo);
+      // Only a contiguous run starting right after `after` can be applied.
+      const run: EventEnvelope[] = [];
+      for (const e of events.sort((a, b) => a.sequence - b.sequence)) {
+        if (e.sequence !== after + run.length + 1 || e.sequence > upTo) break;
+        run.push(e);
+      }
+      return run;
+    } catch {
+      return [];
+    }
+  }
+
+  /** Applies one in-sequence event to every projection that handles it; false if it parked the subject. */
+  private async applyOne(
+    client: PoolClient,
+    ref: SubjectRef,
+    subject: SubjectRow,
+    envelope: EventEnvelope,
+    park: (ref: SubjectRef, reason: string, event?: { sequence?: number; id?: string }) => Promise<void>,
+    outcome: BatchOutcome,
+  ): Promise<boolean> {
     let event: ProjectedEvent;
     try {
       event = upcast(envelope);
     } catch (error) {
       const why = error instanceof UnknownEventError ? error.message : String(error);
       await park(ref, `poison: ${why}`, envelope);
-      return;
+      return false;
     }
     for (let attempt = 1; ; attempt++) {
       await client.query('SAVEPOINT apply_event');
@@ -242,7 +284,7 @@ export class ProjectionRunner {
         await client.query('ROLLBACK TO SAVEPOINT apply_event');
         if (attempt >= HANDLER_ATTEMPTS) {
           await park(ref, `poison: a handler failed ${HANDLER_ATTEMPTS} times: ${String(error)}`, envelope);
-          return;
+          return false;
         }
       }
     }
@@ -250,6 +292,7 @@ export class ProjectionRunner {
     subject.dirty = true;
     outcome.applied++;
     outcome.appliedRecordedAt.push(envelope.recordedAt);
+    return true;
   }
 
   private async subject(client: PoolClient, cache: Map<string, SubjectRow>, ref: SubjectRef): Promise<SubjectRow> {

@@ -6,6 +6,7 @@ import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
 import { ProjectionRunner } from '@spine/projections';
 import type { ProjectorConfig } from '../projector.config';
 import { projections } from '../projections';
+import { commandLogRepair } from './command-log.repair';
 
 export const PROJECTOR_CONFIG = Symbol('PROJECTOR_CONFIG');
 
@@ -35,7 +36,10 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
       max: 4,
       application_name: 'projector-consumer',
     });
-    this.runner = new ProjectionRunner(this.pool, projections, this.groupId);
+    const repair = config.COMMAND_SERVICE_URL
+      ? commandLogRepair(config.COMMAND_SERVICE_URL.replace(/\/$/, ''), config.JWT_SECRET)
+      : undefined;
+    this.runner = new ProjectionRunner(this.pool, projections, this.groupId, repair);
     this.consumer = kafka.consumer({
       groupId: this.groupId,
       sessionTimeout: config.PROJECTOR_SESSION_TIMEOUT_MS,
@@ -58,6 +62,28 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
       'From recordedAt of an event to its read-model commit',
       LATENCY_BUCKETS,
     );
+    const kafkaAdmin = this.kafka.admin();
+    const runner = this.runner;
+    const topics = this.topics;
+    this.metrics.gauge(
+      'spine_projector_lag',
+      'Messages on Kafka not yet applied, per partition',
+      ['topic', 'partition'],
+      async function () {
+        try {
+          await kafkaAdmin.connect();
+          for (const topic of topics) {
+            for (const p of await kafkaAdmin.fetchTopicOffsets(topic)) {
+              const stored = Number((await runner.storedOffset(topic, p.partition)) ?? 0);
+              this.set({ topic, partition: String(p.partition) }, Math.max(0, Number(p.high) - stored));
+            }
+          }
+        } catch {
+          // Lag is unknown while Kafka or the database is away; readiness reports that.
+        }
+      },
+    );
+    this.lagAdmin = kafkaAdmin;
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       void this.seekToStored(payload.memberAssignment);
     });
@@ -109,8 +135,11 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
+  private lagAdmin?: { disconnect(): Promise<void> };
+
   async onApplicationShutdown(): Promise<void> {
     await this.consumer.disconnect();
+    await this.lagAdmin?.disconnect();
     await this.pool.end();
   }
 }
