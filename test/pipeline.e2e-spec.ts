@@ -196,6 +196,45 @@ describe('the whole pipeline: HTTP commands → outbox → relay → Kafka → p
     await expectReadModelsEqualTheFold();
   });
 
+  it('changes nothing when partitions are replayed from an earlier offset', async () => {
+    await expectReadModelsEqualTheFold();
+    const before = (await read('/v1/tenant/totals')).body;
+    await projector.stop('SIGTERM');
+    // Rewind both the stored positions and the group's Kafka offsets to the beginning.
+    await pipeline.projectorSchema.pool.query(`UPDATE projector_offsets SET next_offset = 0`);
+    const admin = testKafka().admin();
+    await admin.connect();
+    const groupId = `${pipeline.topicPrefix}spine-projector`;
+    for (const topic of pipeline.topics)
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: [0, 1, 2].map((partition) => ({ partition, offset: '0' })),
+      });
+    await admin.disconnect();
+    const {
+      rows: [{ d: duplicatesBefore }],
+    } = await pipeline.projectorSchema.pool.query<{ d: number }>(
+      `SELECT sum(duplicates)::int AS d FROM projector_offsets`,
+    );
+    const events = (await logEvents()).length;
+
+    projector = await startProjector();
+    await waitFor(
+      async () =>
+        (
+          await pipeline.projectorSchema.pool.query<{ d: number }>(
+            `SELECT sum(duplicates)::int AS d FROM projector_offsets`,
+          )
+        ).rows[0].d -
+          duplicatesBefore >=
+        events,
+      { timeoutMs: 30000, message: 'every replayed event recognised as a duplicate' },
+    );
+    expect((await read('/v1/tenant/totals')).body).toEqual(before);
+    await expectReadModelsEqualTheFold();
+  });
+
   it('repairs a sequence gap from the command service’s event log instead of parking', async () => {
     const id = (await cmd('POST', '/v1/accounts', { ownerName: 'Repair', currency: 'EUR' })).body.accountId as string;
     await read(`/v1/accounts/${id}?minSequence=1&waitMs=20000`);
