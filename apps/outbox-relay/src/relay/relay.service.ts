@@ -42,8 +42,14 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     );
     const owned = metrics.gauge('spine_relay_buckets_owned', 'Outbox buckets this instance publishes');
     const schema = config.DATABASE_SCHEMA;
-    // Read on scrape, over all buckets: what all instances together still have to publish.
-    const backlog = async () =>
+    // Read on scrape, over all buckets: what all instances together still have to publish. Both gauges of one
+    // scrape share one query.
+    let cached: { at: number; value: Promise<{ backlog: number; oldest: number } | undefined> } | undefined;
+    const backlog = () => {
+      if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), value: queryBacklog() };
+      return cached.value;
+    };
+    const queryBacklog = async () =>
       (
         await dataSource.query<{ backlog: number; oldest: number }[]>(
           `SELECT count(o.*)::int AS backlog,
