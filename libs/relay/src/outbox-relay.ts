@@ -238,31 +238,35 @@ export class OutboxRelay {
 
   private async publishBatch(): Promise<number> {
     const client = this.client!;
+    // One round trip reads the batch and notes its end per bucket as "in flight" (see recover()).
     const { rows } = await client.query<Row>(
-      `SELECT o.position, o.tx_id::text AS tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value,
-              extract(epoch FROM clock_timestamp() - o.created_at)::float8 AS age_seconds
-         FROM relay_cursor c
-         CROSS JOIN LATERAL (
-           SELECT * FROM outbox o
-            WHERE o.bucket = c.bucket
-              AND (o.tx_id, o.position) > (c.tx_id, c.position)
-              AND o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY o.tx_id, o.position
-            LIMIT $2) o
-        WHERE c.bucket = ANY($1::smallint[])
-        ORDER BY o.tx_id, o.position
-        LIMIT $2`,
+      `WITH batch AS (
+         SELECT o.position, o.tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value, o.created_at
+           FROM relay_cursor c
+           CROSS JOIN LATERAL (
+             SELECT * FROM outbox o
+              WHERE o.bucket = c.bucket
+                AND (o.tx_id, o.position) > (c.tx_id, c.position)
+                AND o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY o.tx_id, o.position
+              LIMIT $2) o
+          WHERE c.bucket = ANY($1::smallint[])
+          ORDER BY o.tx_id, o.position
+          LIMIT $2),
+       ends AS (
+         SELECT DISTINCT ON (bucket) bucket, tx_id, position FROM batch ORDER BY bucket, tx_id DESC, position DESC),
+       mark AS (
+         UPDATE relay_cursor c SET inflight_tx = ends.tx_id, inflight_pos = ends.position
+           FROM ends WHERE c.bucket = ends.bucket)
+       SELECT b.position, b.tx_id::text AS tx_id, b.bucket, b.event_id, b.topic, b.message_key, b.headers, b.value,
+              extract(epoch FROM clock_timestamp() - b.created_at)::float8 AS age_seconds
+         FROM batch b ORDER BY b.tx_id, b.position`,
       [this.ownedBuckets, this.options.batchSize],
     );
     if (rows.length === 0) return 0;
+    const readAt = performance.now();
 
     const ends = batchEnds(rows);
-    await client.query(
-      `UPDATE relay_cursor c SET inflight_tx = e.tx_id, inflight_pos = e.position
-         FROM unnest($1::smallint[], $2::xid8[], $3::bigint[]) AS e(bucket, tx_id, position)
-        WHERE c.bucket = e.bucket`,
-      [ends.map((e) => e.bucket), ends.map((e) => e.txId), ends.map((e) => e.position)],
-    );
     await this.options.producer.sendBatch({ topicMessages: toTopicMessages(rows), acks: -1 });
     const { rowCount } = await client.query(
       `UPDATE relay_cursor c SET tx_id = e.tx_id, position = e.position, inflight_tx = NULL, inflight_pos = NULL,
@@ -272,7 +276,9 @@ export class OutboxRelay {
       [ends.map((e) => e.bucket), ends.map((e) => e.txId), ends.map((e) => e.position), ends.map((e) => e.count)],
     );
     if (rowCount !== ends.length) throw new Error('relay cursor rows are missing');
-    const ageAtAck = rows.map((r) => r.age_seconds);
+    // Age when read, plus the time to Kafka's acknowledgement: row written → acknowledged.
+    const sinceRead = (performance.now() - readAt) / 1000;
+    const ageAtAck = rows.map((r) => r.age_seconds + sinceRead);
     this.options.observer?.published(rows.length, ageAtAck);
     return rows.length;
   }
