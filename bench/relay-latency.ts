@@ -7,6 +7,7 @@
  * processes, and measures for each event: HTTP 201 received → message consumed from Kafka (an upper bound of
  * commit → publish, since the commit happens before the 201). Also reports the relay's own commit-to-ack histogram.
  */
+import { Partitioners } from 'kafkajs';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { provideInfrastructure, testKafka, waitFor } from '../libs/testing/src';
@@ -42,6 +43,30 @@ async function histogramPercentiles(base: string, name: string) {
   };
 }
 
+/** Baseline in the same run: a bare idempotent kafkajs send of one ~500 B message, acks=-1, one at a time. */
+async function rawSendAckMs(topic: string, n = 200) {
+  const admin = testKafka().admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = testKafka().producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = performance.now();
+    await producer.send({ topic, acks: -1, messages: [{ key: `raw-${i % 7}`, value: 'x'.repeat(500) }] });
+    times.push(performance.now() - start);
+    await new Promise((r) => setTimeout(r, PAUSE_MS));
+  }
+  await producer.disconnect();
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p90: percentile(times, 90), p99: percentile(times, 99) };
+}
+
 async function main(): Promise<void> {
   const infra = await provideInfrastructure();
   process.env.DATABASE_URL = infra.databaseUrl;
@@ -51,6 +76,7 @@ async function main(): Promise<void> {
     const commands = await pipeline.start('command-service', { LOG_LEVEL: 'warn' });
     const relay = await pipeline.start('outbox-relay', { LOG_LEVEL: 'warn' });
     const recorder = await TopicRecorder.start(testKafka(), pipeline.topics);
+    const raw = await rawSendAckMs(`${pipeline.topicPrefix}bench.raw`);
     const arrivals = new Map<string, number>();
     const seen = recorder.messages;
     const bearer = await token();
@@ -83,9 +109,16 @@ async function main(): Promise<void> {
         max: latencies.at(-1),
       },
       relayCommitToAckMs: await histogramPercentiles(relay.url, 'spine_relay_commit_to_ack_seconds'),
+      baselineRawKafkaSendAckMs: raw,
       targets: { p50Ms: 5, p99Ms: 25 },
       note: 'HTTP 201 → consumed includes consumer fetch latency; the relay histogram measures row insert → Kafka ack.',
     };
+    Object.assign(report, {
+      ratios: {
+        httpOkToConsumedP50OverRawSendP50: report.httpOkToConsumedMs.p50 / raw.p50,
+        httpOkToConsumedP99OverRawSendP99: report.httpOkToConsumedMs.p99 / raw.p99,
+      },
+    });
     writeFileSync(resolve(__dirname, 'results/relay-latency.json'), `${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     await recorder.stop();
