@@ -98,6 +98,13 @@ describe('projector: gaps and poison park one subject, the partition keeps flowi
     expect((await call(projector.url, 'POST', `/admin/parked/account/${gapped}/retry`, user)).status).toBe(403);
     expect((await call(projector.url, 'GET', '/admin/parked', user)).status).toBe(403);
 
+    // Another tenant's admin neither sees nor releases this tenant's parked subjects.
+    const otherAdmin = await token('tenant-other');
+    expect((await call(projector.url, 'GET', '/admin/parked', otherAdmin)).body.parked).toEqual([]);
+    const foreign = await call(projector.url, 'POST', `/admin/parked/account/${gapped}/retry`, otherAdmin);
+    expect(foreign).toMatchObject({ status: 404, body: { code: 'NOT_PARKED' } });
+    expect((await balance(gapped)).body).toMatchObject({ balance: 0, sequence: 1 });
+
     // Retry while sequence 2 is still missing: it parks again, nothing applied past the gap.
     const retry = await call(projector.url, 'POST', `/admin/parked/account/${gapped}/retry`, admin);
     expect(retry.body).toMatchObject({ state: 'parked', applied: 0 });
@@ -130,8 +137,13 @@ describe('projector: gaps and poison park one subject, the partition keeps flowi
     expect((await call(projector.url, 'POST', `/admin/parked/account/${poisoned}/skip`, admin)).status).toBe(404);
     expect(((await call(projector.url, 'GET', '/admin/parked', admin)).body.parked as unknown[]).length).toBe(0);
 
+    const { rows: foreignAudit } = await pipeline.projectorSchema.pool.query<{ action: string; outcome: string }>(
+      `SELECT action, outcome FROM admin_audit_log WHERE tenant_id = 'tenant-other'`,
+    );
+    expect(foreignAudit).toEqual([{ action: 'parked.retry', outcome: 'refused: not parked' }]);
     const { rows } = await pipeline.projectorSchema.pool.query<{ action: string; outcome: string; actor_id: string }>(
-      `SELECT action, outcome, actor_id FROM admin_audit_log ORDER BY id`,
+      `SELECT action, outcome, actor_id FROM admin_audit_log WHERE tenant_id = $1 ORDER BY id`,
+      [tenantId],
     );
     expect(rows.map((r) => [r.action, r.outcome])).toEqual([
       ['parked.retry', 'still parked'],

@@ -23,7 +23,6 @@ interface SubjectRow {
   last: number;
   parkedReason: string | null;
   dirty: boolean;
-  known: boolean;
 }
 
 /** A handler that throws this many times in a row for one event parks its subject. */
@@ -308,7 +307,6 @@ export class ProjectionRunner {
         last: rows[0]?.last_sequence ?? 0,
         parkedReason: rows[0]?.parked_reason ?? null,
         dirty: false,
-        known: rows.length > 0,
       };
       cache.set(key, row);
     }

@@ -1,8 +1,7 @@
-import { Catch, HttpException, Logger, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
+import { Catch, Logger, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { throwError, type Observable } from 'rxjs';
-import { DomainError, REFUSAL_HTTP_STATUS } from '@spine/domain';
-import { ApiError } from '@spine/http';
+import { toErrorBody } from '@spine/http';
 import { correlationIdFrom, CORRELATION_HEADER } from '@spine/observability';
 
 const logger = new Logger('GrpcError');
@@ -39,31 +38,14 @@ export function toServiceError(shape: ErrorShape, correlationId: string): Partia
   };
 }
 
-function shapeOf(error: unknown): ErrorShape {
-  if (error instanceof DomainError) {
-    return {
-      statusCode: REFUSAL_HTTP_STATUS[error.kind],
-      code: error.code,
-      message: error.message,
-      details: error.details,
-    };
-  }
-  if (error instanceof ApiError) {
-    return { statusCode: error.statusCode, code: error.code, message: error.message, details: error.details };
-  }
-  if (error instanceof HttpException) {
-    return { statusCode: error.getStatus(), code: 'BAD_REQUEST', message: error.message };
-  }
-  return { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' };
-}
-
 /** Everything thrown by a gRPC handler leaves as a proper gRPC status, never as an unknown error. */
 @Catch()
 export class GrpcErrorFilter implements RpcExceptionFilter<unknown> {
   catch(error: unknown, host: ArgumentsHost): Observable<never> {
     const metadata = host.switchToRpc().getContext<Metadata>();
     const correlationId = correlationIdFrom(metadata?.get(CORRELATION_HEADER)?.[0]?.toString());
-    const shape = shapeOf(error);
+    // The one mapping of errors to status and stable code, shared with HTTP.
+    const shape = toErrorBody(error, correlationId);
     if (shape.statusCode >= 500) {
       const err =
         error instanceof Error

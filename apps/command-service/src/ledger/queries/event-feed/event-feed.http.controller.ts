@@ -1,26 +1,18 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
 import type { DataSource } from 'typeorm';
+import { PageQueryDto } from '../page.query.dto';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
 import { decodeCursor, encodeCursor, readFeed } from '@spine/event-log';
 
-export class EventFeedQueryDto {
+export class EventFeedQueryDto extends PageQueryDto {
   @ApiProperty({ required: false, description: 'nextCursor of the previous page; absent: from the beginning' })
   @IsOptional()
   @IsString()
   @MaxLength(80)
   after?: string;
-
-  @ApiProperty({ required: false, minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer' })
-  @Min(1)
-  @Max(1000)
-  limit?: number;
 }
 
 @ApiTags('events')

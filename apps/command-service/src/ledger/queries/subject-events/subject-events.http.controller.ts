@@ -2,8 +2,9 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsUUID, Min } from 'class-validator';
 import type { DataSource } from 'typeorm';
+import { PageQueryDto } from '../page.query.dto';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
 import { DomainError } from '@spine/domain';
 import { readSubjectEvents } from '@spine/event-log';
@@ -19,21 +20,13 @@ export class SubjectParamsDto {
   subjectId!: string;
 }
 
-export class SubjectEventsQueryDto {
+export class SubjectEventsQueryDto extends PageQueryDto {
   @ApiProperty({ required: false, minimum: 0, default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'afterSequence must be an integer' })
   @Min(0)
   afterSequence?: number;
-
-  @ApiProperty({ required: false, minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer' })
-  @Min(1)
-  @Max(1000)
-  limit?: number;
 }
 
 @ApiTags('events')
