@@ -4,12 +4,15 @@ import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
 import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
 import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
 import { ProjectorCore1763800001000 } from '@spine/projections';
+import { Replays1763800003000 } from '@spine/replay';
 import { AUTH_SECRET, BearerAuthGuard } from '@spine/auth';
 import { AdminHttpController } from './admin/admin.http.controller';
 import { PROJECTOR_CONFIG, ProjectorConsumer } from './consumer/projector-consumer.service';
 import type { ProjectorConfig } from './projector.config';
 import { ReadModels1763800002000 } from './projections/read-models.migration';
 import { ReadModelsHttpController } from './read-api/read-models.http.controller';
+import { ReplayService } from './replay/replay.service';
+import { ReplaysHttpController } from './replay/replays.http.controller';
 
 export const SERVICE_NAME = 'projector';
 
@@ -27,7 +30,7 @@ export class ProjectorModule {
           poolSize: config.DATABASE_POOL_SIZE,
           runMigrations: config.DATABASE_RUN_MIGRATIONS,
           applicationName: SERVICE_NAME,
-          migrations: [ProjectorCore1763800001000, ReadModels1763800002000],
+          migrations: [ProjectorCore1763800001000, ReadModels1763800002000, Replays1763800003000],
         }),
         KafkaModule.forRoot({
           brokers: config.KAFKA_BROKERS,
@@ -38,12 +41,13 @@ export class ProjectorModule {
         }),
         HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck]),
       ],
-      controllers: [ReadModelsHttpController, AdminHttpController],
+      controllers: [ReadModelsHttpController, AdminHttpController, ReplaysHttpController],
       providers: [
         { provide: PROJECTOR_CONFIG, useValue: config },
         { provide: AUTH_SECRET, useValue: config.JWT_SECRET },
         BearerAuthGuard,
         ProjectorConsumer,
+        ReplayService,
       ],
     };
   }

@@ -1,3 +1,4 @@
+export * from './admin-audit';
 export * from './projection';
 export * from './projection-runner';
 export * from './projections.migration';

@@ -13,7 +13,7 @@ export interface BatchOutcome {
   duplicates: number;
   parked: number;
   gaps: number;
-  /** Offsets below the stored position: already applied in an earlier transaction (a redelivery). */
+  /** Offsets below the stored position (a redelivery), or subjects outside a replay's scope. */
   skipped: number;
   /** recordedAt of each applied event, for commit-to-projection latency. */
   appliedRecordedAt: string[];
@@ -44,13 +44,39 @@ const HANDLER_ATTEMPTS = 3;
  */
 export type GapRepair = (ref: SubjectRef, afterSequence: number, upToSequence: number) => Promise<EventEnvelope[]>;
 
+export interface RunnerOptions {
+  /** Fills sequence gaps from the canonical log before parking. */
+  repair?: GapRepair;
+  /** Only subjects this accepts are applied (a scoped replay); others are passed over and counted as skipped. */
+  inScope?: (ref: SubjectRef) => boolean;
+}
+
+/**
+ * Every apply transaction holds this lock shared, keyed by the schema it writes; a replay's swap takes it exclusively
+ * to stop the live projection for the instant it compares positions and swaps rows (see libs/replay).
+ */
+export function applyLockSql(schemaExpression: string): string {
+  return `hashtextextended('spine-projector-apply:' || ${schemaExpression}, 0)`;
+}
+
 export class ProjectionRunner {
+  private readonly repair?: GapRepair;
+  private readonly inScope: (ref: SubjectRef) => boolean;
+
   constructor(
     private readonly pool: Pool,
     private readonly projections: readonly Projection[],
     private readonly consumer: string,
-    private readonly repair?: GapRepair,
-  ) {}
+    options: RunnerOptions = {},
+  ) {
+    this.repair = options.repair;
+    this.inScope = options.inScope ?? (() => true);
+  }
+
+  private async begin(client: PoolClient): Promise<void> {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock_shared(${applyLockSql('current_schema()')})`);
+  }
 
   /** The stored next offset of a partition, if the projector has applied anything from it. */
   async storedOffset(topic: string, partition: number): Promise<string | undefined> {
@@ -66,7 +92,7 @@ export class ProjectionRunner {
     if (messages.length === 0) return outcome;
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
+      await this.begin(client);
       const { rows } = await client.query<{ next_offset: string }>(
         `INSERT INTO projector_offsets (consumer, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
          ON CONFLICT (consumer, topic, partition) DO UPDATE SET consumer = EXCLUDED.consumer
@@ -103,6 +129,32 @@ export class ProjectionRunner {
   }
 
   /**
+   * Applies events read from the canonical event log (not from Kafka) in one transaction, through the same checks:
+   * a replay's `event-log` source. `source` names them in parked_events.
+   */
+  async processEvents(events: readonly EventEnvelope[], source: string): Promise<BatchOutcome> {
+    const outcome: BatchOutcome = { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
+    if (events.length === 0) return outcome;
+    const client = await this.pool.connect();
+    try {
+      await this.begin(client);
+      const subjects = new Map<string, SubjectRow>();
+      for (const event of events) {
+        const message = { offset: '0', key: `${event.tenantId}:${event.subjectId}`, value: JSON.stringify(event) };
+        await this.handle(client, source, -1, message, subjects, outcome);
+      }
+      await this.saveSubjects(client, subjects);
+      await client.query('COMMIT');
+      return outcome;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
    * Unparks a subject and applies its parked events in sequence order, through the same checks as live consumption.
    * With `skipFirst`, the first of them is passed over (its sequence counts as done): an operator's decision.
    * Events that still cannot be applied park the subject again. Returns what happened.
@@ -114,7 +166,7 @@ export class ProjectionRunner {
     const outcome: BatchOutcome = { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
+      await this.begin(client);
       const subjects = new Map<string, SubjectRow>();
       const subject = await this.subject(client, subjects, ref);
       const { rows } = await client.query<{
@@ -202,14 +254,19 @@ export class ProjectionRunner {
       if (typeof envelope !== 'object' || envelope === null) throw new Error('not an object');
     } catch {
       // Unreadable: park under the message key (tenant:subject), which every producer of ours sets.
-      await park(refFromKey(message.key, topic), 'poison: the value is not a JSON envelope');
+      const keyRef = refFromKey(message.key, topic);
+      if (!this.inScope(keyRef)) return void outcome.skipped++;
+      await park(keyRef, 'poison: the value is not a JSON envelope');
       return;
     }
     const ref = { tenantId: envelope.tenantId, subjectType: envelope.subjectType, subjectId: envelope.subjectId };
     if (![ref.tenantId, ref.subjectType, ref.subjectId].every((v) => typeof v === 'string' && v.length > 0)) {
-      await park(refFromKey(message.key, topic), 'poison: the envelope names no subject');
+      const keyRef = refFromKey(message.key, topic);
+      if (!this.inScope(keyRef)) return void outcome.skipped++;
+      await park(keyRef, 'poison: the envelope names no subject');
       return;
     }
+    if (!this.inScope(ref)) return void outcome.skipped++;
     const subject = await this.subject(client, subjects, ref);
     if (subject.parkedReason !== null) {
       await park(ref, 'waiting behind a parked event', envelope);

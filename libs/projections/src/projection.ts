@@ -16,6 +16,11 @@ export interface Projection {
   version: number;
   handles: readonly LedgerEventType[];
   tables: readonly string[];
+  /**
+   * Columns that every one of its tables carries, naming whose data a row is: the tenant, and the subject when rows
+   * belong to one subject. A scoped replay compares and swaps exactly the rows these select.
+   */
+  scope: { tenantColumn: string; subjectColumn?: string };
   apply(db: Queryable, event: ProjectedEvent): Promise<void>;
 }
 

@@ -7,6 +7,7 @@ import { KafkaAdmin } from '@spine/kafka';
 import { DomainError } from '@spine/domain';
 import { ProjectorConsumer } from '../consumer/projector-consumer.service';
 import { projections } from '../projections';
+import { recordAdminAction } from '@spine/projections';
 
 export class ParkedSubjectParamsDto {
   @ApiProperty({ enum: SUBJECT_TYPES })
@@ -111,17 +112,14 @@ export class AdminHttpController {
     const action = skipFirst ? 'parked.skip' : 'parked.retry';
     const target = { tenantId: principal.tenantId, subjectType: params.subjectType, subjectId: params.subjectId };
     const audit = (outcome: string, details: unknown) =>
-      this.projector.pool.query(
-        `INSERT INTO admin_audit_log (actor_id, tenant_id, action, target, outcome, details) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [
-          principal.actorId,
-          principal.tenantId,
-          action,
-          target,
-          outcome,
-          details === undefined ? null : JSON.stringify(details),
-        ],
-      );
+      recordAdminAction(this.projector.pool, {
+        actorId: principal.actorId,
+        tenantId: principal.tenantId,
+        action,
+        target,
+        outcome,
+        details,
+      });
     const { rows } = await this.projector.pool.query(
       `SELECT 1 FROM projector_subjects WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 AND parked_reason IS NOT NULL`,
       [target.tenantId, target.subjectType, target.subjectId],

@@ -39,7 +39,7 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
     const repair = config.COMMAND_SERVICE_URL
       ? commandLogRepair(config.COMMAND_SERVICE_URL.replace(/\/$/, ''), config.JWT_SECRET)
       : undefined;
-    this.runner = new ProjectionRunner(this.pool, projections, this.groupId, repair);
+    this.runner = new ProjectionRunner(this.pool, projections, this.groupId, { repair });
     this.consumer = kafka.consumer({
       groupId: this.groupId,
       sessionTimeout: config.PROJECTOR_SESSION_TIMEOUT_MS,

@@ -6,6 +6,7 @@ export const accountBalances = defineProjection({
   version: 1,
   handles: ['AccountOpened', 'FundsDeposited', 'FundsWithdrawn', 'EntryReversed', 'AccountClosed'],
   tables: ['account_balances'],
+  scope: { tenantColumn: 'tenant_id', subjectColumn: 'account_id' },
   async apply(db, e) {
     const key = [e.tenantId, e.subjectId, e.sequence, e.recordedAt];
     const change = (delta: number) =>

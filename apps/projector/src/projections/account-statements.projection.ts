@@ -19,6 +19,7 @@ export const accountStatements = defineProjection({
   version: 1,
   handles: ['FundsDeposited', 'FundsWithdrawn', 'EntryReversed'],
   tables: ['account_statements'],
+  scope: { tenantColumn: 'tenant_id', subjectColumn: 'account_id' },
   async apply(db, e) {
     const amount = amountOf(e);
     if (amount === undefined) return;

@@ -6,6 +6,7 @@ export const tenantTotals = defineProjection({
   version: 1,
   handles: ['AccountOpened', 'FundsDeposited', 'FundsWithdrawn', 'EntryReversed', 'AccountClosed'],
   tables: ['tenant_totals', 'tenant_total_accounts'],
+  scope: { tenantColumn: 'tenant_id' },
   async apply(db, e) {
     const bump = (accounts: number, open: number, balance: number) =>
       db.query(

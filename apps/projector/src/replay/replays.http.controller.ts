@@ -1,0 +1,69 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { AdminOnly, CurrentPrincipal, type Principal } from '@spine/auth';
+import { ApiError } from '@spine/http';
+import { recordAdminAction } from '@spine/projections';
+import { DEFAULT_REPLAY_BATCH_SIZE, type ReplayFrom } from '@spine/replay';
+import { ProjectionNameParamsDto, ReplayIdParamsDto, ReplayRequestDto } from './replay-request.dto';
+import { ReplayService } from './replay.service';
+
+/** The admin replay API (SPEC section 9). A replay is always scoped to the admin's own tenant. */
+@ApiTags('admin')
+@AdminOnly()
+@Controller('admin')
+export class ReplaysHttpController {
+  constructor(private readonly replays: ReplayService) {}
+
+  @Post('projections/:name/replays')
+  @HttpCode(202)
+  async request(
+    @Param() params: ProjectionNameParamsDto,
+    @Body() body: ReplayRequestDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    const who = { actorId: principal.actorId, tenantId: principal.tenantId };
+    if (body.scope?.tenantId !== undefined && body.scope.tenantId !== principal.tenantId) {
+      await recordAdminAction(this.replays.engine.pool, {
+        ...who,
+        action: 'replay.request',
+        target: { projection: params.name, scope: body.scope },
+        outcome: 'TENANT_SCOPE_FORBIDDEN',
+      });
+      throw new ApiError(403, 'TENANT_SCOPE_FORBIDDEN', 'a replay can only be scoped to your own tenant');
+    }
+    const ways = [body.from.earliest, body.from.timestamp, body.from.offsets].filter((v) => v !== undefined).length;
+    if (ways !== 1) {
+      throw new ApiError(400, 'VALIDATION_FAILED', 'Request validation failed', [
+        { field: 'from', errors: ['from must have exactly one of earliest, timestamp, offsets'] },
+      ]);
+    }
+    const from: ReplayFrom = body.from.offsets
+      ? { offsets: body.from.offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })) }
+      : body.from.timestamp
+        ? { timestamp: body.from.timestamp }
+        : { earliest: true };
+    return this.replays.engine.request(
+      {
+        projection: params.name,
+        mode: body.mode,
+        source: body.source,
+        from,
+        scope: { tenantId: principal.tenantId, subjectId: body.scope?.subjectId },
+        confirm: body.confirm,
+        batchSize: body.batchSize ?? DEFAULT_REPLAY_BATCH_SIZE,
+      },
+      who,
+    );
+  }
+
+  @Get('replays/:id')
+  view(@Param() params: ReplayIdParamsDto, @CurrentPrincipal() principal: Principal) {
+    return this.replays.engine.view(params.id, principal.tenantId);
+  }
+
+  @Post('replays/:id/cancel')
+  @HttpCode(202)
+  cancel(@Param() params: ReplayIdParamsDto, @CurrentPrincipal() principal: Principal) {
+    return this.replays.engine.cancel(params.id, { actorId: principal.actorId, tenantId: principal.tenantId });
+  }
+}
