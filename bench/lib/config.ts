@@ -1,0 +1,80 @@
+import { resolve } from 'node:path';
+
+/**
+ * Environment knobs of `npm run bench`. BENCH_SCALE shrinks every size and duration at once, so a smoke run
+ * (`BENCH_SCALE=0.02 npm run bench`) exercises every scenario in a minute or two; the defaults are the full run.
+ */
+function num(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
+  return value;
+}
+
+const scale = num('BENCH_SCALE', 1);
+const startedAt = performance.now();
+/** A count scaled down for smoke runs, never below `min` (the scenario stops meaning anything below it). */
+const count = (full: number, min: number) => Math.max(min, Math.round(full * scale));
+/** A duration in ms scaled down for smoke runs, never below `minMs`. */
+const duration = (fullMs: number, minMs: number) => Math.max(minMs, Math.round(fullMs * scale));
+
+export const benchConfig = {
+  scale,
+  /** Scenario ids to run (comma-separated, e.g. "baselines,commands"); empty: all. */
+  only: (process.env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+  /** Full runs write where the committed results live; smoke runs write aside (ignored by git). */
+  outDir: resolve(
+    __dirname,
+    '..',
+    process.env.BENCH_OUT ?? (scale === 1 ? 'results' : `results/smoke-${String(scale).replace('.', '_')}`),
+  ),
+  tenantId: 'bench-tenant',
+  jwtSecret: 'bench-secret-that-is-long-enough-0123456789',
+  /** Partitions per topic: the services' production default. */
+  partitions: num('BENCH_PARTITIONS', 6),
+  /** The relay's production batch size; B_prod uses the same. */
+  relayBatchSize: num('BENCH_RELAY_BATCH', 500),
+
+  pgbench: {
+    clients: (process.env.BENCH_PG_CLIENTS ?? '4,8,16').split(',').map(Number),
+    durationMs: duration(6000, 1500),
+    accounts: 10_000,
+  },
+  upsert: { rows: count(200_000, 4000), batch: 1000, accounts: 20_000 },
+  commands: {
+    /** Closed-loop client concurrencies tried; the best rate counts. */
+    concurrencies: (process.env.BENCH_CONCURRENCY ?? '16,48').split(',').map(Number),
+    warmupMs: duration(3000, 1000),
+    levelMs: duration(10_000, 2000),
+  },
+  halfLoad: { durationMs: duration(30_000, 4000), maxInFlight: 256, pollIntervalMs: 2 },
+  relayDrain: { rows: count(200_000, 2000), eventsPerAccount: 20 },
+  projectorLive: { timeoutMs: num('BENCH_LIVE_TIMEOUT_S', 60) * 1000 },
+  rebuild: {
+    events: count(500_000, 5000),
+    // At least ~100 accounts, so that every partition holds events.
+    naiveEvents: count(20_000, 2000),
+    eventsPerAccount: 20,
+    batchSize: 1000,
+    timeoutMs: num('BENCH_REBUILD_TIMEOUT_S', 300) * 1000,
+    /** A replay whose progress does not move for this long is given up (cancelled) and reported as stalled. */
+    stallMs: duration(60_000, 20_000),
+  },
+  /** The whole run should end within this; the open-ended steps (rebuilds) cut their waits to fit. */
+  budgetMs: num('BENCH_BUDGET_S', 14 * 60) * 1000,
+} as const;
+
+export type BenchConfig = typeof benchConfig;
+
+/** What is left of the run's time budget, in ms. */
+export function remainingBudgetMs(): number {
+  return benchConfig.budgetMs - (performance.now() - startedAt);
+}
+
+export function selected(id: string): boolean {
+  return benchConfig.only.length === 0 || benchConfig.only.includes(id);
+}

@@ -1,0 +1,190 @@
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Client, Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { signToken } from '@spine/auth';
+import { CommandState1763800000200 } from '@spine/commands';
+import { EventLog1763800000000 } from '@spine/event-log';
+import { allTopics } from '@spine/events';
+import { Outbox1763800000100 } from '@spine/outbox';
+import { dataSourceOptions, migrate } from '@spine/persistence';
+import { ProjectorCore1763800001000 } from '@spine/projections';
+import { ServiceProcess, uniqueName, type AppName } from '@spine/testing';
+import { ReadModels1763800002000 } from '../../apps/projector/src/projections/read-models.migration';
+import { benchConfig } from './config';
+
+/** Everything one `npm run bench` creates carries this id: schemas, topic prefixes, consumer groups. */
+export const RUN_ID = uniqueName('bench');
+
+export function databaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set: run the benchmark with `npm run bench`');
+  return url;
+}
+
+export function kafkaBrokers(): string[] {
+  const brokers = process.env.KAFKA_BROKERS;
+  if (!brokers) throw new Error('KAFKA_BROKERS is not set: run the benchmark with `npm run bench`');
+  return brokers.split(',');
+}
+
+export function kafka(clientId = `${RUN_ID}-client`): Kafka {
+  return new Kafka({ clientId, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new Client({ connectionString: databaseUrl() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A pool whose connections resolve unqualified names in `schema`. */
+export function schemaPool(schema: string, max = 4): Pool {
+  return new Pool({
+    connectionString: databaseUrl(),
+    options: `-c search_path=${schema}`,
+    max,
+    application_name: `${RUN_ID}-bench`,
+  });
+}
+
+/**
+ * One isolated deployment of the system for a scenario: its own command and projector schemas, its own topic prefix,
+ * the services as real OS processes (as in production), started and stopped as the scenario needs them. Nothing of
+ * the development system or of concurrently running test suites is visible to it, nor it to them.
+ */
+export class Deployment {
+  readonly topicPrefix: string;
+  readonly commandSchema: string;
+  readonly projectorSchema: string;
+  readonly projectorGroup = 'spine-projector';
+  private readonly running = new Map<AppName, ServiceProcess>();
+  private static readonly all: Deployment[] = [];
+
+  private constructor(readonly name: string) {
+    this.topicPrefix = `${RUN_ID}.${name}.`;
+    this.commandSchema = `${RUN_ID}_${name}_cmd`;
+    this.projectorSchema = `${RUN_ID}_${name}_proj`;
+  }
+
+  static async create(name: string): Promise<Deployment> {
+    const d = new Deployment(name);
+    Deployment.all.push(d);
+    await adminQuery(`CREATE SCHEMA "${d.commandSchema}"; CREATE SCHEMA "${d.projectorSchema}"`);
+    return d;
+  }
+
+  get topics(): string[] {
+    return allTopics(this.topicPrefix);
+  }
+
+  /** The consumer group id (and projector_offsets.consumer) the projector uses. */
+  get projectorConsumer(): string {
+    return `${this.topicPrefix}${this.projectorGroup}`;
+  }
+
+  private env(app: AppName, extra: Record<string, string>): Record<string, string> {
+    return {
+      DATABASE_URL: databaseUrl(),
+      DATABASE_SCHEMA: app === 'projector' ? this.projectorSchema : this.commandSchema,
+      KAFKA_BROKERS: kafkaBrokers().join(','),
+      KAFKA_TOPIC_PREFIX: this.topicPrefix,
+      KAFKA_TOPIC_PARTITIONS: String(benchConfig.partitions),
+      JWT_SECRET: benchConfig.jwtSecret,
+      // Per-request info logs would measure the log pipe, not the system; warnings and errors still show.
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      ...(app === 'projector' ? { PROJECTOR_GROUP_ID: this.projectorGroup } : {}),
+      ...extra,
+    };
+  }
+
+  async start(app: AppName, extra: Record<string, string> = {}): Promise<ServiceProcess> {
+    if (this.running.has(app)) throw new Error(`${app} already runs in deployment ${this.name}`);
+    const p = await ServiceProcess.start(app, this.env(app, extra));
+    this.running.set(app, p);
+    try {
+      await p.waitReady(90_000);
+    } catch (error) {
+      await this.stop(app, 'SIGKILL');
+      throw error;
+    }
+    return p;
+  }
+
+  service(app: AppName): ServiceProcess {
+    const p = this.running.get(app);
+    if (!p) throw new Error(`${app} is not running in deployment ${this.name}`);
+    return p;
+  }
+
+  async stop(app: AppName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const p = this.running.get(app);
+    this.running.delete(app);
+    await p?.stop(signal);
+  }
+
+  /** Applies the command service's migrations without starting it (the relay's database is the command service's). */
+  async migrateCommandSchema(): Promise<void> {
+    await runMigrations(this.commandSchema, [EventLog1763800000000, Outbox1763800000100, CommandState1763800000200]);
+  }
+
+  /** Applies the projector's core and read-model migrations; the projector applies any newer ones itself. */
+  async migrateProjectorSchema(): Promise<void> {
+    await runMigrations(this.projectorSchema, [ProjectorCore1763800001000, ReadModels1763800002000]);
+  }
+
+  async createTopics(admin: Admin, topics = this.topics): Promise<void> {
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions: benchConfig.partitions, replicationFactor: -1 })),
+      waitForLeaders: true,
+    });
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((app) => this.stop(app, 'SIGKILL')));
+    await adminQuery(
+      `DROP SCHEMA IF EXISTS "${this.commandSchema}" CASCADE; DROP SCHEMA IF EXISTS "${this.projectorSchema}" CASCADE`,
+    );
+  }
+
+  /** Stops every service of every deployment and drops their schemas; then deletes the run's topics and groups. */
+  static async destroyAll(): Promise<void> {
+    for (const d of Deployment.all.splice(0)) await d.destroy().catch(() => undefined);
+    const admin = kafka(`${RUN_ID}-cleanup`).admin();
+    await admin.connect();
+    try {
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${RUN_ID}.`));
+      if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(RUN_ID));
+      if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM's own migration list type
+async function runMigrations(schema: string, migrations: Function[]): Promise<void> {
+  const dataSource = new DataSource(
+    dataSourceOptions({ url: databaseUrl(), schema, poolSize: 2, applicationName: `${RUN_ID}-migrate`, migrations }),
+  );
+  await dataSource.initialize();
+  try {
+    await migrate(dataSource, schema);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+/** A bearer token for the bench tenant (admin, so the same token drives the admin API). */
+export function benchToken(): Promise<string> {
+  return signToken(
+    { actorId: 'bench-user', actorType: 'user', tenantId: benchConfig.tenantId, spaceId: 'space-1', roles: ['admin'] },
+    benchConfig.jwtSecret,
+    '2h',
+  );
+}

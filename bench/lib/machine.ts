@@ -1,0 +1,67 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { Client } from 'pg';
+import { databaseUrl } from './deployment';
+import { cpuCount } from './proc';
+
+const ROOT = resolve(__dirname, '../..');
+
+function kafkaVersion(): string {
+  try {
+    const jar = readdirSync(resolve(ROOT, '.local/kafka/libs')).find((f) => /^kafka_[\d.]+-[\d.]+\.jar$/.test(f));
+    return jar ? jar.replace(/^kafka_[\d.]+-/, '').replace(/\.jar$/, '') : 'unknown';
+  } catch {
+    return 'unknown (not the scripts/infra broker)';
+  }
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (
+      JSON.parse(readFileSync(resolve(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }
+    ).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export interface MachineInfo {
+  cores: number;
+  cpuModel: string;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  postgres: string;
+  postgresSettings: Record<string, string>;
+  kafka: string;
+  kafkajs: string;
+  loadAverageAtStart: number[];
+}
+
+export async function machineInfo(): Promise<MachineInfo> {
+  const client = new Client({ connectionString: databaseUrl() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ v: string }>(`SHOW server_version`);
+    const settings: Record<string, string> = {};
+    for (const name of ['synchronous_commit', 'shared_buffers', 'max_connections', 'wal_level', 'fsync']) {
+      const { rows: r } = await client.query<Record<string, string>>(`SHOW ${name}`);
+      settings[name] = Object.values(r[0] ?? {})[0] ?? '';
+    }
+    return {
+      cores: cpuCount(),
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      kernel: release(),
+      node: process.version,
+      postgres: rows[0]?.v ?? 'unknown',
+      postgresSettings: settings,
+      kafka: kafkaVersion(),
+      kafkajs: packageVersion('kafkajs'),
+      loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+    };
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,158 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { kafkaHeaders, serializeEnvelope } from '@spine/events';
+import { benchConfig } from '../lib/config';
+import { databaseUrl, Deployment, schemaPool } from '../lib/deployment';
+import { EventStream } from '../lib/events';
+import type { Results, ScenarioResult } from '../lib/results';
+import { round } from '../lib/stats';
+
+const run = promisify(execFile);
+
+/**
+ * B_pg: the raw PostgreSQL transaction a command boils down to, run by pgbench (C, prepared statements, no
+ * application in between): BEGIN; the four INSERTs an "open account" command with an Idempotency-Key writes
+ * (subject_state, event_log, outbox, idempotency_keys) into tables made by the command service's own migrations,
+ * with values of the same sizes; COMMIT. synchronous_commit as the server has it. Peak over the client counts.
+ */
+async function pgbenchBaseline(): Promise<Record<string, unknown>> {
+  const d = await Deployment.create('pg');
+  await d.migrateCommandSchema();
+  const sample = new EventStream('pgbench', 1, 1).envelope(0);
+  const vars: Record<string, string> = {
+    state: JSON.stringify({ status: 'open', ownerName: 'Bench Owner', currency: 'EUR', balance: 0 }),
+    payload: JSON.stringify(sample.payload),
+    headers: JSON.stringify(kafkaHeaders(sample)),
+    value: serializeEnvelope(sample),
+    topic: `${d.topicPrefix}spine.account.events`,
+    corr: randomUUID(),
+    hash: createHash('sha256').update('bench').digest('hex'),
+    body: JSON.stringify({ accountId: sample.subjectId, sequence: 1 }),
+  };
+  const script = `
+BEGIN;
+INSERT INTO subject_state (tenant_id, subject_type, subject_id, sequence, state, updated_at)
+  VALUES ('${benchConfig.tenantId}', 'account', gen_random_uuid()::text, 1, :state, now());
+INSERT INTO event_log (id, tenant_id, space_id, event_type, event_schema_version, subject_type, subject_id, actor_id,
+    actor_type, action_invocation_id, payload, sequence, occurred_at, recorded_at, correlation_id, causation_id)
+  VALUES (gen_random_uuid(), '${benchConfig.tenantId}', 'space-1', 'AccountOpened', 2, 'account', gen_random_uuid()::text,
+    'bench-user', 'user', gen_random_uuid(), :payload, 1, now(), now(), :corr, :corr);
+INSERT INTO outbox (event_id, topic, message_key, headers, value)
+  VALUES (gen_random_uuid(), :topic, '${benchConfig.tenantId}:' || gen_random_uuid()::text, :headers, :value);
+INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
+  VALUES ('${benchConfig.tenantId}', gen_random_uuid()::text, 'ledger.open-account', :hash, 201, :body);
+END;
+`.replace(/\n {2,4}/g, ' ');
+  const dir = mkdtempSync(join(tmpdir(), 'spine-bench-'));
+  const file = join(dir, 'command-tx.sql');
+  writeFileSync(file, script);
+  const url = new URL(databaseUrl());
+  const runs: { clients: number; tps: number }[] = [];
+  try {
+    for (const clients of benchConfig.pgbench.clients) {
+      const args = [
+        '-n',
+        '-M',
+        'prepared',
+        '-c',
+        String(clients),
+        '-j',
+        String(Math.min(clients, 2)),
+        '-T',
+        String(Math.max(1, Math.round(benchConfig.pgbench.durationMs / 1000))),
+        '-f',
+        file,
+        ...Object.entries(vars).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
+        '-h',
+        url.hostname,
+        '-p',
+        url.port || '5432',
+        '-U',
+        decodeURIComponent(url.username || 'postgres'),
+        url.pathname.slice(1),
+      ];
+      const { stdout } = await run('pgbench', args, {
+        env: {
+          ...process.env,
+          PGOPTIONS: `-c search_path=${d.commandSchema}`,
+          ...(url.password ? { PGPASSWORD: decodeURIComponent(url.password) } : {}),
+        },
+        maxBuffer: 10 * 1024 * 1024,
+      });
+      const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1] ?? NaN);
+      if (!Number.isFinite(tps)) throw new Error(`pgbench printed no tps:\n${stdout}`);
+      runs.push({ clients, tps: round(tps) });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await d.destroy();
+  }
+  return { runs, script: script.trim(), valueBytes: Buffer.byteLength(vars.value) };
+}
+
+/**
+ * B_upsert: raw batch upserts into the read model a rebuild of account-balances writes: one statement per 1,000
+ * rows (INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE), one transaction each, one connection (a rebuild
+ * is one writer). Accounts repeat across batches, so after the first pass the rows are updates, as in a rebuild.
+ */
+async function upsertBaseline(): Promise<Record<string, unknown>> {
+  const d = await Deployment.create('upsert');
+  const pool = schemaPool(d.projectorSchema, 1);
+  try {
+    await d.migrateProjectorSchema();
+    const { rows: total, batch, accounts } = benchConfig.upsert;
+    const stream = new EventStream('upsert', accounts, 1);
+    const ids = Array.from({ length: accounts }, (_, i) => stream.accountId(i));
+    const start = performance.now();
+    for (let i = 0; i < total; i += batch) {
+      const n = Math.min(batch, total - i);
+      const batchIds = Array.from({ length: n }, (_, k) => ids[(i + k) % accounts]);
+      await pool.query(
+        `INSERT INTO account_balances AS t (tenant_id, account_id, owner_name, currency, balance, status, sequence, updated_at)
+         SELECT $1, a, 'Bench Owner', 'EUR', b, 'open', s, now()
+           FROM unnest($2::text[], $3::bigint[], $4::int[]) AS x(a, b, s)
+         ON CONFLICT (tenant_id, account_id) DO UPDATE
+           SET balance = t.balance + EXCLUDED.balance, sequence = EXCLUDED.sequence, updated_at = EXCLUDED.updated_at`,
+        [benchConfig.tenantId, batchIds, batchIds.map(() => 100), batchIds.map(() => Math.floor(i / accounts) + 1)],
+      );
+    }
+    const seconds = (performance.now() - start) / 1000;
+    return { rows: total, batch, accounts, seconds: round(seconds, 2), rowsPerSecond: round(total / seconds) };
+  } finally {
+    await pool.end();
+    await d.destroy();
+  }
+}
+
+export async function baselines(results: Results): Promise<ScenarioResult> {
+  const started = performance.now();
+  const pg = await pgbenchBaseline();
+  const peak = Math.max(...(pg.runs as { tps: number }[]).map((r) => r.tps));
+  results.setBaseline({
+    id: 'B_pg',
+    value: peak,
+    unit: 'tx/s',
+    how: `pgbench -M prepared, BEGIN + 4 INSERTs (subject_state, event_log, outbox, idempotency_keys) + COMMIT, peak of ${benchConfig.pgbench.clients.join('/')} clients`,
+  });
+  const upsert = await upsertBaseline();
+  results.setBaseline({
+    id: 'B_upsert',
+    value: upsert.rowsPerSecond as number,
+    unit: 'rows/s',
+    how: `INSERT … SELECT FROM unnest ON CONFLICT DO UPDATE into account_balances, ${benchConfig.upsert.batch} rows per transaction, one connection`,
+  });
+  return {
+    id: 'baselines',
+    title: '1. Raw baselines (PostgreSQL)',
+    rows: [
+      results.infoRow('1. B_pg', 'raw command transactions', peak, 'tx/s'),
+      results.infoRow('1. B_upsert', 'raw read-model batch upserts', upsert.rowsPerSecond as number, 'rows/s'),
+    ],
+    details: { pgbench: pg, upsert },
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+}
