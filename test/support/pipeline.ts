@@ -57,6 +57,13 @@ export class Pipeline {
 
   async stop(): Promise<void> {
     await Promise.all(this.processes.map((p) => p.stop('SIGKILL')));
+    // Replays killed with the projector leave their shadow schemas; the projector's reaper would drop them.
+    const shadows = await this.projectorSchema.pool
+      .query<{ nspname: string }>(
+        `SELECT nspname FROM pg_namespace WHERE nspname IN (SELECT shadow_schema FROM replays)`,
+      )
+      .catch(() => ({ rows: [] as { nspname: string }[] }));
+    for (const { nspname } of shadows.rows) await this.projectorSchema.pool.query(`DROP SCHEMA "${nspname}" CASCADE`);
     await this.commandSchema.drop();
     await this.projectorSchema.drop();
   }

@@ -3,7 +3,7 @@ import { allTopics } from '@spine/events';
 import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
 import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
 import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
-import { ProjectorCore1763800001000 } from '@spine/projections';
+import { ProjectorCore1763800001000, ProjectorFences1763800003100 } from '@spine/projections';
 import { Replays1763800003000 } from '@spine/replay';
 import { AUTH_SECRET, BearerAuthGuard } from '@spine/auth';
 import { AdminHttpController } from './admin/admin.http.controller';
@@ -30,7 +30,12 @@ export class ProjectorModule {
           poolSize: config.DATABASE_POOL_SIZE,
           runMigrations: config.DATABASE_RUN_MIGRATIONS,
           applicationName: SERVICE_NAME,
-          migrations: [ProjectorCore1763800001000, ReadModels1763800002000, Replays1763800003000],
+          migrations: [
+            ProjectorCore1763800001000,
+            ReadModels1763800002000,
+            Replays1763800003000,
+            ProjectorFences1763800003100,
+          ],
         }),
         KafkaModule.forRoot({
           brokers: config.KAFKA_BROKERS,

@@ -2,3 +2,4 @@ export * from './admin-audit';
 export * from './projection';
 export * from './projection-runner';
 export * from './projections.migration';
+export * from './fences.migration';

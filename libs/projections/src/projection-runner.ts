@@ -17,6 +17,11 @@ export interface BatchOutcome {
   skipped: number;
   /** recordedAt of each applied event, for commit-to-projection latency. */
   appliedRecordedAt: string[];
+  /**
+   * Set when the batch was not (fully) applied because a replay is about to swap this projection in: the consumer
+   * must come back to this offset shortly (seek), without blocking.
+   */
+  resumeAt?: string;
 }
 
 interface SubjectRow {
@@ -87,12 +92,31 @@ export class ProjectionRunner {
     return rows[0]?.next_offset;
   }
 
-  async process(topic: string, partition: number, messages: readonly RawMessage[]): Promise<BatchOutcome> {
+  async process(topic: string, partition: number, delivered: readonly RawMessage[]): Promise<BatchOutcome> {
+    let messages = delivered;
     const outcome: BatchOutcome = { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
     if (messages.length === 0) return outcome;
     const client = await this.pool.connect();
     try {
-      await this.begin(client);
+      await client.query('BEGIN');
+      // Never wait here: a consumer that blocks misses its Kafka heartbeats. A replay holding the lock, or a fence
+      // at this partition, sends the batch back to be fetched again a moment later.
+      const { rows: gate } = await client.query<{ ok: boolean; fence: string | null }>(
+        `SELECT pg_try_advisory_xact_lock_shared(${applyLockSql('current_schema()')}) AS ok,
+                (SELECT min(fence_offset) FROM projector_fences
+                  WHERE topic = $1 AND partition = $2 AND expires_at > now()) AS fence`,
+        [topic, partition],
+      );
+      if (!gate[0].ok) {
+        await client.query('ROLLBACK');
+        return { ...outcome, resumeAt: messages[0].offset };
+      }
+      const fence = gate[0].fence === null ? undefined : BigInt(gate[0].fence);
+      const beyond = fence === undefined ? undefined : messages.find((m) => BigInt(m.offset) >= fence);
+      if (beyond) {
+        outcome.resumeAt = beyond.offset;
+        messages = messages.filter((m) => BigInt(m.offset) < (fence ?? 0n));
+      }
       const { rows } = await client.query<{ next_offset: string }>(
         `INSERT INTO projector_offsets (consumer, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
          ON CONFLICT (consumer, topic, partition) DO UPDATE SET consumer = EXCLUDED.consumer

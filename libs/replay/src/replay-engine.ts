@@ -47,6 +47,10 @@ export interface ReplayEngineOptions {
   handoverMarginMs?: number;
   /** A replay that makes no progress for this long fails (Kafka or the database gone). */
   stallTimeoutMs?: number;
+  /** A fence that its replay did not lift stops holding the live projection after this long. */
+  fenceTtlMs?: number;
+  /** The live projection is fenced once the shadow is at most this many Kafka messages behind it. */
+  fenceWithin?: number;
 }
 
 export interface Requester {
@@ -327,11 +331,11 @@ export class ReplayEngine {
   ): Promise<void> {
     const { logger, liveSchema: live } = this.options;
     const owner = await this.pool.connect();
-    const status = {
+    const status: { phase: string; base: number; kafkaTotal: number; logProgress: EventLogProgress } = {
       phase: 'starting',
       base: 0,
       kafkaTotal: 0,
-      logProgress: { read: 0, applied: 0 } as EventLogProgress,
+      logProgress: { read: 0, applied: 0 },
     };
     let feed: KafkaShadowFeed | undefined;
     let shadowPool: Pool | undefined;
@@ -400,7 +404,7 @@ export class ReplayEngine {
       feed.setCap(cap);
       status.kafkaTotal = span(startAt, cap);
       await feed.start(startAt);
-      const result = await this.finish(id, shadow, projection, request, feed, startAt, status, signal);
+      const result = await this.finish(id, shadow, projection, request, feed, startAt, status, signal, persist);
       logger.log({
         message: 'replay finished',
         replayId: id,
@@ -445,8 +449,14 @@ export class ReplayEngine {
   }
 
   /**
-   * Waits until the shadow has caught up with the live positions, then holds the live projection still, brings the
-   * shadow to exactly its positions, checks every subject agrees, and previews or swaps, all in one transaction.
+   * Brings the shadow and the live projection to exactly the same place, then previews or swaps:
+   *  1. the shadow catches up with the live positions while both run;
+   *  2. fences: the live projection is asked to stop at its current positions (it does not block: batches beyond
+   *     the fence are fetched again later, reads go on); the shadow takes its last events up to the fence;
+   *  3. one transaction, holding the live projection's apply lock: positions and every subject's sequence are
+   *     checked equal, then the diff is computed (preview) or the rows in scope are swapped (rebuild), and the fence
+   *     is lifted. If anything differs (an event-log shadow can be ahead of live), the fence is lifted and it tries
+   *     again a moment later.
    */
   private async finish(
     id: string,
@@ -457,48 +467,97 @@ export class ReplayEngine {
     startAt: Positions,
     status: { phase: string; kafkaTotal: number },
     signal: AbortSignal,
+    saveProgress: () => Promise<void>,
   ): Promise<Record<string, unknown>> {
     const live = this.options.liveSchema;
     let differing: Awaited<ReturnType<typeof subjectsDiffering>> | undefined;
     for (let attempt = 1; attempt <= FINAL_ATTEMPTS; attempt++) {
       status.phase = 'catching up with the live projection';
       await this.catchUp(feed, startAt, status, signal);
-      status.phase = request.mode === 'rebuild' ? 'swapping' : 'comparing';
-      const client = await this.pool.connect();
+      status.phase = 'fenced: taking the last events';
+      const fence = await this.raiseFence(id, startAt);
       try {
-        await client.query('BEGIN');
-        await client.query(`SET LOCAL lock_timeout = '10s'`);
-        await client.query(`SELECT pg_advisory_xact_lock(${applyLockSql('$1::text')})`, [live]);
-        const cap = await livePositions(client, this.options.liveConsumer);
-        feed.setCap(cap);
-        const reached = await this.waitFor(() => caughtUp(feed, startAt, cap), this.options.swapWaitMs ?? 5000, signal);
-        if (reached) {
+        feed.setCap(fence);
+        const reached = await this.waitFor(
+          () => caughtUp(feed, startAt, fence),
+          this.options.swapWaitMs ?? 20000,
+          signal,
+        );
+        if (!reached) continue;
+        status.phase = request.mode === 'rebuild' ? 'swapping' : 'comparing';
+        await saveProgress();
+        const client = await this.pool.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query(`SET LOCAL lock_timeout = '10s'`);
+          await client.query(`SELECT pg_advisory_xact_lock(${applyLockSql('$1::text')})`, [live]);
+          const now = await livePositions(client, this.options.liveConsumer);
+          const samePlace = [...fence].every(([key, offset]) => (now.get(key) ?? 0n) === offset);
           differing = await subjectsDiffering(client, live, shadow, request.scope);
-          const settle = differing.count === 0 || (request.mode === 'preview' && attempt >= 3);
+          const settle = samePlace && (differing.count === 0 || (request.mode === 'preview' && attempt >= 3));
           if (settle && !signal.aborted) {
             const result =
               request.mode === 'preview'
                 ? await this.completePreview(client, id, shadow, projection, request, differing.count)
-                : await this.completeRebuild(client, id, shadow, projection, request, cap);
+                : await this.completeRebuild(client, id, shadow, projection, request, fence);
+            await client.query(`DELETE FROM projector_fences WHERE replay_id = $1`, [id]);
             await client.query('COMMIT');
             return result;
           }
+          await client.query('ROLLBACK');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        } finally {
+          client.release();
         }
-        await client.query('ROLLBACK');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
       } finally {
-        client.release();
+        await this.pool.query(`DELETE FROM projector_fences WHERE replay_id = $1`, [id]);
       }
       if (signal.aborted) throw new Cancelled();
-      await sleep(300 * attempt);
+      await sleep(200 * attempt);
     }
     throw new Error(
       differing && differing.count > 0
         ? `not swapped: ${differing.count} subject(s) differ in last applied sequence between the shadow and the live projection (e.g. ${JSON.stringify(differing.example)}); retry or skip parked subjects, then replay again`
-        : `not swapped: the shadow could not reach the live positions while the live projection was held (${FINAL_ATTEMPTS} attempts)`,
+        : `not swapped: the shadow could not reach the live positions (${FINAL_ATTEMPTS} attempts)`,
     );
+  }
+
+  /**
+   * Stops the live projection at its current positions. Taken under the apply lock, so no live batch is half-way
+   * past the fence; it expires by itself in case this replay dies.
+   */
+  private async raiseFence(id: string, startAt: Positions): Promise<Positions> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL lock_timeout = '10s'`);
+      await client.query(`SELECT pg_advisory_xact_lock(${applyLockSql('$1::text')})`, [this.options.liveSchema]);
+      const now = await livePositions(client, this.options.liveConsumer);
+      const fence: Positions = new Map([...startAt.keys()].map((key) => [key, now.get(key) ?? 0n]));
+      for (const [key, offset] of now) fence.set(key, offset);
+      const entries = [...fence].map(([key, offset]) => [...key.split('\u0000'), offset.toString()]);
+      await client.query(
+        `INSERT INTO projector_fences (replay_id, topic, partition, fence_offset, expires_at)
+         SELECT $1, t, p::int, o::bigint, now() + make_interval(secs => $5)
+           FROM unnest($2::text[], $3::text[], $4::text[]) AS x(t, p, o)`,
+        [
+          id,
+          entries.map((e) => e[0]),
+          entries.map((e) => e[1]),
+          entries.map((e) => e[2]),
+          (this.options.fenceTtlMs ?? 60000) / 1000,
+        ],
+      );
+      await client.query('COMMIT');
+      return fence;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   private async completePreview(
@@ -560,7 +619,9 @@ export class ReplayEngine {
       const cap = await livePositions(this.pool, this.options.liveConsumer);
       feed.setCap(cap);
       status.kafkaTotal = span(startAt, cap);
-      if (await caughtUp(feed, startAt, cap)) return;
+      // Close enough: the fence makes the live projection wait while the shadow takes the rest, so that distance
+      // bounds how long the live projection pauses. Chasing a moving head to zero would never end under load.
+      if ((await distance(feed, startAt, cap)) <= (this.options.fenceWithin ?? 2000)) return;
       if (feed.scanned !== lastScanned) {
         lastScanned = feed.scanned;
         lastProgressAt = Date.now();
@@ -608,6 +669,7 @@ export class ReplayEngine {
         );
         if (!got[0]?.ok) continue;
         try {
+          await client.query(`DELETE FROM projector_fences WHERE replay_id = $1`, [row.id]);
           await dropShadow(client, row.shadow_schema);
           const error =
             'interrupted: the projector running it stopped before it finished; the live read model was not changed';
@@ -668,12 +730,19 @@ async function livePositions(db: Queryable, consumer: string): Promise<Positions
   return new Map(rows.map((r) => [positionKey(r.topic, r.partition), BigInt(r.next_offset)]));
 }
 
-async function caughtUp(feed: KafkaShadowFeed, startAt: Positions, cap: Positions): Promise<boolean> {
+/** How many Kafka messages the shadow still has to read to stand at `cap`. */
+async function distance(feed: KafkaShadowFeed, startAt: Positions, cap: Positions): Promise<number> {
   const at = await feed.positions();
+  let behind = 0n;
   for (const [key, target] of cap) {
-    if ((at.get(key) ?? startAt.get(key) ?? 0n) < target) return false;
+    const here = at.get(key) ?? startAt.get(key) ?? 0n;
+    if (here < target) behind += target - here;
   }
-  return true;
+  return Number(behind);
+}
+
+async function caughtUp(feed: KafkaShadowFeed, startAt: Positions, cap: Positions): Promise<boolean> {
+  return (await distance(feed, startAt, cap)) === 0;
 }
 
 function span(startAt: Positions, cap: Positions): number {

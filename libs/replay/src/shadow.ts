@@ -2,7 +2,7 @@ import type { Queryable, Projection } from '@spine/projections';
 import type { ReplayDiff, RowSample } from './replay.request';
 
 /** The projector's bookkeeping tables: a shadow gets its own copy, so its positions never touch the live ones. */
-const BOOKKEEPING = ['projector_offsets', 'projector_subjects', 'parked_events'];
+const BOOKKEEPING = ['projector_offsets', 'projector_subjects', 'parked_events', 'projector_fences'];
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 

@@ -103,11 +103,11 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
             value: m.value?.toString() ?? null,
           })),
         );
-        const last = batch.lastOffset();
-        payload.resolveOffset(last);
-        await this.consumer.commitOffsets([
-          { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-        ]);
+        // A replay's fence or swap: what was not applied is fetched again shortly, from where it stopped.
+        const next = outcome.resumeAt ?? (BigInt(batch.lastOffset()) + 1n).toString();
+        if (outcome.resumeAt === undefined) payload.resolveOffset(batch.lastOffset());
+        else this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.resumeAt });
+        await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
         await payload.heartbeat();
         const now = Date.now();
         applied.inc(outcome.applied);
@@ -115,6 +115,7 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
         parked.inc(outcome.parked);
         gaps.inc(outcome.gaps);
         for (const at of outcome.appliedRecordedAt) latency.observe((now - Date.parse(at)) / 1000);
+        if (outcome.resumeAt !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
         if (outcome.parked > 0)
           this.logger.warn({
             message: 'events parked',

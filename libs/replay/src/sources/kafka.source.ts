@@ -62,10 +62,11 @@ export class KafkaShadowFeed {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      eachBatch: async (payload) => {
+        const { batch } = payload;
         const cap = this.cap.get(positionKey(batch.topic, batch.partition)) ?? 0n;
         const below = batch.messages.filter((m) => BigInt(m.offset) < cap);
-        for (let i = 0; i < below.length && isRunning() && !isStale(); i += this.batchSize) {
+        for (let i = 0; i < below.length && payload.isRunning() && !payload.isStale(); i += this.batchSize) {
           const chunk = below.slice(i, i + this.batchSize);
           const outcome = await this.runner.process(
             batch.topic,
@@ -78,11 +79,11 @@ export class KafkaShadowFeed {
           );
           this.scanned += chunk.length;
           this.applied += outcome.applied;
-          resolveOffset(chunk[chunk.length - 1].offset);
-          await heartbeat();
+          payload.resolveOffset(chunk[chunk.length - 1].offset);
+          await payload.heartbeat();
         }
         const firstBeyond = batch.messages.find((m) => BigInt(m.offset) >= cap);
-        if (firstBeyond && isRunning() && !isStale()) {
+        if (firstBeyond && payload.isRunning() && !payload.isStale()) {
           // Not yet: come back to this offset once the live projection has moved past it.
           consumer.seek({ topic: batch.topic, partition: batch.partition, offset: firstBeyond.offset });
           await new Promise((resolve) => setTimeout(resolve, 100));
