@@ -22,10 +22,16 @@ export class Pipeline {
     readonly commandSchema: TestSchema,
     readonly projectorSchema: TestSchema,
     readonly kafkaBrokers: string,
+    readonly databaseUrl: string,
   ) {}
 
-  static async create(kafkaBrokers = testKafkaBrokers().join(',')): Promise<Pipeline> {
-    return new Pipeline(await TestSchema.create('e2e'), await TestSchema.create('e2e_proj'), kafkaBrokers);
+  static async create(kafkaBrokers = testKafkaBrokers().join(','), databaseUrl = testDatabaseUrl()): Promise<Pipeline> {
+    return new Pipeline(
+      await TestSchema.create('e2e', databaseUrl),
+      await TestSchema.create('e2e_proj', databaseUrl),
+      kafkaBrokers,
+      databaseUrl,
+    );
   }
 
   get topics(): string[] {
@@ -34,7 +40,7 @@ export class Pipeline {
 
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
-      DATABASE_URL: testDatabaseUrl(),
+      DATABASE_URL: this.databaseUrl,
       DATABASE_SCHEMA: this.commandSchema.name,
       KAFKA_BROKERS: this.kafkaBrokers,
       KAFKA_TOPIC_PREFIX: this.topicPrefix,

@@ -23,21 +23,24 @@ export class TestSchema {
   private constructor(
     readonly name: string,
     readonly pool: Pool,
+    readonly url: string,
   ) {}
 
-  static async create(prefix = 'test'): Promise<TestSchema> {
+  static async create(prefix = 'test', url = testDatabaseUrl()): Promise<TestSchema> {
     const name = uniqueName(prefix);
-    const admin = new Client({ connectionString: testDatabaseUrl() });
+    const admin = new Client({ connectionString: url });
     await admin.connect();
     await admin.query(`CREATE SCHEMA "${name}"`);
     await admin.end();
-    const pool = new Pool({ connectionString: testDatabaseUrl(), options: `-c search_path=${name}`, max: 10 });
-    return new TestSchema(name, pool);
+    const pool = new Pool({ connectionString: url, options: `-c search_path=${name}`, max: 10 });
+    // A suite that restarts its PostgreSQL on purpose sees its idle connections die: that is not a test failure.
+    pool.on('error', () => undefined);
+    return new TestSchema(name, pool, url);
   }
 
   async drop(): Promise<void> {
     await this.pool.end();
-    const admin = new Client({ connectionString: testDatabaseUrl() });
+    const admin = new Client({ connectionString: this.url });
     await admin.connect();
     await admin.query(`DROP SCHEMA IF EXISTS "${this.name}" CASCADE`);
     await admin.end();

@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Kafka, Partitioners } from 'kafkajs';
+import { Client } from 'pg';
+import { freePort, uniqueName, waitFor, type ServiceProcess } from '@spine/testing';
+import { CommandLoad } from '../support/command-load';
+import { expectInvariants, type InvariantReport } from '../support/invariants';
+import { call, Pipeline, PrivateBroker, token } from '../support/pipeline';
+import { PrivatePostgres } from '../support/private-postgres';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const jitter = (min: number, max: number) => sleep(min + Math.random() * (max - min));
+
+/**
+ * The fault suite: each scenario runs under a steady stream of concurrent commands against the three services as
+ * separate processes, on a PostgreSQL server and a Kafka broker of the suite's own (so it may crash them), and ends
+ * with the same invariant (test/support/invariants.ts).
+ */
+describe('faults: the invariant holds after every fault, under a steady stream of commands', () => {
+  const report = {
+    commandsSent: 0,
+    commandsAcknowledged: 0,
+    commandsRefusedByTheDomain: 0,
+    retriesAfterFaults: 0,
+    faultsInjected: {} as Record<string, number>,
+    scenarios: {} as Record<string, InvariantReport>,
+  };
+  const fault = (name: string) => (report.faultsInjected[name] = (report.faultsInjected[name] ?? 0) + 1);
+  let pg: PrivatePostgres;
+  let broker: PrivateBroker;
+  let pipeline: Pipeline;
+  let commands: ServiceProcess;
+  let relay: ServiceProcess;
+  let projector: ServiceProcess;
+  let commandPort: number;
+  let bearer: string;
+  let load: CommandLoad;
+
+  const startCommands = () => pipeline.start('command-service', { HTTP_PORT: String(commandPort) });
+  const startRelay = () => pipeline.start('outbox-relay');
+  const startProjector = () => pipeline.start('projector', { COMMAND_SERVICE_URL: `http://127.0.0.1:${commandPort}` });
+
+  beforeAll(async () => {
+    const base = (process.env.JEST_WORKER_ID ? Number(process.env.JEST_WORKER_ID) : 1) * 10;
+    pg = PrivatePostgres.start(25400 + base);
+    broker = PrivateBroker.start(29300 + base);
+    pipeline = await Pipeline.create(broker.brokers, pg.url);
+    commandPort = await freePort();
+    commands = await startCommands();
+    relay = await startRelay();
+    projector = await startProjector();
+    bearer = await token();
+    load = new CommandLoad(() => `http://127.0.0.1:${commandPort}`, bearer);
+    await load.openAccounts(8);
+  }, 180_000);
+
+  afterAll(async () => {
+    await load?.stop();
+    Object.assign(report, {
+      commandsSent: load?.sent,
+      commandsAcknowledged: load?.acknowledged,
+      commandsRefusedByTheDomain: load?.refused,
+      retriesAfterFaults: load?.retries,
+    });
+    const dir = resolve(__dirname, '../../.local/reports');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(resolve(dir, 'faults.json'), `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`\n[faults] ${JSON.stringify(report)}\n`);
+    await pipeline?.stop();
+    broker?.down();
+    pg?.destroy();
+  }, 120_000);
+
+  async function verify(scenario: string): Promise<void> {
+    await load.stop();
+    report.scenarios[scenario] = await expectInvariants(pipeline, load.expected);
+  }
+
+  it('kill -9 of the relay, the projector and the command service at random moments, three times each', async () => {
+    load.start();
+    for (let round = 0; round < 3; round++) {
+      await jitter(300, 1200);
+      await relay.stop('SIGKILL');
+      fault('kill -9 outbox-relay');
+      relay = await startRelay();
+      await jitter(300, 1200);
+      await projector.stop('SIGKILL');
+      fault('kill -9 projector');
+      projector = await startProjector();
+      await jitter(300, 1200);
+      await commands.stop('SIGKILL');
+      fault('kill -9 command-service');
+      commands = await startCommands();
+    }
+    await jitter(500, 1000);
+    await verify('kill -9');
+  }, 300_000);
+
+  it('the Kafka broker stopped for 30 s: commands keep succeeding, and the backlog drains when it is back', async () => {
+    load.start();
+    await sleep(1000);
+    broker.down();
+    fault('kafka broker stopped 30 s');
+    const before = load.acknowledged;
+    await sleep(30_000);
+    expect(load.acknowledged).toBeGreaterThan(before); // writes never depend on Kafka
+    broker.up();
+    await sleep(2000);
+    await verify('kafka down 30 s');
+  }, 300_000);
+
+  it('PostgreSQL crashed and restarted: every service recovers by itself', async () => {
+    load.start();
+    await sleep(1000);
+    pg.down('immediate');
+    fault('postgresql crash (immediate stop) and restart');
+    await sleep(3000);
+    pg.up();
+    await sleep(3000);
+    // Nothing was restarted: the services reconnect on their own.
+    for (const p of [commands, relay, projector]) expect(p.running).toBe(true);
+    await waitFor(async () => (await fetch(`${projector.url}/health/ready`)).status === 200, { timeoutMs: 30000 });
+    await verify('postgresql restart');
+  }, 300_000);
+
+  it('transactions committing out of id order on purpose: the held ones are published and projected too', async () => {
+    // A command's transaction can be held open from outside after it wrote its event and outbox row: its last step
+    // (storing the Idempotency-Key) waits on an uncommitted row with the same key, until that row is rolled back.
+    const held = await load.openAccountsOutsideTheLoad(3);
+    load.start();
+    const blockers = await Promise.all(
+      held.map(async () => {
+        const c = new Client({ connectionString: pg.url, options: `-c search_path=${pipeline.commandSchema.name}` });
+        await c.connect();
+        return c;
+      }),
+    );
+    const keys = held.map(() => randomUUID());
+    for (const [i, c] of blockers.entries()) {
+      await c.query('BEGIN');
+      await c.query(
+        `INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
+         VALUES ('tenant-e2e', $1, 'blocker', 'blocker', 0, '{}')`,
+        [keys[i]],
+      );
+    }
+    const deposits = held.map((account, i) =>
+      fetch(`http://127.0.0.1:${commandPort}/v1/accounts/${account}/deposits`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', 'idempotency-key': keys[i] },
+        body: JSON.stringify({ amount: 1000 + i }),
+      }),
+    );
+    // Later transactions of the load commit meanwhile.
+    const during = load.acknowledged;
+    await sleep(3000);
+    expect(load.acknowledged).toBeGreaterThan(during);
+    for (const c of blockers.reverse()) {
+      await c.query('ROLLBACK');
+      fault('transaction committed out of id order');
+      await sleep(300);
+    }
+    const answers = await Promise.all(deposits);
+    expect(answers.map((a) => a.status)).toEqual(held.map(() => 201));
+    held.forEach((account, i) => load.expected.set(account, 1000 + i));
+    await Promise.all(blockers.map((c) => c.end()));
+    await verify('out-of-order commits');
+  }, 300_000);
+
+  it('duplicate and reordered deliveries from another producer, and a poison message mid-partition', async () => {
+    load.start();
+    const kafka = new Kafka({ clientId: uniqueName('inject'), brokers: [broker.brokers], logLevel: 0 });
+    const copies: { topic: string; partition: number; key: string; value: string; headers: Record<string, string> }[] =
+      [];
+    const reader = kafka.consumer({ groupId: uniqueName('inject'), maxWaitTimeInMs: 100 });
+    await reader.connect();
+    await reader.subscribe({ topics: pipeline.topics, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+        copies.push({ topic, partition, key: message.key!.toString(), value: message.value!.toString(), headers });
+      },
+    });
+    await waitFor(() => copies.length >= 300, { timeoutMs: 30000, message: 'messages to copy' });
+    await reader.disconnect();
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const sample = copies.slice(0, 300);
+    const poisonSubject = randomUUID();
+    const accountTopic = pipeline.topics.find((t) => t.endsWith('account.events'))!;
+    // Reordered: every copy goes back in reverse order, each subject's later events before its earlier ones.
+    for (const [i, m] of [...sample].reverse().entries()) {
+      await producer.send({
+        topic: m.topic,
+        messages: [{ partition: m.partition, key: m.key, value: m.value, headers: m.headers }],
+      });
+      fault('duplicate delivery (reordered)');
+      if (i === 150) {
+        await producer.send({
+          topic: accountTopic,
+          messages: [{ partition: m.partition, key: `tenant-e2e:${poisonSubject}`, value: '{"not": "an envelope"' }],
+        });
+        fault('poison message');
+      }
+    }
+    await producer.disconnect();
+    await sleep(1000);
+    await verify('duplicates, reordering, poison');
+    const parked = await call(projector.url, 'GET', '/admin/parked', bearer);
+    expect(parked.body.parked).toEqual([
+      expect.objectContaining({ subjectId: poisonSubject, reason: expect.stringMatching(/^poison/) }),
+    ]);
+  }, 300_000);
+});
