@@ -119,7 +119,13 @@ describe('faults: the invariant holds after every fault, under a steady stream o
     pg.up();
     await sleep(3000);
     // Nothing was restarted: the services reconnect on their own.
-    for (const p of [commands, relay, projector]) expect(p.running).toBe(true);
+    for (const p of [commands, relay, projector]) {
+      expect({ app: p.app, running: p.running, logs: p.running ? '' : p.logs.slice(-3000) }).toEqual({
+        app: p.app,
+        running: true,
+        logs: '',
+      });
+    }
     await waitFor(async () => (await fetch(`${projector.url}/health/ready`)).status === 200, { timeoutMs: 30000 });
     await verify('postgresql restart');
   }, 300_000);

@@ -111,6 +111,10 @@ export class ReplayEngine {
       max: 10,
       application_name: 'projector-replay',
     });
+    // An idle connection dropped by a database restart must not take the process down.
+    this.pool.on('error', (error) =>
+      options.logger.warn({ message: 'database connection lost', error: String(error) }),
+    );
   }
 
   async startReaper(intervalMs = 10000): Promise<void> {
@@ -366,6 +370,7 @@ export class ReplayEngine {
         max: 3,
         application_name: 'projector-replay-shadow',
       });
+      shadowPool.on('error', (error) => logger.warn({ message: 'database connection lost', error: String(error) }));
       const scope = request.scope;
       const runner = new ProjectionRunner(shadowPool, [projection], 'replay', {
         repair: this.options.repair,

@@ -36,6 +36,8 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
       max: 4,
       application_name: 'projector-consumer',
     });
+    // An idle connection dropped by a database restart must not take the process down; the next query reconnects.
+    this.pool.on('error', (error) => this.logger.warn({ message: 'database connection lost', error: String(error) }));
     const repair = config.COMMAND_SERVICE_URL
       ? commandLogRepair(config.COMMAND_SERVICE_URL.replace(/\/$/, ''), config.JWT_SECRET)
       : undefined;
