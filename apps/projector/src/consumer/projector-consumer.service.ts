@@ -17,7 +17,9 @@ export const PROJECTOR_CONFIG = Symbol('PROJECTOR_CONFIG');
 @Injectable()
 export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Projector');
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
+  private readonly newConsumer: () => Consumer;
+  private stopping = false;
   readonly pool: Pool;
   readonly runner: ProjectionRunner;
   readonly groupId: string;
@@ -42,13 +44,15 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
       ? commandLogRepair(config.COMMAND_SERVICE_URL.replace(/\/$/, ''), config.JWT_SECRET)
       : undefined;
     this.runner = new ProjectionRunner(this.pool, projections, this.groupId, { repair });
-    this.consumer = kafka.consumer({
-      groupId: this.groupId,
-      sessionTimeout: config.PROJECTOR_SESSION_TIMEOUT_MS,
-      heartbeatInterval: Math.max(100, Math.floor(config.PROJECTOR_SESSION_TIMEOUT_MS / 10)),
-      maxWaitTimeInMs: 50,
-      allowAutoTopicCreation: false,
-    });
+    this.newConsumer = () =>
+      kafka.consumer({
+        groupId: this.groupId,
+        sessionTimeout: config.PROJECTOR_SESSION_TIMEOUT_MS,
+        heartbeatInterval: Math.max(100, Math.floor(config.PROJECTOR_SESSION_TIMEOUT_MS / 10)),
+        maxWaitTimeInMs: 50,
+        allowAutoTopicCreation: false,
+      });
+    this.consumer = this.newConsumer();
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -86,12 +90,37 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
       },
     );
     this.lagAdmin = kafkaAdmin;
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+    this.metricsSink = { applied, duplicates, parked, gaps, latency };
+    await this.startConsuming();
+  }
+
+  private metricsSink!: {
+    applied: { inc(n: number): void };
+    duplicates: { inc(n: number): void };
+    parked: { inc(n: number): void };
+    gaps: { inc(n: number): void };
+    latency: { observe(v: number): void };
+  };
+
+  /**
+   * kafkajs restarts a crashed consumer by itself, except after errors it deems final (a broker gone for longer than
+   * its retries): then the projector starts a fresh consumer, again and again until it works, instead of sitting
+   * idle while /health/ready would still be green once the broker is back.
+   */
+  private async startConsuming(): Promise<void> {
+    const { applied, duplicates, parked, gaps, latency } = this.metricsSink;
+    const consumer = this.consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || this.stopping) return;
+      this.logger.error({ message: 'Kafka consumer stopped; starting a new one', error: String(payload.error) });
+      void this.restartConsuming();
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       void this.seekToStored(payload.memberAssignment);
     });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
-    await this.consumer.run({
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async (payload) => {
@@ -129,6 +158,21 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
+  private async restartConsuming(): Promise<void> {
+    for (let attempt = 1; !this.stopping; attempt++) {
+      await this.consumer.disconnect().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * attempt)));
+      if (this.stopping) return;
+      this.consumer = this.newConsumer();
+      try {
+        await this.startConsuming();
+        return;
+      } catch (error) {
+        this.logger.warn({ message: 'Kafka consumer could not start yet', attempt, error: String(error) });
+      }
+    }
+  }
+
   private async seekToStored(assignment: Record<string, number[]>): Promise<void> {
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) {
@@ -141,6 +185,7 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
   private lagAdmin?: { disconnect(): Promise<void> };
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     await this.consumer.disconnect();
     await this.lagAdmin?.disconnect();
     await this.pool.end();
