@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { benchConfig, selected } from './lib/config';
 import { Deployment, RUN_ID } from './lib/deployment';
 import { typicalEnvelopeBytes } from './lib/events';
-import { machineInfo } from './lib/machine';
+import { kafkaBrokerPid, machineInfo } from './lib/machine';
+import { MachineLoadSampler } from './lib/proc';
 import { markdownReport, type RunInfo } from './lib/report';
 import { Results, type ScenarioResult } from './lib/results';
 import { latencyChart } from './lib/svg';
@@ -29,12 +30,14 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const results = new Results();
   const errors: RunInfo['errors'] = [];
+  const machineLoad: RunInfo['machineLoad'] = [];
   const machine = await machineInfo();
   log(`run ${RUN_ID}, scale ${benchConfig.scale}, ${machine.cores} cores, results → ${benchConfig.outDir}`);
 
   /** Runs one step; a failure is recorded in the report and the run goes on with the next scenario. */
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
     const start = performance.now();
+    const load = new MachineLoadSampler(kafkaBrokerPid());
     log(`${name} …`);
     try {
       const value = await fn();
@@ -45,6 +48,12 @@ async function main(): Promise<void> {
       log(`${name} FAILED: ${message}`);
       errors.push({ scenario: name, error: message });
       return undefined;
+    } finally {
+      const l = load.stop();
+      machineLoad.push({ step: name, ...l });
+      log(
+        `  machine: ${l.busyCores} cores busy; bench ${l.benchCores}, kafka ${l.kafkaCores}, postgres ${l.postgresCores}, other ${l.otherCores}`,
+      );
     }
   };
   const keep = (s: ScenarioResult | undefined) => {
@@ -104,6 +113,7 @@ async function main(): Promise<void> {
     config: { ...benchConfig, typicalEnvelopeBytes: typicalEnvelopeBytes() },
     loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
     errors,
+    machineLoad,
   };
   mkdirSync(benchConfig.outDir, { recursive: true });
   const json = {

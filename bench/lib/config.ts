@@ -56,8 +56,9 @@ export const benchConfig = {
   projectorLive: { timeoutMs: num('BENCH_LIVE_TIMEOUT_S', 60) * 1000 },
   rebuild: {
     events: count(500_000, 5000),
-    // At least ~100 accounts, so that every partition holds events.
-    naiveEvents: count(20_000, 2000),
+    // One event per transaction is slow: 10k events give a steady rate in well under a minute. At least ~100
+    // accounts even in smoke runs, so every partition holds events.
+    naiveEvents: count(10_000, 2000),
     eventsPerAccount: 20,
     batchSize: 1000,
     timeoutMs: num('BENCH_REBUILD_TIMEOUT_S', 300) * 1000,

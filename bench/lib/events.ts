@@ -25,6 +25,11 @@ export class EventStream {
     return `${ns}-0000-4000-8000-${account.toString(16).padStart(12, '0')}`;
   }
 
+  /** The sequence of an account's last event in the stream. */
+  lastSequence(account: number): number {
+    return Math.floor((this.total - 1 - account) / this.accounts) + 1;
+  }
+
   envelope(index: number, recordedAt = new Date().toISOString()): EventEnvelope {
     const account = index % this.accounts;
     const sequence = Math.floor(index / this.accounts) + 1;

@@ -26,6 +26,16 @@ function packageVersion(name: string): string {
   }
 }
 
+/** The pid of the scripts/infra Kafka broker (shared with whoever else uses it), if it runs from this checkout. */
+export function kafkaBrokerPid(): number | undefined {
+  try {
+    const pid = Number(readFileSync(resolve(ROOT, '.local/kafka/kafka.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface MachineInfo {
   cores: number;
   cpuModel: string;

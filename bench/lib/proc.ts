@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * CPU and memory of processes, read from /proc as the issue asks: utime + stime from /proc/<pid>/stat, VmRSS and
@@ -106,6 +106,98 @@ export class UsageSampler {
           hwmMiB: memoryMiB(t.pid).hwmMiB,
         };
       }),
+    };
+  }
+}
+
+interface ProcSnapshot {
+  cpu: number;
+  ppid: number;
+  comm: string;
+}
+
+/** CPU seconds, parent and name of every process on the machine. */
+function allProcesses(): Map<number, ProcSnapshot> {
+  const out = new Map<number, ProcSnapshot>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' ');
+      out.set(Number(entry), {
+        comm: stat.slice(stat.indexOf('(') + 1, close),
+        ppid: Number(fields[1]),
+        cpu: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+      });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+export interface MachineLoad {
+  wallSeconds: number;
+  /** All CPUs busy, in cores. */
+  busyCores: number;
+  /** The bench and the services it started. */
+  benchCores: number;
+  kafkaCores: number;
+  /** Every PostgreSQL process: this run's backends and anyone else's. */
+  postgresCores: number;
+  /** Everything else: e.g. another engineer's test suites on this shared machine (sampled every second). */
+  otherCores: number;
+}
+
+/**
+ * Who used the machine during a step: this run, Kafka, PostgreSQL, everybody else. The machine is shared, so the
+ * report states how much of it the benchmark really had.
+ */
+export class MachineLoadSampler {
+  private readonly start = allProcesses();
+  /** The last sample of every process seen: keeps the CPU of those that exit before the step ends. */
+  private readonly last = new Map(this.start);
+  private readonly startMachine = machineJiffies();
+  private readonly startedAt = performance.now();
+  private readonly timer = setInterval(() => this.sample(), 1000);
+
+  constructor(private readonly kafkaPid?: number) {}
+
+  private sample(): void {
+    for (const [pid, p] of allProcesses()) this.last.set(pid, p);
+  }
+
+  stop(): MachineLoad {
+    clearInterval(this.timer);
+    this.sample();
+    const wallSeconds = (performance.now() - this.startedAt) / 1000;
+    const machine = machineJiffies();
+    const ours = (pid: number): boolean => {
+      for (let p = pid, hops = 0; p > 1 && hops < 20; hops++) {
+        if (p === process.pid) return true;
+        p = this.last.get(p)?.ppid ?? 0;
+      }
+      return false;
+    };
+    const load = { bench: 0, kafka: 0, postgres: 0, other: 0 };
+    for (const [pid, p] of this.last) {
+      const used = p.cpu - (this.start.get(pid)?.cpu ?? 0);
+      if (!(used > 0)) continue;
+      if (ours(pid)) load.bench += used;
+      else if (pid === this.kafkaPid) load.kafka += used;
+      else if (p.comm === 'postgres') load.postgres += used;
+      else load.other += used;
+    }
+    const share = (machine.busy - this.startMachine.busy) / (machine.total - this.startMachine.total || 1);
+    const cores = (x: number) => Number((x / wallSeconds).toFixed(2));
+    return {
+      wallSeconds: Number(wallSeconds.toFixed(1)),
+      busyCores: Number((share * cpuCount()).toFixed(2)),
+      benchCores: cores(load.bench),
+      kafkaCores: cores(load.kafka),
+      postgresCores: cores(load.postgres),
+      otherCores: cores(load.other),
     };
   }
 }

@@ -1,4 +1,5 @@
 import type { MachineInfo } from './machine';
+import type { MachineLoad } from './proc';
 import type { Results, Row } from './results';
 
 export interface RunInfo {
@@ -9,6 +10,8 @@ export interface RunInfo {
   config: unknown;
   loadAverageAtEnd: number[];
   errors: { scenario: string; error: string }[];
+  /** Who used the CPUs during each step (the machine is shared). */
+  machineLoad: ({ step: string } & MachineLoad)[];
 }
 
 const fmt = (x: number | undefined): string => {
@@ -108,6 +111,22 @@ export function markdownReport(results: Results, machine: MachineInfo, run: RunI
     ['load average', `${m.loadAverageAtStart.join(' / ')} at start, ${run.loadAverageAtEnd.join(' / ')} at end`],
   ])
     lines.push(`| ${k} | ${cell(v)} |`);
+
+  lines.push(
+    '',
+    '## Who used the machine',
+    '',
+    'CPU cores used during each step, by this benchmark (bench process and the services it started), the Kafka broker, ' +
+      'PostgreSQL (all backends, this run’s and anyone else’s) and every other process (e.g. test suites run ' +
+      'meanwhile on this shared machine), from /proc, sampled every second (a process that lived less than a second may be missed).',
+    '',
+    '| step | seconds | machine busy | bench + services | Kafka | PostgreSQL | other |',
+    '| --- | --: | --: | --: | --: | --: | --: |',
+    ...run.machineLoad.map(
+      (l) =>
+        `| ${cell(l.step)} | ${l.wallSeconds} | ${l.busyCores} | ${l.benchCores} | ${l.kafkaCores} | ${l.postgresCores} | ${l.otherCores} |`,
+    ),
+  );
 
   lines.push(
     '',

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { benchConfig } from '../lib/config';
 import { kafka, RUN_ID, schemaPool } from '../lib/deployment';
 import { openLoop, type CommandResult } from '../lib/http-load';
+import { kafkaBrokerPid } from '../lib/machine';
 import { Scrape } from '../lib/metrics';
 import { timeUntil } from '../lib/pipeline-watch';
 import { UsageSampler, type ProcessUsage } from '../lib/proc';
@@ -12,15 +11,6 @@ import type { CommandBench } from './commands';
 
 const RELAY_HISTOGRAM = 'spine_relay_commit_to_ack_seconds';
 const PROJECTOR_HISTOGRAM = 'spine_projector_commit_to_projection_seconds';
-
-function kafkaBrokerPid(): number | undefined {
-  try {
-    const pid = Number(readFileSync(resolve(__dirname, '../../.local/kafka/kafka.pid'), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Records when each account's event arrives on Kafka, via a consumer group of its own that starts at the topics'

@@ -42,11 +42,13 @@ async function produce(d: Deployment, stream: EventStream): Promise<number> {
 }
 
 /**
- * A projector whose live consumer starts at the head of the topics: its schema is migrated and its stored offsets
- * are set to the topics' ends before it starts, so its live read model stays empty (a rebuild into an empty read model
- * needs no sign-off) while every event is there to be rebuilt from.
+ * A live projection that stands at the head of the topics with an empty account-balances read model: the state after
+ * that read model was lost (or a new projection was added) while the projector kept its bookkeeping. Its stored
+ * offsets are the topics' ends and every subject's last applied sequence is its last event (as if it had applied
+ * everything), written before the projector starts, so the live consumer has nothing to do and the rebuild's shadow
+ * can end exactly where live stands. A rebuild into an empty read model needs no sign-off (SPEC section 9).
  */
-async function projectorAtHead(d: Deployment) {
+async function projectorAtHead(d: Deployment, stream: EventStream) {
   await d.migrateProjectorSchema();
   const admin = kafka().admin();
   await admin.connect();
@@ -59,6 +61,14 @@ async function projectorAtHead(d: Deployment) {
       await pool.query(
         `INSERT INTO projector_offsets (consumer, topic, partition, next_offset) VALUES ($1, $2, $3, $4)`,
         [d.projectorConsumer, key.slice(0, at), Number(key.slice(at + 1)), high],
+      );
+    }
+    for (let from = 0; from < stream.accounts; from += 5000) {
+      const accounts = Array.from({ length: Math.min(5000, stream.accounts - from) }, (_, k) => from + k);
+      await pool.query(
+        `INSERT INTO projector_subjects (tenant_id, subject_type, subject_id, last_sequence)
+         SELECT $1, 'account', s, l FROM unnest($2::text[], $3::int[]) AS x(s, l)`,
+        [benchConfig.tenantId, accounts.map((a) => stream.accountId(a)), accounts.map((a) => stream.lastSequence(a))],
       );
     }
   } finally {
@@ -102,7 +112,8 @@ async function rebuild(baseUrl: string, token: string, batchSize: number, timeou
     if (poll.status !== 200) throw new Unavailable(`GET /admin/replays/${replayId} answered ${poll.status}`);
     const next = (await poll.json()) as ReplayView;
     const now = performance.now();
-    if (next.progress.processed !== view?.progress.processed) movedAt = now;
+    // Progress is a moving count or a new phase (a swap may legitimately take a moment with the count at its total).
+    if (next.progress.processed !== view?.progress.processed || next.phase !== view?.phase) movedAt = now;
     if (scannedAt === undefined && next.progress.total > 0 && next.progress.processed >= next.progress.total) {
       scannedAt = now;
     }
@@ -144,7 +155,7 @@ async function rebuildRun(name: string, events: number, batchSize: number) {
   try {
     const stream = new EventStream(name, events, benchConfig.rebuild.eventsPerAccount);
     const produceSeconds = await produce(d, stream);
-    const projector = await projectorAtHead(d);
+    const projector = await projectorAtHead(d, stream);
     // Never past the run's time budget (keep a minute for what follows); never past BENCH_REBUILD_TIMEOUT_S.
     const timeoutMs = Math.max(30_000, Math.min(benchConfig.rebuild.timeoutMs, remainingBudgetMs() - 60_000));
     const outcome = await rebuild(projector.url, await benchToken(), batchSize, timeoutMs);
