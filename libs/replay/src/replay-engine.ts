@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { Pool, type PoolClient } from 'pg';
 import { DomainError } from '@spine/domain';
+import { surviveDatabaseRestarts } from '@spine/persistence';
 import {
   applyLockSql,
   ProjectionRunner,
@@ -111,10 +112,7 @@ export class ReplayEngine {
       max: 10,
       application_name: 'projector-replay',
     });
-    // An idle connection dropped by a database restart must not take the process down.
-    this.pool.on('error', (error) =>
-      options.logger.warn({ message: 'database connection lost', error: String(error) }),
-    );
+    surviveDatabaseRestarts(this.pool, (m) => options.logger.warn(m));
   }
 
   async startReaper(intervalMs = 10000): Promise<void> {
@@ -370,7 +368,7 @@ export class ReplayEngine {
         max: 3,
         application_name: 'projector-replay-shadow',
       });
-      shadowPool.on('error', (error) => logger.warn({ message: 'database connection lost', error: String(error) }));
+      surviveDatabaseRestarts(shadowPool, (m) => logger.warn(m));
       const scope = request.scope;
       const runner = new ProjectionRunner(shadowPool, [projection], 'replay', {
         repair: this.options.repair,

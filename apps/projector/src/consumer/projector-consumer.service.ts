@@ -3,6 +3,7 @@ import { Kafka, type Consumer } from 'kafkajs';
 import { Pool } from 'pg';
 import { allTopics } from '@spine/events';
 import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
+import { surviveDatabaseRestarts } from '@spine/persistence';
 import { ProjectionRunner } from '@spine/projections';
 import type { ProjectorConfig } from '../projector.config';
 import { projections } from '../projections';
@@ -38,8 +39,7 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
       max: 4,
       application_name: 'projector-consumer',
     });
-    // An idle connection dropped by a database restart must not take the process down; the next query reconnects.
-    this.pool.on('error', (error) => this.logger.warn({ message: 'database connection lost', error: String(error) }));
+    surviveDatabaseRestarts(this.pool, (m) => this.logger.warn(m));
     const repair = config.COMMAND_SERVICE_URL
       ? commandLogRepair(config.COMMAND_SERVICE_URL.replace(/\/$/, ''), config.JWT_SECRET)
       : undefined;
