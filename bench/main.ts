@@ -5,7 +5,7 @@
  *
  * Order matters only for the baselines a scenario is judged against: each is measured before its first use.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchConfig, selected } from './lib/config';
@@ -13,6 +13,7 @@ import { Deployment, RUN_ID } from './lib/deployment';
 import { typicalEnvelopeBytes } from './lib/events';
 import { kafkaBrokerPid, machineInfo } from './lib/machine';
 import { MachineLoadSampler } from './lib/proc';
+import { summarizeProfile } from './lib/profile-summary';
 import { markdownReport, type RunInfo } from './lib/report';
 import { Results, type ScenarioResult } from './lib/results';
 import { latencyChart } from './lib/svg';
@@ -114,6 +115,13 @@ async function main(): Promise<void> {
     loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
     errors,
     machineLoad,
+    profiles: Deployment.profiles
+      .filter((p) => existsSync(p.file) && p.readyAt.length > 0 && Number.isFinite(p.stoppedAt))
+      .map((p) => ({
+        deployment: p.deployment,
+        app: p.app,
+        ...summarizeProfile(p.file, p.stoppedAt - p.readyAt[0]),
+      })),
   };
   mkdirSync(benchConfig.outDir, { recursive: true });
   const json = {

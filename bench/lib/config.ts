@@ -30,8 +30,15 @@ export const benchConfig = {
   outDir: resolve(
     __dirname,
     '..',
-    process.env.BENCH_OUT ?? (scale === 1 ? 'results' : `results/smoke-${String(scale).replace('.', '_')}`),
+    process.env.BENCH_OUT ??
+      (process.env.BENCH_CPU_PROF === '1'
+        ? 'results/profiled'
+        : scale === 1
+          ? 'results'
+          : `results/smoke-${String(scale).replace('.', '_')}`),
   ),
+  /** BENCH_CPU_PROF=1: every service writes a V8 CPU profile (results/profiles/); slower, for finding limits. */
+  cpuProfile: process.env.BENCH_CPU_PROF === '1',
   tenantId: 'bench-tenant',
   jwtSecret: 'bench-secret-that-is-long-enough-0123456789',
   /** Partitions per topic: the services' production default. */

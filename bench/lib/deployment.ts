@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
@@ -11,6 +13,14 @@ import { ProjectorCore1763800001000 } from '@spine/projections';
 import { ServiceProcess, uniqueName, type AppName } from '@spine/testing';
 import { ReadModels1763800002000 } from '../../apps/projector/src/projections/read-models.migration';
 import { benchConfig } from './config';
+
+export interface ProfiledRun {
+  deployment: string;
+  app: AppName;
+  file: string;
+  readyAt: number[];
+  stoppedAt: number;
+}
 
 /** Everything one `npm run bench` creates carries this id: schemas, topic prefixes, consumer groups. */
 export const RUN_ID = uniqueName('bench');
@@ -62,7 +72,10 @@ export class Deployment {
   readonly projectorSchema: string;
   readonly projectorGroup = 'spine-projector';
   private readonly running = new Map<AppName, ServiceProcess>();
+  private readonly profiling = new Map<AppName, ProfiledRun>();
   private static readonly all: Deployment[] = [];
+  /** CPU profiles written by services of this run (BENCH_CPU_PROF=1). */
+  static readonly profiles: ProfiledRun[] = [];
 
   private constructor(readonly name: string) {
     this.topicPrefix = `${RUN_ID}.${name}.`;
@@ -104,7 +117,8 @@ export class Deployment {
 
   async start(app: AppName, extra: Record<string, string> = {}): Promise<ServiceProcess> {
     if (this.running.has(app)) throw new Error(`${app} already runs in deployment ${this.name}`);
-    const p = await ServiceProcess.start(app, this.env(app, extra));
+    const profile = benchConfig.cpuProfile ? this.profileEnv(app) : {};
+    const p = await ServiceProcess.start(app, this.env(app, { ...profile, ...extra }));
     this.running.set(app, p);
     try {
       await p.waitReady(90_000);
@@ -112,7 +126,28 @@ export class Deployment {
       await this.stop(app, 'SIGKILL');
       throw error;
     }
+    this.profiling.get(app)?.readyAt.push(performance.now());
     return p;
+  }
+
+  /** Preloads the profiler into the service (see cpu-profiler.ts); the profile is written when it exits. */
+  private profileEnv(app: AppName): Record<string, string> {
+    const dir = resolve(benchConfig.outDir, 'profiles');
+    mkdirSync(dir, { recursive: true });
+    const n = Deployment.profiles.filter((p) => p.deployment === this.name && p.app === app).length;
+    const run: ProfiledRun = {
+      deployment: this.name,
+      app,
+      file: resolve(dir, `${this.name}-${app}${n ? `-${n}` : ''}.cpuprofile`),
+      readyAt: [],
+      stoppedAt: NaN,
+    };
+    Deployment.profiles.push(run);
+    this.profiling.set(app, run);
+    return {
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} -r @swc-node/register -r ${resolve(__dirname, 'cpu-profiler.ts')}`,
+      BENCH_CPU_PROF_FILE: run.file,
+    };
   }
 
   service(app: AppName): ServiceProcess {
@@ -124,6 +159,9 @@ export class Deployment {
   async stop(app: AppName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const p = this.running.get(app);
     this.running.delete(app);
+    const profiled = this.profiling.get(app);
+    if (profiled) profiled.stoppedAt = performance.now();
+    this.profiling.delete(app);
     await p?.stop(signal);
   }
 
@@ -145,7 +183,10 @@ export class Deployment {
   }
 
   async destroy(): Promise<void> {
-    await Promise.all([...this.running.keys()].map((app) => this.stop(app, 'SIGKILL')));
+    // SIGTERM: a graceful exit writes the CPU profile when profiling; the services shut down in well under a second.
+    await Promise.all(
+      [...this.running.keys()].map((app) => this.stop(app, benchConfig.cpuProfile ? 'SIGTERM' : 'SIGKILL')),
+    );
     await adminQuery(
       `DROP SCHEMA IF EXISTS "${this.commandSchema}" CASCADE; DROP SCHEMA IF EXISTS "${this.projectorSchema}" CASCADE`,
     );

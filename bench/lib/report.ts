@@ -1,5 +1,6 @@
 import type { MachineInfo } from './machine';
 import type { MachineLoad } from './proc';
+import type { ProfileSummary } from './profile-summary';
 import type { Results, Row } from './results';
 
 export interface RunInfo {
@@ -12,6 +13,8 @@ export interface RunInfo {
   errors: { scenario: string; error: string }[];
   /** Who used the CPUs during each step (the machine is shared). */
   machineLoad: ({ step: string } & MachineLoad)[];
+  /** BENCH_CPU_PROF=1: where each service's CPU went while it was ready. */
+  profiles?: ({ deployment: string; app: string } & ProfileSummary)[];
 }
 
 const fmt = (x: number | undefined): string => {
@@ -127,6 +130,23 @@ export function markdownReport(results: Results, machine: MachineInfo, run: RunI
         `| ${cell(l.step)} | ${l.wallSeconds} | ${l.busyCores} | ${l.benchCores} | ${l.kafkaCores} | ${l.postgresCores} | ${l.otherCores} |`,
     ),
   );
+
+  if (run.profiles?.length) {
+    lines.push(
+      '',
+      '## CPU profiles (BENCH_CPU_PROF=1)',
+      '',
+      'Self time of each service process while it was ready, by package or source file (V8 sampling profiler; the ' +
+        'profiler itself slows the services, so the figures above are not from a profiled run).',
+      '',
+    );
+    for (const p of run.profiles) {
+      lines.push(
+        `- **${p.deployment} / ${p.app}** (${(p.sampledMs / 1000).toFixed(0)} s sampled, busy ${Math.round(p.busyShare * 100)}%): ` +
+          p.topSelf.map((t) => `${cell(t.where)} ${(t.share * 100).toFixed(1)}%`).join(', '),
+      );
+    }
+  }
 
   lines.push(
     '',
