@@ -41,7 +41,9 @@ const ratioText = (r: Row) => (r.ratio === undefined ? '—' : `${fmt(r.ratio)}�
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 
 export function markdownReport(results: Results, machine: MachineInfo, run: RunInfo): string {
-  const rows = results.scenarios.flatMap((s) => s.rows);
+  // In scenario order (1. baselines … 7.), whatever order the steps ran in; stable within a scenario.
+  const order = (r: Row) => Number(/^(\d+)\./.exec(r.scenario)?.[1] ?? 99);
+  const rows = results.scenarios.flatMap((s) => s.rows).sort((a, b) => order(a) - order(b));
   const judged = rows.filter((r) => r.target.kind !== 'none');
   const missed = judged.filter((r) => r.met === false);
   const unjudged = judged.filter((r) => r.met === undefined);

@@ -62,6 +62,17 @@ export function histogramDelta(after: HistogramBuckets, before: HistogramBuckets
   };
 }
 
+/** CDF points at the bucket bounds of a histogram, up to the first bound that holds every observation. */
+export function histogramCdf(h: HistogramBuckets): { x: number; y: number }[] {
+  const out: { x: number; y: number }[] = [];
+  for (const b of h.buckets) {
+    if (!Number.isFinite(b.leMs) || h.count === 0) break;
+    out.push({ x: b.leMs, y: b.count / h.count });
+    if (b.count >= h.count) break;
+  }
+  return out;
+}
+
 /** Share of observations at or below `ms` (exact when `ms` is a bucket bound, which the targets are). */
 export function shareAtOrBelow(h: HistogramBuckets, ms: number): number {
   const bucket = h.buckets.find((b) => Math.abs(b.leMs - ms) < 1e-9);

@@ -6,7 +6,7 @@ import { Scrape } from '../lib/metrics';
 import { timeUntil } from '../lib/pipeline-watch';
 import { UsageSampler, type ProcessUsage } from '../lib/proc';
 import type { Results, ScenarioResult } from '../lib/results';
-import { cdf, histogramDelta, histogramSummary, round, shareAtOrBelow, summarize } from '../lib/stats';
+import { cdf, histogramCdf, histogramDelta, histogramSummary, round, shareAtOrBelow, summarize } from '../lib/stats';
 import type { CommandBench } from './commands';
 
 const RELAY_HISTOGRAM = 'spine_relay_commit_to_ack_seconds';
@@ -139,20 +139,16 @@ export async function halfLoad(results: Results, bench: CommandBench): Promise<S
   const relayShare5 = shareAtOrBelow(relayHist, 5);
   const relayShare25 = shareAtOrBelow(relayHist, 25);
 
+  // Scenario 4's targets sit on the relay's histogram: that is the figure they are judged on.
   results.cdfs.push(
+    { name: '4. HTTP 201 → consumed from Kafka (client)', points: cdf(toConsumed) },
     {
-      name: '4. HTTP 201 → consumed from Kafka (client)',
-      points: cdf(toConsumed),
+      name: '4. outbox row written → Kafka ack (relay histogram, bucket bounds)',
+      points: histogramCdf(relayHist),
       targets: [
         { ms: 5, q: 0.5 },
         { ms: 25, q: 0.99 },
       ],
-    },
-    {
-      name: '4. outbox row written → Kafka ack (relay histogram)',
-      points: relayHist.buckets
-        .filter((b) => Number.isFinite(b.leMs) && relayHist.count > 0)
-        .map((b) => ({ x: b.leMs, y: b.count / relayHist.count })),
     },
     {
       name: '5. HTTP 201 → read-model row visible (client)',
@@ -261,15 +257,16 @@ export async function halfLoad(results: Results, bench: CommandBench): Promise<S
         0.5,
         `relay ${round(relayCores, 2)}, projector ${round(projectorCores, 2)} over ${round(usage.wallSeconds)} s at ${round(load.rate)} cmd/s`,
       ),
-      ...usage.processes.map((p) =>
+      ...usage.processes.flatMap((p) => [
+        results.infoRow('7. Resources', `${p.name}: CPU`, round(p.cores, 2), 'cores'),
         results.infoRow(
           '7. Resources',
-          `${p.name}: CPU / RSS max`,
-          round(p.cores, 2),
-          'cores',
-          `RSS max ${round(p.rssMiBMax)} MiB (avg ${round(p.rssMiBAvg)}, peak since start ${round(p.hwmMiB)})`,
+          `${p.name}: memory (RSS, max over the window)`,
+          round(p.rssMiBMax),
+          'MiB',
+          `average ${round(p.rssMiBAvg)} MiB, peak since the process started ${round(p.hwmMiB)} MiB (VmHWM)`,
         ),
-      ),
+      ]),
       results.infoRow(
         '7. Resources',
         'whole machine busy (all processes, shared)',
