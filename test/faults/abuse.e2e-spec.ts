@@ -173,6 +173,15 @@ describe('abuse: bad input and foreign credentials at every public surface chang
       }),
       { numRuns: 60 },
     );
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+      tried('wrong content type');
+      const res = await fetch(`${commands.url}/v1/accounts/${account}/deposits`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': type },
+        body: 'amount=5',
+      });
+      expect([res.status, ((await res.json()) as { code?: unknown }).code]).toEqual([415, expect.any(String)]);
+    }
     tried('oversized payload');
     const huge = await raw(
       commands.url,
@@ -286,7 +295,13 @@ describe('abuse: bad input and foreign credentials at every public surface chang
     const kafka = new Kafka({ clientId: uniqueName('abuse'), brokers: pipeline.kafkaBrokers.split(','), logLevel: 0 });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    const junk = fc.sample(fc.uint8Array({ minLength: 0, maxLength: 300 }), 20);
+    const junk = [
+      ...fc.sample(fc.uint8Array({ minLength: 0, maxLength: 300 }), 20),
+      // NUL, which PostgreSQL text refuses, in a value and inside an envelope; a sequence that is not an integer.
+      Uint8Array.from([0x7b, 0x00, 0x7d]),
+      Buffer.from('{"tenantId":"tenant-e2e","subjectType":"account","subjectId":"a\\u0000b","sequence":1}'),
+      Buffer.from('{"tenantId":"tenant-e2e","subjectType":"account","subjectId":"junk-x","sequence":1.5,"id":5}'),
+    ];
     for (const [i, bytes] of junk.entries()) {
       tried('Kafka message value');
       await producer.send({
@@ -304,7 +319,8 @@ describe('abuse: bad input and foreign credentials at every public surface chang
     );
     expect(read.status).toBe(200);
     await waitFor(
-      async () => ((await call(projector.url, 'GET', '/admin/parked', bearer)).body.parked as unknown[]).length === 20,
+      async () =>
+        ((await call(projector.url, 'GET', '/admin/parked', bearer)).body.parked as unknown[]).length === junk.length,
       { timeoutMs: 30000, message: 'the junk to be parked' },
     );
   });
@@ -372,7 +388,11 @@ describe('abuse: bad input and foreign credentials at every public surface chang
       report.securityChecks++;
       const foreign = await call(base, method as 'GET', path, stranger, body);
       if (path.includes(account)) expect({ path, status: foreign.status }).toEqual({ path, status: 404 });
-      if (path === '/v1/events') expect(foreign.body.events).toEqual([]);
+      if (path === '/v1/events') {
+        // Only what the stranger wrote itself (the account it opened above), nothing of this tenant.
+        const seen = foreign.body.events as { tenantId: string; subjectId: string }[];
+        expect(seen.filter((e) => e.tenantId !== 'tenant-stranger' || e.subjectId === account)).toEqual([]);
+      }
       if (path === '/v1/tenant/totals') expect(foreign.body.totals).toEqual([]);
     }
     // The stranger's account-opening and replay requests above ran in its own tenant; nothing of this tenant changed.

@@ -250,9 +250,11 @@ export class ProjectionRunner {
     const park = async (ref: SubjectRef, reason: string, event?: { sequence?: number; id?: string }) => {
       const subject = await this.subject(client, subjects, ref);
       if (subject.parkedReason === null) {
-        subject.parkedReason = reason;
+        subject.parkedReason = withoutNul(reason);
         subject.dirty = true;
       }
+      // Whatever a poison envelope holds, parking it must not fail: only a sane sequence and id are kept.
+      const sequence = event?.sequence;
       await client.query(
         `INSERT INTO parked_events (tenant_id, subject_type, subject_id, sequence, event_id, reason, topic, partition,
             kafka_offset, value) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -260,13 +262,13 @@ export class ProjectionRunner {
           ref.tenantId,
           ref.subjectType,
           ref.subjectId,
-          event?.sequence ?? null,
-          event?.id ?? null,
-          reason,
+          Number.isInteger(sequence) && sequence! > 0 && sequence! < 2 ** 31 ? sequence : null,
+          typeof event?.id === 'string' ? withoutNul(event.id) : null,
+          withoutNul(reason),
           topic,
           partition,
           message.offset,
-          message.value ?? '',
+          withoutNul(message.value ?? ''),
         ],
       );
       outcome.parked++;
@@ -284,7 +286,11 @@ export class ProjectionRunner {
       return;
     }
     const ref = { tenantId: envelope.tenantId, subjectType: envelope.subjectType, subjectId: envelope.subjectId };
-    if (![ref.tenantId, ref.subjectType, ref.subjectId].every((v) => typeof v === 'string' && v.length > 0)) {
+    if (
+      ![ref.tenantId, ref.subjectType, ref.subjectId].every(
+        (v) => typeof v === 'string' && v.length > 0 && !v.includes('\u0000'),
+      )
+    ) {
       const keyRef = refFromKey(message.key, topic);
       if (!this.inScope(keyRef)) return void outcome.skipped++;
       await park(keyRef, 'poison: the envelope names no subject');
@@ -424,7 +430,13 @@ export interface SubjectRef {
   subjectId: string;
 }
 
-function refFromKey(key: string | null, topic: string): SubjectRef {
+/** PostgreSQL text cannot hold NUL: a poison value or key may, so it is stored escaped. */
+function withoutNul(text: string): string {
+  return text.replaceAll('\u0000', '\\u0000');
+}
+
+function refFromKey(rawKey: string | null, topic: string): SubjectRef {
+  const key = rawKey === null ? null : withoutNul(rawKey);
   const at = key?.indexOf(':') ?? -1;
   const subjectType = /spine\.([a-z]+)\.events$/.exec(topic)?.[1] ?? 'unknown';
   if (!key || at < 1) return { tenantId: '(unknown)', subjectType, subjectId: key ?? '(no key)' };
