@@ -68,7 +68,7 @@ export const benchConfig = {
     naiveEvents: count(10_000, 2000),
     eventsPerAccount: 20,
     batchSize: 1000,
-    timeoutMs: num('BENCH_REBUILD_TIMEOUT_S', 300) * 1000,
+    timeoutMs: num('BENCH_REBUILD_TIMEOUT_S', 420) * 1000,
     /** A replay whose progress does not move for this long is given up (cancelled) and reported as stalled. */
     stallMs: duration(60_000, 20_000),
   },

@@ -78,7 +78,7 @@ export function markdownReport(results: Results, machine: MachineInfo, run: RunI
 
   lines.push('', '![latency by percentile](latency.svg)', '');
 
-  lines.push('## Targets missed', '');
+  lines.push('## Targets missed', '', 'What limits each figure, with profiles and query plans: `bench/README.md`.', '');
   if (missed.length === 0 && unjudged.length === 0 && unavailable.length === 0 && run.errors.length === 0) {
     lines.push('None: every target was met in this run.');
   }

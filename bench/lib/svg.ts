@@ -71,7 +71,8 @@ export function latencyChart(series: CdfSeries[], title: string): string {
       const [x, y] = [px(t.q), py(t.ms)];
       out.push(
         `<path d="M${x - 6},${y - 6} L${x + 6},${y + 6} M${x - 6},${y + 6} L${x + 6},${y - 6}" stroke="${color}" stroke-width="2.5"/>`,
-        `<text x="${x + 8}" y="${y - 6}" fill="${color}">target p${t.q * 100} ≤ ${t.ms} ms</text>`,
+        // A white halo keeps the label readable where it crosses a curve.
+        `<text x="${x + 8}" y="${y - 6}" fill="${color}" stroke="white" stroke-width="3" paint-order="stroke">target p${t.q * 100} ≤ ${t.ms} ms</text>`,
       );
     }
     const ly = 38 + i * 15;
