@@ -110,7 +110,7 @@ describe('replay and rebuild (admin API): preview read-only, rebuild without dow
     expect(view.progress.processed).toBeGreaterThanOrEqual(view.progress.applied);
     expect(view.progress.applied).toBeGreaterThanOrEqual(6 * 6);
     expect(await liveSnapshot(pipeline)).toEqual(before);
-    expect(await shadowSchemas()).toEqual([]);
+    await waitFor(async () => (await shadowSchemas()).length === 0, { message: 'the shadow to be dropped' });
     expect(await audit(id)).toEqual(['replay.request accepted', 'replay.outcome completed']);
   });
 
@@ -177,7 +177,7 @@ describe('replay and rebuild (admin API): preview read-only, rebuild without dow
     expect(sent).toBeGreaterThan(0);
     expect(reads).toBeGreaterThan(0);
     await expectReadModelsToEqualTheFold(pipeline);
-    expect(await shadowSchemas()).toEqual([]);
+    await waitFor(async () => (await shadowSchemas()).length === 0, { message: 'the shadow to be dropped' });
   }, 180_000);
 
   it('builds the same read model from the event log as from Kafka, across the hand-over to live consumption', async () => {
@@ -226,7 +226,7 @@ describe('replay and rebuild (admin API): preview read-only, rebuild without dow
     const view = await finished(interrupted);
     expect(view.state).toBe('failed');
     expect(view.error).toMatch(/interrupted/);
-    expect(await shadowSchemas()).toEqual([]);
+    await waitFor(async () => (await shadowSchemas()).length === 0, { message: 'the shadow to be dropped' });
     expect(await liveSnapshot(pipeline)).toEqual(before);
   }, 180_000);
 
