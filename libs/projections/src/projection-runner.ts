@@ -93,6 +93,21 @@ export class ProjectionRunner {
   }
 
   async process(topic: string, partition: number, delivered: readonly RawMessage[]): Promise<BatchOutcome> {
+    try {
+      return await this.processBatch(topic, partition, delivered, false);
+    } catch (error) {
+      // A handler failed somewhere in the batch: run it again, event by event behind savepoints, to find and park it.
+      if (error instanceof HandlerFailed) return this.processBatch(topic, partition, delivered, true);
+      throw error;
+    }
+  }
+
+  private async processBatch(
+    topic: string,
+    partition: number,
+    delivered: readonly RawMessage[],
+    careful: boolean,
+  ): Promise<BatchOutcome> {
     let messages = delivered;
     const outcome: BatchOutcome = { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
     if (messages.length === 0) return outcome;
@@ -125,6 +140,11 @@ export class ProjectionRunner {
       );
       const stored = BigInt(rows[0].next_offset);
       const subjects = new Map<string, SubjectRow>();
+      await this.prefetchSubjects(
+        client,
+        subjects,
+        messages.filter((m) => BigInt(m.offset) >= stored).map((m) => m.value),
+      );
       let next = stored;
       for (const message of messages) {
         const offset = BigInt(message.offset);
@@ -133,7 +153,7 @@ export class ProjectionRunner {
           continue;
         }
         next = offset + 1n;
-        await this.handle(client, topic, partition, message, subjects, outcome);
+        await this.handle(client, topic, partition, message, subjects, outcome, careful);
       }
       await this.saveSubjects(client, subjects);
       await client.query(
@@ -157,16 +177,36 @@ export class ProjectionRunner {
    * a replay's `event-log` source. `source` names them in parked_events.
    */
   async processEvents(events: readonly EventEnvelope[], source: string): Promise<BatchOutcome> {
+    try {
+      return await this.processEventBatch(events, source, false);
+    } catch (error) {
+      if (error instanceof HandlerFailed) return this.processEventBatch(events, source, true);
+      throw error;
+    }
+  }
+
+  private async processEventBatch(
+    events: readonly EventEnvelope[],
+    source: string,
+    careful: boolean,
+  ): Promise<BatchOutcome> {
     const outcome: BatchOutcome = { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
     if (events.length === 0) return outcome;
     const client = await this.pool.connect();
     try {
       await this.begin(client);
       const subjects = new Map<string, SubjectRow>();
-      for (const event of events) {
-        const message = { offset: '0', key: `${event.tenantId}:${event.subjectId}`, value: JSON.stringify(event) };
-        await this.handle(client, source, -1, message, subjects, outcome);
-      }
+      const messages = events.map((event) => ({
+        offset: '0',
+        key: `${event.tenantId}:${event.subjectId}`,
+        value: JSON.stringify(event),
+      }));
+      await this.prefetchSubjects(
+        client,
+        subjects,
+        messages.map((m) => m.value),
+      );
+      for (const message of messages) await this.handle(client, source, -1, message, subjects, outcome, careful);
       await this.saveSubjects(client, subjects);
       await client.query('COMMIT');
       return outcome;
@@ -226,6 +266,7 @@ export class ProjectionRunner {
           { offset: row.kafka_offset, key: `${ref.tenantId}:${ref.subjectId}`, value: row.value },
           subjects,
           outcome,
+          true,
         );
       }
       await this.saveSubjects(client, subjects);
@@ -246,6 +287,7 @@ export class ProjectionRunner {
     message: RawMessage,
     subjects: Map<string, SubjectRow>,
     outcome: BatchOutcome,
+    careful: boolean,
   ): Promise<void> {
     const park = async (ref: SubjectRef, reason: string, event?: { sequence?: number; id?: string }) => {
       const subject = await this.subject(client, subjects, ref);
@@ -315,14 +357,14 @@ export class ProjectionRunner {
       // First try to fill the gap from the canonical event log; park only if that fails.
       const missing = await this.fetchMissing(ref, subject.last, envelope.sequence - 1);
       for (const m of missing) {
-        if (!(await this.applyOne(client, ref, subject, m, park, outcome))) return;
+        if (!(await this.applyOne(client, ref, subject, m, park, outcome, careful))) return;
       }
       if (envelope.sequence > subject.last + 1) {
         await park(ref, `gap: expected sequence ${subject.last + 1}, got ${envelope.sequence}`, envelope);
         return;
       }
     }
-    await this.applyOne(client, ref, subject, envelope, park, outcome);
+    await this.applyOne(client, ref, subject, envelope, park, outcome, careful);
   }
 
   private async fetchMissing(ref: SubjectRef, after: number, upTo: number): Promise<EventEnvelope[]> {
@@ -349,6 +391,7 @@ export class ProjectionRunner {
     envelope: EventEnvelope,
     park: (ref: SubjectRef, reason: string, event?: { sequence?: number; id?: string }) => Promise<void>,
     outcome: BatchOutcome,
+    careful: boolean,
   ): Promise<boolean> {
     let event: ProjectedEvent;
     try {
@@ -358,7 +401,17 @@ export class ProjectionRunner {
       await park(ref, `poison: ${why}`, envelope);
       return false;
     }
-    for (let attempt = 1; ; attempt++) {
+    if (!careful) {
+      // The fast path: no savepoint round trips. A failure aborts the batch, which is then run carefully.
+      try {
+        for (const projection of this.projections) {
+          if (projection.handles.includes(event.eventType)) await projection.apply(client, event);
+        }
+      } catch (error) {
+        throw new HandlerFailed(error);
+      }
+    }
+    for (let attempt = 1; careful; attempt++) {
       await client.query('SAVEPOINT apply_event');
       try {
         for (const projection of this.projections) {
@@ -379,6 +432,57 @@ export class ProjectionRunner {
     outcome.applied++;
     outcome.appliedRecordedAt.push(envelope.recordedAt);
     return true;
+  }
+
+  /** Reads (and locks) the positions of every subject a batch names in one query instead of one per subject. */
+  private async prefetchSubjects(
+    client: PoolClient,
+    cache: Map<string, SubjectRow>,
+    values: readonly (string | null)[],
+  ): Promise<void> {
+    const refs = new Map<string, SubjectRef>();
+    for (const value of values) {
+      try {
+        const e = JSON.parse(value ?? '') as Partial<SubjectRef> | null;
+        const ref = { tenantId: e?.tenantId, subjectType: e?.subjectType, subjectId: e?.subjectId };
+        if (
+          ![ref.tenantId, ref.subjectType, ref.subjectId].every(
+            (v) => typeof v === 'string' && v.length > 0 && !v.includes('\u0000'),
+          )
+        )
+          continue;
+        const key = JSON.stringify([ref.tenantId, ref.subjectType, ref.subjectId]);
+        if (!cache.has(key) && this.inScope(ref as SubjectRef)) refs.set(key, ref as SubjectRef);
+      } catch {
+        // unreadable: handled (parked) one by one
+      }
+    }
+    if (refs.size === 0) return;
+    const keys = [...refs.keys()].sort();
+    const list = keys.map((k) => refs.get(k)!);
+    const { rows } = await client.query<{
+      tenant_id: string;
+      subject_type: string;
+      subject_id: string;
+      last_sequence: number;
+      parked_reason: string | null;
+    }>(
+      `SELECT s.tenant_id, s.subject_type, s.subject_id, s.last_sequence, s.parked_reason
+         FROM projector_subjects s
+         JOIN unnest($1::text[], $2::text[], $3::text[]) AS x(t, st, id)
+           ON s.tenant_id = x.t AND s.subject_type = x.st AND s.subject_id = x.id
+        ORDER BY s.tenant_id, s.subject_type, s.subject_id
+          FOR UPDATE OF s`,
+      [list.map((r) => r.tenantId), list.map((r) => r.subjectType), list.map((r) => r.subjectId)],
+    );
+    for (const key of keys) cache.set(key, { last: 0, parkedReason: null, dirty: false });
+    for (const r of rows) {
+      cache.set(JSON.stringify([r.tenant_id, r.subject_type, r.subject_id]), {
+        last: r.last_sequence,
+        parkedReason: r.parked_reason,
+        dirty: false,
+      });
+    }
   }
 
   private async subject(client: PoolClient, cache: Map<string, SubjectRow>, ref: SubjectRef): Promise<SubjectRow> {
@@ -421,6 +525,13 @@ export class ProjectionRunner {
         dirty.map(([, s]) => s.parkedReason),
       ],
     );
+  }
+}
+
+/** A projection handler threw during a fast (savepoint-free) batch: the batch is rolled back and run carefully. */
+class HandlerFailed extends Error {
+  constructor(readonly reason: unknown) {
+    super(`a projection handler failed: ${String(reason)}`);
   }
 }
 
