@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { benchConfig, selected } from './lib/config';
 import { Deployment, RUN_ID } from './lib/deployment';
 import { typicalEnvelopeBytes } from './lib/events';
-import { kafkaBrokerPid, machineInfo } from './lib/machine';
+import { codeVersion, kafkaBrokerPid, machineInfo, sameCode } from './lib/machine';
 import { MachineLoadSampler } from './lib/proc';
 import { summarizeProfile } from './lib/profile-summary';
 import { markdownReport, type RunInfo } from './lib/report';
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   const errors: RunInfo['errors'] = [];
   const machineLoad: RunInfo['machineLoad'] = [];
   const machine = await machineInfo();
+  const codeAtStart = codeVersion();
   log(`run ${RUN_ID}, scale ${benchConfig.scale}, ${machine.cores} cores, results → ${benchConfig.outDir}`);
 
   /** Runs one step; a failure is recorded in the report and the run goes on with the next scenario. */
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
     loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
     errors,
     machineLoad,
+    code: { atStart: codeAtStart, atEnd: codeVersion() },
     profiles: Deployment.profiles
       .filter((p) => existsSync(p.file) && p.readyAt.length > 0 && Number.isFinite(p.stoppedAt))
       .map((p) => ({
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
   log(
     `done in ${(run.wallSeconds / 60).toFixed(1)} min; wrote report.md, report.json, latency.svg to ${benchConfig.outDir}`,
   );
+  if (!sameCode(run.code.atStart, run.code.atEnd)) log('WARNING: the code under test changed during the run');
   if (errors.length > 0) process.exitCode = 1;
 }
 

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { resolve } from 'node:path';
@@ -35,6 +37,41 @@ export function kafkaBrokerPid(): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * The code under test: the commit, plus the files of apps/ and libs/ that differ from it (the working tree is shared
+ * with other engineers). Taken at the start and at the end of a run: if they differ, the services of one run may
+ * have run different code, and the report says so.
+ */
+export interface CodeVersion {
+  commit: string;
+  dirty: string[];
+  /** Hash of the dirty files' contents, so edits to an already-dirty file are noticed too. */
+  dirtyHash: string;
+}
+
+export function codeVersion(): CodeVersion {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  try {
+    const dirty = git('status', '--porcelain', '--', 'apps', 'libs', 'package.json', 'package-lock.json')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(3));
+    const hash = createHash('sha256');
+    for (const f of dirty) {
+      try {
+        hash.update(f).update(readFileSync(resolve(ROOT, f)));
+      } catch {
+        hash.update(`${f} (gone)`);
+      }
+    }
+    return { commit: git('rev-parse', '--short', 'HEAD'), dirty, dirtyHash: hash.digest('hex').slice(0, 12) };
+  } catch {
+    return { commit: 'unknown (not a git checkout)', dirty: [], dirtyHash: '' };
+  }
+}
+
+export const sameCode = (a: CodeVersion, b: CodeVersion) => a.commit === b.commit && a.dirtyHash === b.dirtyHash;
 
 export interface MachineInfo {
   cores: number;

@@ -1,4 +1,4 @@
-import type { MachineInfo } from './machine';
+import { sameCode, type CodeVersion, type MachineInfo } from './machine';
 import type { MachineLoad } from './proc';
 import type { ProfileSummary } from './profile-summary';
 import type { Results, Row } from './results';
@@ -13,6 +13,7 @@ export interface RunInfo {
   errors: { scenario: string; error: string }[];
   /** Who used the CPUs during each step (the machine is shared). */
   machineLoad: ({ step: string } & MachineLoad)[];
+  code: { atStart: CodeVersion; atEnd: CodeVersion };
   /** BENCH_CPU_PROF=1: where each service's CPU went while it was ready. */
   profiles?: ({ deployment: string; app: string } & ProfileSummary)[];
 }
@@ -58,6 +59,16 @@ export function markdownReport(results: Results, machine: MachineInfo, run: RunI
     `Every relative figure is a ratio to a raw baseline measured **on this machine in this same run** (the machine is ` +
       `shared and noisy: absolute numbers drift between runs, ratios much less). ${judged.length - missed.length - unjudged.length} ` +
       `of ${judged.length} targets met${missed.length ? `, **${missed.length} missed**` : ''}${unjudged.length ? `, ${unjudged.length} not judged` : ''}.`,
+    '',
+    `Code under test: commit \`${run.code.atStart.commit}\`` +
+      (run.code.atStart.dirty.length
+        ? ` plus uncommitted changes in ${run.code.atStart.dirty.map((f) => `\`${f}\``).join(', ')}.`
+        : ', no uncommitted changes in apps/ or libs/.') +
+      (sameCode(run.code.atStart, run.code.atEnd)
+        ? ''
+        : ` **The code changed during the run** (at the end: commit \`${run.code.atEnd.commit}\`, ` +
+          `${run.code.atEnd.dirty.length} uncommitted files): services started at different times may have run ` +
+          'different code.'),
     '',
     '## Results',
     '',
