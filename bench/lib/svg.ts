@@ -59,7 +59,8 @@ export function latencyChart(series: CdfSeries[], title: string): string {
     `<text x="${(W + M.left) / 2}" y="${H - 12}" text-anchor="middle">percentile</text>`,
     `<text x="16" y="${(H + M.top - M.bottom) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(H + M.top - M.bottom) / 2})">latency (ms, log scale)</text>`,
   );
-  // Series and their targets.
+  // Series, then their targets on top (a label on a white box, so no curve runs through it).
+  const labels: { ms: number; q: number; color: string }[] = [];
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const pts = s.points.filter((p) => Number.isFinite(p.x) && p.x > 0 && p.y <= 1);
@@ -67,20 +68,22 @@ export function latencyChart(series: CdfSeries[], title: string): string {
       const d = pts.map((p, k) => `${k === 0 ? 'M' : 'L'}${px(p.y).toFixed(1)},${py(p.x).toFixed(1)}`).join(' ');
       out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
     }
-    for (const t of s.targets ?? []) {
-      const [x, y] = [px(t.q), py(t.ms)];
-      out.push(
-        `<path d="M${x - 6},${y - 6} L${x + 6},${y + 6} M${x - 6},${y + 6} L${x + 6},${y - 6}" stroke="${color}" stroke-width="2.5"/>`,
-        // A white halo keeps the label readable where it crosses a curve.
-        `<text x="${x + 8}" y="${y - 6}" fill="${color}" stroke="white" stroke-width="3" paint-order="stroke">target p${t.q * 100} ≤ ${t.ms} ms</text>`,
-      );
-    }
+    for (const t of s.targets ?? []) labels.push({ ...t, color });
     const ly = 38 + i * 15;
     out.push(
       `<line x1="${M.left}" y1="${ly - 4}" x2="${M.left + 24}" y2="${ly - 4}" stroke="${color}" stroke-width="3"/>`,
       `<text x="${M.left + 30}" y="${ly}">${esc(s.name)}${pts.length === 0 ? ' (no data)' : ''}</text>`,
     );
   });
+  for (const t of labels) {
+    const [x, y] = [px(t.q), py(t.ms)];
+    const text = `target p${t.q * 100} ≤ ${t.ms} ms`;
+    out.push(
+      `<path d="M${x - 6},${y - 6} L${x + 6},${y + 6} M${x - 6},${y + 6} L${x + 6},${y - 6}" stroke="${t.color}" stroke-width="2.5"/>`,
+      `<rect x="${x + 7}" y="${y - 18}" width="${text.length * 6.6}" height="15" fill="white" fill-opacity="0.85"/>`,
+      `<text x="${x + 9}" y="${y - 6}" fill="${t.color}">${esc(text)}</text>`,
+    );
+  }
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
