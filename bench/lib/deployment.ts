@@ -51,6 +51,10 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
+export async function dropSchema(schema: string): Promise<void> {
+  await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}
+
 /** A pool whose connections resolve unqualified names in `schema`. */
 export function schemaPool(schema: string, max = 4): Pool {
   return new Pool({
@@ -183,10 +187,9 @@ export class Deployment {
   }
 
   async destroy(): Promise<void> {
-    // SIGTERM: a graceful exit writes the CPU profile when profiling; the services shut down in well under a second.
-    await Promise.all(
-      [...this.running.keys()].map((app) => this.stop(app, benchConfig.cpuProfile ? 'SIGTERM' : 'SIGKILL')),
-    );
+    // SIGTERM, not SIGKILL: a projector ends its replays and drops their shadow schemas (outside this deployment's
+    // schemas) as it shuts down, and a profiled service writes its profile. The services stop in about a second.
+    await Promise.all([...this.running.keys()].map((app) => this.stop(app, 'SIGTERM')));
     await adminQuery(
       `DROP SCHEMA IF EXISTS "${this.commandSchema}" CASCADE; DROP SCHEMA IF EXISTS "${this.projectorSchema}" CASCADE`,
     );

@@ -1,5 +1,5 @@
 import { benchConfig, remainingBudgetMs } from '../lib/config';
-import { benchToken, Deployment, kafka, schemaPool } from '../lib/deployment';
+import { benchToken, Deployment, dropSchema, kafka, schemaPool } from '../lib/deployment';
 import { EventStream } from '../lib/events';
 import { relayLikeProducer, toTopicMessages, topicEnds } from '../lib/kafka';
 import type { Results, Row, ScenarioResult } from '../lib/results';
@@ -152,6 +152,7 @@ async function rebuild(baseUrl: string, token: string, batchSize: number, timeou
 
 async function rebuildRun(name: string, events: number, batchSize: number) {
   const d = await Deployment.create(name);
+  let replayId: string | undefined;
   try {
     const stream = new EventStream(name, events, benchConfig.rebuild.eventsPerAccount);
     const produceSeconds = await produce(d, stream);
@@ -159,6 +160,7 @@ async function rebuildRun(name: string, events: number, batchSize: number) {
     // Never past the run's time budget (keep a minute for what follows); never past BENCH_REBUILD_TIMEOUT_S.
     const timeoutMs = Math.max(30_000, Math.min(benchConfig.rebuild.timeoutMs, remainingBudgetMs() - 60_000));
     const outcome = await rebuild(projector.url, await benchToken(), batchSize, timeoutMs);
+    replayId = outcome.replayId;
     const pool = schemaPool(d.projectorSchema, 1);
     const { rows } = await pool
       .query<{ n: number }>(`SELECT count(*)::int AS n FROM account_balances WHERE tenant_id = $1`, [
@@ -174,6 +176,10 @@ async function rebuildRun(name: string, events: number, batchSize: number) {
       accountsAfter: rows[0]?.n,
     };
   } finally {
+    // Gracefully: a replay drops its shadow schema (outside the deployment's schemas) as it ends. Should one survive
+    // (a replay given up, a projector that did not finish shutting down), drop it by the engine's naming.
+    await d.stop('projector').catch(() => undefined);
+    if (replayId) await dropSchema(`spine_replay_${replayId.replace(/-/g, '')}`).catch(() => undefined);
     await d.destroy();
   }
 }
