@@ -70,4 +70,7 @@ module.exports = {
     },
   ],
   testTimeout: 60000,
+  // Every suite closes what it opened (pools, Kafka clients, child processes) in afterAll, and each file exits on
+  // its own; run together, a library's lingering timer has kept the runner alive after the last result. CI must end.
+  forceExit: true,
 };
