@@ -3,6 +3,7 @@ import { benchConfig } from '../lib/config';
 import { benchToken, Deployment, schemaPool } from '../lib/deployment';
 import { closedLoop, HttpClient, openLoop, type CommandResult, type LoadOutcome } from '../lib/http-load';
 import { PipelineWatch, timeUntil } from '../lib/pipeline-watch';
+import { UsageSampler, type UsageReport } from '../lib/proc';
 import type { Results, ScenarioResult } from '../lib/results';
 import { round, summarize } from '../lib/stats';
 
@@ -33,6 +34,22 @@ function loadSummary(o: LoadOutcome) {
     seconds: round(o.wallMs / 1000, 1),
     httpLatencyMs: { p50: round(latency.p50), p99: round(latency.p99), max: round(latency.max) },
     clientCores: round(o.clientCores, 2),
+  };
+}
+
+/**
+ * CPU of the services during a load, in cores and in CPU milliseconds per command: on 2 cores, whether a service's
+ * single event loop (at most one core) or the machine is the limit.
+ */
+function cpuPerCommand(usage: UsageReport, rate: number) {
+  return {
+    machineBusyCores: round(usage.machineBusyCores, 2),
+    serviceCpu: Object.fromEntries(
+      usage.processes.map((p) => [
+        p.name,
+        { cores: round(p.cores, 2), cpuMsPerCommand: round((p.cores * 1000) / rate, 2) },
+      ]),
+    ),
   };
 }
 
@@ -98,8 +115,9 @@ export async function commandRate(results: Results): Promise<{ scenario: Scenari
   const idle: Record<string, unknown>[] = [];
   let best = { rate: 0, concurrency: concurrencies[0] };
   for (const c of concurrencies) {
+    const usage = new UsageSampler([{ name: 'command-service', pid: commandService.child.pid! }]);
     const o = await closedLoop(client, c, levelMs, count);
-    idle.push({ concurrency: c, ...loadSummary(o) });
+    idle.push({ concurrency: c, ...loadSummary(o), ...cpuPerCommand(usage.stop(), o.rate) });
     if (o.rate > best.rate) best = { rate: o.rate, concurrency: c };
   }
 
@@ -127,8 +145,18 @@ export async function commandRate(results: Results): Promise<{ scenario: Scenari
   );
 
   const full: Record<string, unknown>[] = [];
+  const usage = new UsageSampler(
+    (['command-service', 'outbox-relay', 'projector'] as const).map((name) => ({
+      name,
+      pid: deployment.service(name).child.pid!,
+    })),
+  );
   const closed = await underWatch(bench, () => closedLoop(client, best.concurrency, levelMs, count));
-  full.push({ mode: `closed loop, ${best.concurrency} clients`, ...closed.summary });
+  full.push({
+    mode: `closed loop, ${best.concurrency} clients`,
+    ...closed.summary,
+    ...cpuPerCommand(usage.stop(), closed.summary.rate),
+  });
   let sustainable = closed.summary.keptUp ? closed.summary.rate : NaN;
   // Not kept up: the pipeline's pace is set by its slowest stage. Try that pace, open loop, and verify it keeps up.
   let pace = Math.min(closed.summary.rate, closed.summary.relayPublishRate, closed.summary.projectorApplyRate) * 0.95;
