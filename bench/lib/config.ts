@@ -58,7 +58,7 @@ export const benchConfig = {
     warmupMs: duration(3000, 1000),
     levelMs: duration(10_000, 2000),
   },
-  halfLoad: { durationMs: duration(30_000, 4000), maxInFlight: 256, pollIntervalMs: 2 },
+  halfLoad: { durationMs: duration(30_000, 4000), maxInFlight: 256, pollIntervalMs: 2, rawSends: count(300, 50) },
   relayDrain: { rows: count(200_000, 2000), eventsPerAccount: 20 },
   projectorLive: { timeoutMs: num('BENCH_LIVE_TIMEOUT_S', 60) * 1000 },
   rebuild: {

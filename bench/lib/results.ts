@@ -3,7 +3,7 @@
  * (when the target is relative), the ratio, the target and whether it is met; absolute numbers stay with it.
  */
 
-export type BaselineId = 'B_pg' | 'B_prod' | 'B_cons' | 'B_upsert' | 'B_naive_rebuild';
+export type BaselineId = 'B_pg' | 'B_prod' | 'B_cons' | 'B_upsert' | 'B_naive_rebuild' | 'B_send_p50' | 'B_send_p99';
 
 export interface Baseline {
   id: BaselineId;
@@ -95,6 +95,12 @@ export class Results {
       met: Number.isFinite(measured) ? measured <= max : undefined,
       note,
     };
+  }
+
+  /** Shows a row's figure against a baseline (as a ratio) without judging it by it: absolute targets keep their verdict. */
+  against(row: Row, baseline: BaselineId): Row {
+    const b = this.baselines.get(baseline);
+    return b && b.value > 0 ? { ...row, baseline: b, ratio: row.measured / b.value } : row;
   }
 
   infoRow(scenario: string, metric: string, measured: number, unit: string, note?: string): Row {
