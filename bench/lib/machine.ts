@@ -45,6 +45,8 @@ export function kafkaBrokerPid(): number | undefined {
  */
 export interface CodeVersion {
   commit: string;
+  /** Git tree ids of apps/, libs/ and the lock file at that commit: what the services run, whatever else changed. */
+  trees: string;
   dirty: string[];
   /** Hash of the dirty files' contents, so edits to an already-dirty file are noticed too. */
   dirtyHash: string;
@@ -65,13 +67,22 @@ export function codeVersion(): CodeVersion {
         hash.update(`${f} (gone)`);
       }
     }
-    return { commit: git('rev-parse', '--short', 'HEAD'), dirty, dirtyHash: hash.digest('hex').slice(0, 12) };
+    return {
+      commit: git('rev-parse', '--short', 'HEAD'),
+      trees: git('rev-parse', 'HEAD:apps', 'HEAD:libs', 'HEAD:package-lock.json')
+        .split('\n')
+        .map((t) => t.slice(0, 12))
+        .join(' '),
+      dirty,
+      dirtyHash: hash.digest('hex').slice(0, 12),
+    };
   } catch {
-    return { commit: 'unknown (not a git checkout)', dirty: [], dirtyHash: '' };
+    return { commit: 'unknown (not a git checkout)', trees: '', dirty: [], dirtyHash: '' };
   }
 }
 
-export const sameCode = (a: CodeVersion, b: CodeVersion) => a.commit === b.commit && a.dirtyHash === b.dirtyHash;
+/** The same service code: commits that touch only docs, tests or the bench do not count as a change. */
+export const sameCode = (a: CodeVersion, b: CodeVersion) => a.trees === b.trees && a.dirtyHash === b.dirtyHash;
 
 export interface MachineInfo {
   cores: number;
