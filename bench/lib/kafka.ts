@@ -73,7 +73,10 @@ export async function consumeAll(
         if (timing.consumed >= expected) done();
       },
     });
-    await Promise.race([finished, new Promise((r) => setTimeout(r, timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([finished, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer); // a pending timer would keep the process alive after the run
+
     return timing;
   } finally {
     await consumer.disconnect();
