@@ -30,18 +30,14 @@ export class CommandLoad {
   }
 
   async openAccounts(n: number): Promise<void> {
-    for (let i = 0; i < n; i++) {
-      const res = await this.send('POST', '/v1/accounts', { ownerName: `Load ${i}`, currency: 'EUR' });
-      if (res.status !== 201) throw new Error(`opening an account: ${res.status} ${JSON.stringify(res.body)}`);
-      this.expected.set(res.body.accountId as string, 0);
-    }
+    for (const id of await this.openAccountsOutsideTheLoad(n, 'Load')) this.expected.set(id, 0);
   }
 
   /** Accounts the load leaves alone (a scenario's own), opened through the same careful client. */
-  async openAccountsOutsideTheLoad(n: number): Promise<string[]> {
+  async openAccountsOutsideTheLoad(n: number, owner = 'Aside'): Promise<string[]> {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const res = await this.send('POST', '/v1/accounts', { ownerName: `Aside ${i}`, currency: 'EUR' });
+      const res = await this.send('POST', '/v1/accounts', { ownerName: `${owner} ${i}`, currency: 'EUR' });
       if (res.status !== 201) throw new Error(`opening an account: ${res.status} ${JSON.stringify(res.body)}`);
       ids.push(res.body.accountId as string);
     }

@@ -1,6 +1,7 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { ProjectionRunner } from '@spine/projections';
+import type { ReplayFrom } from '../replay.request';
 
 export type Positions = Map<string, bigint>;
 
@@ -107,12 +108,7 @@ export class KafkaShadowFeed {
 }
 
 /** Where a Kafka replay starts on every partition of the topics. Partitions not named by `offsets` start earliest. */
-export async function startPositions(
-  kafka: Kafka,
-  topics: readonly string[],
-  from:
-    { earliest: true } | { timestamp: string } | { offsets: { topic: string; partition: number; offset: string }[] },
-): Promise<Positions> {
+export async function startPositions(kafka: Kafka, topics: readonly string[], from: ReplayFrom): Promise<Positions> {
   const admin = kafka.admin();
   await admin.connect();
   try {
