@@ -146,6 +146,7 @@ export class ProjectionRunner {
         messages.filter((m) => BigInt(m.offset) >= stored).map((m) => m.value),
       );
       let next = stored;
+      const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
       for (const message of messages) {
         const offset = BigInt(message.offset);
         if (offset < stored) {
@@ -153,8 +154,9 @@ export class ProjectionRunner {
           continue;
         }
         next = offset + 1n;
-        await this.handle(client, topic, partition, message, subjects, outcome, careful);
+        await this.handle(client, topic, partition, message, subjects, outcome, queue);
       }
+      await this.applyQueued(client, queue);
       await this.saveSubjects(client, subjects);
       await client.query(
         `UPDATE projector_offsets SET next_offset = $4, applied = applied + $5, duplicates = duplicates + $6,
@@ -206,7 +208,9 @@ export class ProjectionRunner {
         subjects,
         messages.map((m) => m.value),
       );
-      for (const message of messages) await this.handle(client, source, -1, message, subjects, outcome, careful);
+      const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
+      for (const message of messages) await this.handle(client, source, -1, message, subjects, outcome, queue);
+      await this.applyQueued(client, queue);
       await this.saveSubjects(client, subjects);
       await client.query('COMMIT');
       return outcome;
@@ -266,7 +270,7 @@ export class ProjectionRunner {
           { offset: row.kafka_offset, key: `${ref.tenantId}:${ref.subjectId}`, value: row.value },
           subjects,
           outcome,
-          true,
+          undefined,
         );
       }
       await this.saveSubjects(client, subjects);
@@ -287,7 +291,7 @@ export class ProjectionRunner {
     message: RawMessage,
     subjects: Map<string, SubjectRow>,
     outcome: BatchOutcome,
-    careful: boolean,
+    queue: ProjectedEvent[] | undefined,
   ): Promise<void> {
     const park = async (ref: SubjectRef, reason: string, event?: { sequence?: number; id?: string }) => {
       const subject = await this.subject(client, subjects, ref);
@@ -357,14 +361,14 @@ export class ProjectionRunner {
       // First try to fill the gap from the canonical event log; park only if that fails.
       const missing = await this.fetchMissing(ref, subject.last, envelope.sequence - 1);
       for (const m of missing) {
-        if (!(await this.applyOne(client, ref, subject, m, park, outcome, careful))) return;
+        if (!(await this.applyOne(client, ref, subject, m, park, outcome, queue))) return;
       }
       if (envelope.sequence > subject.last + 1) {
         await park(ref, `gap: expected sequence ${subject.last + 1}, got ${envelope.sequence}`, envelope);
         return;
       }
     }
-    await this.applyOne(client, ref, subject, envelope, park, outcome, careful);
+    await this.applyOne(client, ref, subject, envelope, park, outcome, queue);
   }
 
   private async fetchMissing(ref: SubjectRef, after: number, upTo: number): Promise<EventEnvelope[]> {
@@ -383,7 +387,12 @@ export class ProjectionRunner {
     }
   }
 
-  /** Applies one in-sequence event to every projection that handles it; false if it parked the subject. */
+  /**
+   * Applies one in-sequence event to every projection that handles it; false if it parked the subject. On the fast
+   * path (`queue` given) the event is only queued: the batch's events are applied together by `applyQueued`, a few
+   * statements per projection for the whole batch; a failure there aborts the batch, which is then run carefully,
+   * event by event behind savepoints, to find and park the one that fails.
+   */
   private async applyOne(
     client: PoolClient,
     ref: SubjectRef,
@@ -391,7 +400,7 @@ export class ProjectionRunner {
     envelope: EventEnvelope,
     park: (ref: SubjectRef, reason: string, event?: { sequence?: number; id?: string }) => Promise<void>,
     outcome: BatchOutcome,
-    careful: boolean,
+    queue: ProjectedEvent[] | undefined,
   ): Promise<boolean> {
     let event: ProjectedEvent;
     try {
@@ -401,17 +410,8 @@ export class ProjectionRunner {
       await park(ref, `poison: ${why}`, envelope);
       return false;
     }
-    if (!careful) {
-      // The fast path: no savepoint round trips. A failure aborts the batch, which is then run carefully.
-      try {
-        for (const projection of this.projections) {
-          if (projection.handles.includes(event.eventType)) await projection.apply(client, event);
-        }
-      } catch (error) {
-        throw new HandlerFailed(error);
-      }
-    }
-    for (let attempt = 1; careful; attempt++) {
+    if (queue) queue.push(event);
+    for (let attempt = 1; !queue; attempt++) {
       await client.query('SAVEPOINT apply_event');
       try {
         for (const projection of this.projections) {
@@ -432,6 +432,24 @@ export class ProjectionRunner {
     outcome.applied++;
     outcome.appliedRecordedAt.push(envelope.recordedAt);
     return true;
+  }
+
+  /**
+   * The fast path's apply: every projection gets the batch's events it handles, in order, at once. Projections only
+   * touch their own tables, so projection by projection gives the same rows as event by event.
+   */
+  private async applyQueued(client: PoolClient, queue: readonly ProjectedEvent[] | undefined): Promise<void> {
+    if (!queue || queue.length === 0) return;
+    try {
+      for (const projection of this.projections) {
+        const mine = queue.filter((e) => projection.handles.includes(e.eventType));
+        if (mine.length === 0) continue;
+        if (projection.applyBatch) await projection.applyBatch(client, mine);
+        else for (const event of mine) await projection.apply(client, event);
+      }
+    } catch (error) {
+      throw new HandlerFailed(error);
+    }
   }
 
   /** Reads (and locks) the positions of every subject a batch names in one query instead of one per subject. */

@@ -22,6 +22,13 @@ export interface Projection {
    */
   scope: { tenantColumn: string; subjectColumn?: string };
   apply(db: Queryable, event: ProjectedEvent): Promise<void>;
+  /**
+   * Optional set-based form of `apply` for a batch: the events it handles, in the order they are to be applied (each
+   * subject's in sequence). It must leave exactly the rows that `apply` would, event by event, and fail whenever one of
+   * those calls would fail (the runner then falls back to `apply` to find the culprit). A few statements per batch
+   * instead of a few per event is what makes live apply and rebuilds fast.
+   */
+  applyBatch?(db: Queryable, events: readonly ProjectedEvent[]): Promise<void>;
 }
 
 export function defineProjection(projection: Projection): Projection {

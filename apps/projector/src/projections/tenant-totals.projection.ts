@@ -1,4 +1,4 @@
-import { defineProjection } from '@spine/projections';
+import { defineProjection, type ProjectedEvent } from '@spine/projections';
 
 /** `tenant-totals`: per tenant and currency, the number of accounts, of open accounts, and the total balance. */
 export const tenantTotals = defineProjection({
@@ -36,4 +36,62 @@ export const tenantTotals = defineProjection({
         return;
     }
   },
+  // The accounts it opens first (their currency is what the totals join on), then one upsert per tenant and currency,
+  // in key order so that concurrent batches lock the shared total rows in the same order.
+  async applyBatch(db, events) {
+    const opened = events.flatMap((e) => (e.eventType === 'AccountOpened' ? [e] : []));
+    if (opened.length > 0)
+      await db.query(
+        `INSERT INTO tenant_total_accounts (tenant_id, account_id, currency)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`,
+        [opened.map((e) => e.tenantId), opened.map((e) => e.subjectId), opened.map((e) => e.payload.currency)],
+      );
+    const perAccount = new Map<string, { t: string; a: string; accounts: number; open: number; balance: number }>();
+    for (const e of events) {
+      const [accounts, open, balance] = totalsChange(e);
+      const key = JSON.stringify([e.tenantId, e.subjectId]);
+      const row = perAccount.get(key) ?? { t: e.tenantId, a: e.subjectId, accounts: 0, open: 0, balance: 0 };
+      row.accounts += accounts;
+      row.open += open;
+      row.balance += balance;
+      perAccount.set(key, row);
+    }
+    const rows = [...perAccount.values()];
+    await db.query(
+      `INSERT INTO tenant_totals AS t (tenant_id, currency, accounts, open_accounts, total_balance)
+       SELECT x.t, a.currency, sum(x.accounts)::bigint, sum(x.open)::bigint, sum(x.balance)::bigint
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS x(t, acc, accounts, open, balance)
+         JOIN tenant_total_accounts a ON a.tenant_id = x.t AND a.account_id = x.acc
+        GROUP BY x.t, a.currency
+        ORDER BY x.t, a.currency
+       ON CONFLICT (tenant_id, currency) DO UPDATE
+         SET accounts = t.accounts + EXCLUDED.accounts, open_accounts = t.open_accounts + EXCLUDED.open_accounts,
+             total_balance = t.total_balance + EXCLUDED.total_balance`,
+      [
+        rows.map((r) => r.t),
+        rows.map((r) => r.a),
+        rows.map((r) => r.accounts),
+        rows.map((r) => r.open),
+        rows.map((r) => r.balance),
+      ],
+    );
+  },
 });
+
+/** What one event adds to its tenant's totals: accounts, open accounts, balance. */
+function totalsChange(e: ProjectedEvent): [number, number, number] {
+  switch (e.eventType) {
+    case 'AccountOpened':
+      return [1, 1, 0];
+    case 'FundsDeposited':
+      return [0, 0, e.payload.amount];
+    case 'FundsWithdrawn':
+      return [0, 0, -e.payload.amount];
+    case 'EntryReversed':
+      return [0, 0, e.payload.balanceDelta];
+    case 'AccountClosed':
+      return [0, -1, 0];
+    default:
+      return [0, 0, 0];
+  }
+}
