@@ -128,6 +128,25 @@ describe('projector: gaps and poison park one subject, the partition keeps flowi
     await publish(envelope(gapped, 5, 'FundsWithdrawn', { amount: 10 }));
     await waitFor(async () => (await balance(gapped)).body.sequence === 5, { message: 'live events after release' });
 
+    // Skipping at a gap passes over the missing sequence, never the real event that revealed it.
+    const skipGap = randomUUID();
+    await publish(envelope(skipGap, 1, 'AccountOpened', { ownerName: 'Skip', currency: 'EUR' }));
+    await publish(envelope(skipGap, 3, 'FundsDeposited', { amount: 30 }));
+    await publish(envelope(skipGap, 4, 'FundsDeposited', { amount: 4 }));
+    await waitFor(
+      async () =>
+        (
+          (await call(projector.url, 'GET', '/admin/parked', admin)).body.parked as {
+            subjectId: string;
+            events: unknown[];
+          }[]
+        ).find((p) => p.subjectId === skipGap)?.events.length === 2,
+      { message: 'the gapped subject parked' },
+    );
+    const skippedGap = await call(projector.url, 'POST', `/admin/parked/account/${skipGap}/skip`, admin);
+    expect(skippedGap.body).toMatchObject({ state: 'flowing', applied: 2, skippedEvent: 'missing sequence 2' });
+    expect((await balance(skipGap)).body).toMatchObject({ balance: 34, sequence: 4 });
+
     // An unreadable event can only be skipped.
     expect((await call(projector.url, 'POST', `/admin/parked/account/${poisoned}/retry`, admin)).body).toMatchObject({
       state: 'parked',
@@ -148,6 +167,7 @@ describe('projector: gaps and poison park one subject, the partition keeps flowi
     expect(rows.map((r) => [r.action, r.outcome])).toEqual([
       ['parked.retry', 'still parked'],
       ['parked.retry', 'released'],
+      ['parked.skip', 'released'],
       ['parked.retry', 'still parked'],
       ['parked.skip', 'released'],
       ['parked.skip', 'refused: not parked'],

@@ -20,6 +20,7 @@ import {
   waitFor,
   type AppName,
 } from '@spine/testing';
+import { signToken } from '@spine/auth';
 import { migrateCommandSchema } from './support/pipeline';
 
 // Each of the three services boots as a real process, serves health, readiness and metrics, carries correlation
@@ -103,8 +104,17 @@ describe.each(apps)('%s process', (app) => {
   });
 
   if (app === 'command-service') {
-    it('serves gRPC from the same process', async () => {
-      const definition = loadSync(resolve(__dirname, '../apps/command-service/proto/spine/ledger/v1/ledger.proto'));
+    it('serves gRPC from the same process, called as the README shows', async () => {
+      // The README's Node example, loaded with its options: field names as in the .proto.
+      const definition = loadSync(resolve(__dirname, '../apps/command-service/proto/spine/ledger/v1/ledger.proto'), {
+        keepCase: true,
+        longs: Number,
+      });
+      type Call = (
+        r: object,
+        m: Metadata,
+        cb: (e: ServiceError | null, reply?: Record<string, unknown>) => void,
+      ) => void;
       const pkg = loadPackageDefinition(definition) as unknown as {
         spine: {
           ledger: {
@@ -112,17 +122,31 @@ describe.each(apps)('%s process', (app) => {
               LedgerCommands: new (
                 a: string,
                 c: ChannelCredentials,
-              ) => Client & { GetAccount: (r: object, m: Metadata, cb: (e: ServiceError | null) => void) => void };
+              ) => Client & { GetAccount: Call; OpenAccount: Call; DepositFunds: Call };
             };
           };
         };
       };
       const client = new pkg.spine.ledger.v1.LedgerCommands(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
-      const error = await new Promise<ServiceError | null>((done) =>
-        client.GetAccount({ account_id: randomUUID() }, new Metadata(), (e: ServiceError | null) => done(e)),
+      const invoke = (rpc: Call, request: object, metadata: Metadata) =>
+        new Promise<{ error: ServiceError | null; reply?: Record<string, unknown> }>((done) =>
+          rpc.call(client, request, metadata, (error, reply) => done({ error, reply })),
+        );
+      const anonymous = await invoke(client.GetAccount, { account_id: randomUUID() }, new Metadata());
+      expect(anonymous.error?.code).toBe(status.UNAUTHENTICATED);
+
+      const md = new Metadata();
+      const bearer = await signToken(
+        { actorId: 'readme', actorType: 'user', tenantId: 'tenant-readme', spaceId: 's', roles: [] },
+        'test-secret-that-is-long-enough-0123456789',
       );
+      md.set('authorization', `Bearer ${bearer}`);
+      const opened = await invoke(client.OpenAccount, { owner_name: 'Ada', currency: 'EUR' }, md);
+      expect(opened.error).toBeNull();
+      const accountId = opened.reply?.account_id as string;
+      const deposit = await invoke(client.DepositFunds, { account_id: accountId, amount: 1250 }, md);
       client.close();
-      expect(error?.code).toBe(status.UNAUTHENTICATED);
+      expect(deposit).toMatchObject({ error: null, reply: { account_id: accountId, sequence: 2, balance: 1250 } });
     });
   }
 

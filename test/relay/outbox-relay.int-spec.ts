@@ -152,6 +152,48 @@ describe('outbox relay', () => {
       }
     }
   });
+
+  it('holds back, never drops, a row Kafka refuses for good; it names the row, and other subjects keep flowing', async () => {
+    const errors: Record<string, unknown>[] = [];
+    const relay = await startRelay({
+      log: { info: () => undefined, warn: () => undefined, error: (e: Record<string, unknown>) => errors.push(e) },
+    });
+    const bucketOf = async (key: string) =>
+      (await svc.db.query<{ b: number }>(`SELECT ((hashtext($1) % 64) + 64) % 64 AS b`, [key])).rows[0].b;
+    const opened = await post('/v1/accounts', { ownerName: 'Flowing', currency: 'EUR' });
+    const healthyKey = `tenant-a:${opened.body.accountId as string}`;
+    let hugeKey = '';
+    for (let i = 0; !hugeKey || (await bucketOf(hugeKey)) === (await bucketOf(healthyKey)); i++)
+      hugeKey = `tenant-a:too-large-${i}`;
+    // Larger than the broker's message.max.bytes (1 MiB by default): Kafka refuses it, and retrying cannot help.
+    const hugeId = randomUUID();
+    await svc.db.query(
+      `INSERT INTO outbox (event_id, topic, message_key, headers, value) VALUES ($1, $2, $3, '{}', $4)`,
+      [hugeId, `${svc.topicPrefix}spine.account.events`, hugeKey, JSON.stringify({ blob: 'x'.repeat(1_200_000) })],
+    );
+    const failuresBefore = relays.reduce((n, r) => n + r.counts.failures, 0);
+    await waitFor(() => errors.some((e) => e.eventId === hugeId && e.bucket !== undefined), {
+      timeoutMs: 30000,
+      message: 'the refused row named in the error log',
+    });
+    expect(relays.reduce((n, r) => n + r.counts.failures, 0)).toBeGreaterThan(failuresBefore);
+    expect(errors.find((e) => e.eventId === hugeId)).toMatchObject({ key: hugeKey, bytes: expect.any(Number) });
+
+    // Another subject, written after it, still reaches Kafka...
+    await post(`/v1/accounts/${opened.body.accountId as string}/deposits`, { amount: 3 });
+    await recorder.waitForEvents(await allEventIds());
+    expect(recorder.messages.some((m) => m.key === healthyKey && m.headers.sequence === '2')).toBe(true);
+    // ...while the refused row stays in the outbox, unpublished: not dropped, not counted as published.
+    const { rows } = await svc.db.query<{ behind: boolean }>(
+      `SELECT (o.tx_id, o.position) > (c.tx_id, c.position) AS behind
+         FROM outbox o JOIN relay_cursor c ON c.bucket = o.bucket WHERE o.event_id = $1`,
+      [hugeId],
+    );
+    expect(rows).toEqual([{ behind: true }]);
+    expect(recorder.eventIds()).not.toContain(hugeId);
+    await svc.db.query(`DELETE FROM outbox WHERE event_id = $1`, [hugeId]);
+    expect(relay.relay.ownedBuckets.length).toBeGreaterThan(0);
+  });
 });
 
 describe('the AsyncAPI document', () => {

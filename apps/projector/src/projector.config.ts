@@ -14,6 +14,10 @@ export const projectorConfig = {
     default: 10000,
     min: 1000,
   }),
+  PROJECTOR_PARTITIONS_CONCURRENTLY: int(
+    'partitions one instance applies at the same time (each in its own transaction)',
+    { default: 3, min: 1, max: 16 },
+  ),
   COMMAND_SERVICE_URL: str('command service base URL, to repair sequence gaps from its event log (empty: park them)', {
     default: '',
     pattern: /^(https?:\/\/[^\s]+)?$/,

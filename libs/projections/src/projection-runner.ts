@@ -224,7 +224,8 @@ export class ProjectionRunner {
 
   /**
    * Unparks a subject and applies its parked events in sequence order, through the same checks as live consumption.
-   * With `skipFirst`, the first of them is passed over (its sequence counts as done): an operator's decision.
+   * With `skipFirst`, the first of them is passed over (its sequence counts as done): an operator's decision. When the
+   * subject is parked at a gap, the skip passes over the missing sequences instead and the parked events are applied.
    * Events that still cannot be applied park the subject again. Returns what happened.
    */
   async releaseParked(
@@ -257,9 +258,18 @@ export class ProjectionRunner {
       subject.dirty = true;
       let skippedEvent: string | undefined;
       let pending = rows;
-      if (skipFirst && rows[0]) {
-        skippedEvent = rows[0].event_id ?? `offset ${rows[0].kafka_offset}`;
-        if (rows[0].sequence !== null && rows[0].sequence > subject.last) subject.last = rows[0].sequence;
+      const first = rows[0] as (typeof rows)[number] | undefined;
+      if (skipFirst && typeof first?.sequence === 'number' && first.sequence > subject.last + 1) {
+        // Parked at a gap: what is skipped is the missing sequences, never the real event that revealed the gap.
+        const missing =
+          first.sequence - 1 === subject.last + 1
+            ? `${first.sequence - 1}`
+            : `${subject.last + 1}..${first.sequence - 1}`;
+        skippedEvent = `missing sequence ${missing}`;
+        subject.last = first.sequence - 1;
+      } else if (skipFirst && first) {
+        skippedEvent = first.event_id ?? `offset ${first.kafka_offset}`;
+        if (first.sequence !== null && first.sequence > subject.last) subject.last = first.sequence;
         pending = rows.slice(1);
       }
       for (const row of pending) {

@@ -72,6 +72,10 @@ export class OutboxRelay {
   private lastCleanup = 0;
   private lockClass = 0;
   private pendingWake = false;
+  /** After a non-retriable send error, batches shrink until the one row Kafka refuses is found. */
+  private narrowTo?: number;
+  /** Buckets whose oldest row Kafka refuses: held back (never skipped) and retried with a growing backoff. */
+  private readonly stalled = new Map<number, { until: number; failures: number }>();
 
   constructor(private readonly options: RelayOptions) {}
 
@@ -143,18 +147,44 @@ export class OutboxRelay {
         idleMs = Math.min(idleMs * 2, this.options.maxIdleMs);
       } catch (error) {
         failures++;
-        const retriable = isRetriable(error);
+        const cause = error instanceof PublishFailed ? error.cause : error;
+        const retriable = isRetriable(cause);
         this.options.observer?.publishFailed(retriable);
-        this.options.log?.[failures > 3 ? 'error' : 'warn']({
+        const rows = error instanceof PublishFailed ? error.rows : [];
+        this.options.log?.[failures > 3 || !retriable ? 'error' : 'warn']({
           message: 'relay iteration failed; retrying',
-          error: String(error),
+          error: String(cause),
           retriable,
           failures,
+          ...(rows.length > 0 && { batchSize: rows.length, rows: rows.slice(0, 10).map(describeRow) }),
         });
+        if (!retriable && rows.length > 0) this.isolate(rows);
         if (isConnectionError(error)) await this.disconnect(false);
         await this.idle(Math.min(100 * 2 ** Math.min(failures, 8), 10_000));
       }
     }
+  }
+
+  /**
+   * Kafka refused a batch for good (a message too large, say). Order forbids skipping the row, and dropping it would
+   * lose an event: halve the batch until the row is alone, then hold back only its bucket, retrying it with a
+   * growing backoff, so every other subject keeps flowing. The row is in the logs, the error in the metrics.
+   */
+  private isolate(rows: readonly Row[]): void {
+    if (rows.length > 1) {
+      this.narrowTo = Math.max(1, Math.floor(rows.length / 2));
+      return;
+    }
+    const [row] = rows;
+    const failures = (this.stalled.get(row.bucket)?.failures ?? 0) + 1;
+    const backoffMs = Math.min(60_000, 1000 * 2 ** (failures - 1));
+    this.stalled.set(row.bucket, { until: Date.now() + backoffMs, failures });
+    this.narrowTo = undefined;
+    this.options.log?.error({
+      message: 'Kafka refuses an outbox row: its bucket is held back (not skipped) and retried',
+      ...describeRow(row),
+      retryInMs: backoffMs,
+    });
   }
 
   private idle(ms: number): Promise<void> {
@@ -238,6 +268,9 @@ export class OutboxRelay {
 
   private async publishBatch(): Promise<number> {
     const client = this.client!;
+    const now = Date.now();
+    const buckets = this.ownedBuckets.filter((b) => (this.stalled.get(b)?.until ?? 0) <= now);
+    if (buckets.length === 0) return 0;
     // One round trip reads the batch and notes its end per bucket as "in flight" (see recover()).
     const { rows } = await client.query<Row>(
       `WITH batch AS (
@@ -261,13 +294,19 @@ export class OutboxRelay {
        SELECT b.position, b.tx_id::text AS tx_id, b.bucket, b.event_id, b.topic, b.message_key, b.headers, b.value,
               extract(epoch FROM clock_timestamp() - b.created_at)::float8 AS age_seconds
          FROM batch b ORDER BY b.tx_id, b.position`,
-      [this.ownedBuckets, this.options.batchSize],
+      [buckets, this.narrowTo ?? this.options.batchSize],
     );
     if (rows.length === 0) return 0;
     const readAt = performance.now();
 
     const ends = batchEnds(rows);
-    await this.options.producer.sendBatch({ topicMessages: toTopicMessages(rows), acks: -1 });
+    try {
+      await this.options.producer.sendBatch({ topicMessages: toTopicMessages(rows), acks: -1 });
+    } catch (error) {
+      throw new PublishFailed(error, rows);
+    }
+    this.narrowTo = undefined;
+    for (const e of ends) this.stalled.delete(e.bucket);
     const { rowCount } = await client.query(
       `UPDATE relay_cursor c SET tx_id = e.tx_id, position = e.position, inflight_tx = NULL, inflight_pos = NULL,
               published = c.published + e.n, updated_at = now()
@@ -304,6 +343,27 @@ export class OutboxRelay {
       await client.query(`SELECT pg_advisory_unlock($1, -1)`, [this.lockClass]);
     }
   }
+}
+
+/** A batch Kafka did not take, with the rows it held, so the log names them. */
+class PublishFailed extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly rows: readonly Row[],
+  ) {
+    super(`publishing ${rows.length} outbox rows failed: ${String(cause)}`);
+  }
+}
+
+function describeRow(row: Row) {
+  return {
+    eventId: row.event_id,
+    topic: row.topic,
+    key: row.message_key,
+    bucket: row.bucket,
+    position: row.position,
+    bytes: Buffer.byteLength(row.value),
+  };
 }
 
 function batchEnds(rows: Row[]) {

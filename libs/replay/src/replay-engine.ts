@@ -189,6 +189,17 @@ export class ReplayEngine {
         }
       }
     }
+    if (request.mode === 'rebuild' && (await this.startsAfterTheBeginning(request))) {
+      // A model built from part of the history lacks every subject the range does not touch: swapping it in would
+      // delete their rows. A range is for previews; a rebuild starts at the beginning of the history it uses.
+      return refuse(
+        new DomainError(
+          'unprocessable',
+          'PARTIAL_RANGE',
+          'a rebuild needs the whole history: use from {earliest: true} (a timestamp or offsets that start after the beginning of the retained history are for previews)',
+        ),
+      );
+    }
     if (
       request.mode === 'rebuild' &&
       !(await liveIsEmpty(this.pool, this.options.liveSchema, projection, request.scope))
@@ -449,6 +460,17 @@ export class ReplayEngine {
       await owner.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [id]).catch(() => undefined);
       owner.release();
     }
+  }
+
+  /** Whether the requested range leaves out part of the history the source still holds. */
+  private async startsAfterTheBeginning(request: ReplayRequest): Promise<boolean> {
+    if ('earliest' in request.from) return false;
+    if (request.source === 'event-log') return true;
+    const [start, beginning] = await Promise.all([
+      startPositions(this.options.kafka, this.options.topics, request.from),
+      startPositions(this.options.kafka, this.options.topics, { earliest: true }),
+    ]);
+    return [...start].some(([key, offset]) => offset > (beginning.get(key) ?? 0n));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsUUID } from 'class-validator';
+import { IsIn, IsString, Length } from 'class-validator';
 import { AdminOnly, CurrentPrincipal, type Principal } from '@spine/auth';
 import { SUBJECT_TYPES } from '@spine/events';
 import { KafkaAdmin } from '@spine/kafka';
@@ -14,8 +14,10 @@ export class ParkedSubjectParamsDto {
   @IsIn(SUBJECT_TYPES, { message: `subjectType must be one of ${SUBJECT_TYPES.join(', ')}` })
   subjectType!: string;
 
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID('all', { message: 'subjectId must be a UUID' })
+  // Not only UUIDs: an unreadable message is parked under its Kafka key, whatever that names.
+  @ApiProperty({ maxLength: 200 })
+  @IsString()
+  @Length(1, 200, { message: 'subjectId must be 1 to 200 characters' })
   subjectId!: string;
 }
 
@@ -29,8 +31,10 @@ export class AdminHttpController {
     private readonly kafka: KafkaAdmin,
   ) {}
 
+  // The partitions are shared by every tenant: their figures are the pipeline's health, not any tenant's data. What
+  // names subjects (parked ones) is the admin's own tenant only.
   @Get('projections')
-  async projections() {
+  async projections(@CurrentPrincipal() principal: Principal) {
     const { rows } = await this.projector.pool.query<{
       topic: string;
       partition: number;
@@ -62,7 +66,8 @@ export class AdminHttpController {
       };
     });
     const { rows: parkedSubjects } = await this.projector.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM projector_subjects WHERE parked_reason IS NOT NULL`,
+      `SELECT count(*)::int AS n FROM projector_subjects WHERE tenant_id = $1 AND parked_reason IS NOT NULL`,
+      [principal.tenantId],
     );
     return {
       consumerGroup: this.projector.groupId,

@@ -25,6 +25,7 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
   readonly runner: ProjectionRunner;
   readonly groupId: string;
   readonly topics: string[];
+  private readonly concurrency: number;
 
   constructor(
     private readonly kafka: Kafka,
@@ -33,10 +34,11 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
   ) {
     this.groupId = `${config.KAFKA_TOPIC_PREFIX}${config.PROJECTOR_GROUP_ID}`;
     this.topics = allTopics(config.KAFKA_TOPIC_PREFIX);
+    this.concurrency = config.PROJECTOR_PARTITIONS_CONCURRENTLY;
     this.pool = new Pool({
       connectionString: config.DATABASE_URL,
       options: `-c search_path=${config.DATABASE_SCHEMA}`,
-      max: 4,
+      max: config.PROJECTOR_PARTITIONS_CONCURRENTLY + 2,
       application_name: 'projector-consumer',
     });
     surviveDatabaseRestarts(this.pool, (m) => this.logger.warn(m));
@@ -123,6 +125,8 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      // An event must not wait behind the batches of other partitions fetched with it.
+      partitionsConsumedConcurrently: this.concurrency,
       eachBatch: async (payload) => {
         const { batch } = payload;
         const outcome = await this.runner.process(
@@ -138,7 +142,11 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
         const next = outcome.resumeAt ?? (BigInt(batch.lastOffset()) + 1n).toString();
         if (outcome.resumeAt === undefined) payload.resolveOffset(batch.lastOffset());
         else this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.resumeAt });
-        await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+        // Kafka's committed offset only shortens a restart (the positions that count were committed with the read
+        // models), so the next batch does not wait for it.
+        void this.consumer
+          .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
+          .catch(() => undefined);
         await payload.heartbeat();
         const now = Date.now();
         applied.inc(outcome.applied);
