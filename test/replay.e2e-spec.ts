@@ -343,4 +343,56 @@ describe('replay and rebuild (admin API): preview read-only, rebuild without dow
     );
     expect(rows[0].n).toBeGreaterThanOrEqual(6);
   });
+  // Last in this file: it deletes the topics' history, as retention eventually does.
+  it('rebuilds from the event log when Kafka no longer holds the history', async () => {
+    await expectReadModelsToEqualTheFold(pipeline);
+    const kafkaAdmin = new Kafka({ brokers: pipeline.kafkaBrokers.split(','), logLevel: 0 }).admin();
+    await kafkaAdmin.connect();
+    for (const topic of pipeline.topics) {
+      const partitions = (await kafkaAdmin.fetchTopicOffsets(topic)).map((p) => ({
+        partition: p.partition,
+        offset: p.high,
+      }));
+      await kafkaAdmin.deleteTopicRecords({ topic, partitions });
+      for (const p of await kafkaAdmin.fetchTopicOffsets(topic)) expect(p.low).toBe(p.high);
+    }
+    await kafkaAdmin.disconnect();
+    const { rows } = await pipeline.projectorSchema.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM account_balances WHERE tenant_id = 'tenant-e2e'`,
+    );
+    const accountsLive = rows[0].n;
+
+    // Kafka alone has nothing left to build from...
+    const fromKafka = await finished(
+      await replay('account-balances', { mode: 'preview', source: 'kafka', from: { earliest: true } }),
+    );
+    expect(fromKafka).toMatchObject({ state: 'completed', diff: { unchanged: 0, removed: accountsLive } });
+    // ...the canonical log has it all: the same model, row for row, every event of it read from the log.
+    const fromLog = await finished(
+      await replay('account-balances', { mode: 'preview', source: 'event-log', from: { earliest: true } }),
+    );
+    expect(fromLog).toMatchObject({
+      state: 'completed',
+      diff: { added: 0, changed: 0, removed: 0, unchanged: accountsLive },
+    });
+    const { rows: logged } = await pipeline.commandSchema.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM event_log WHERE tenant_id = 'tenant-e2e' AND subject_type = 'account'`,
+    );
+    expect(fromLog.progress.applied).toBeGreaterThanOrEqual(logged[0].n);
+
+    // And the signed-off rebuild from the log swaps in under load; live consumption goes on after it.
+    const { result: rebuilt } = await underLoad(async () =>
+      finished(
+        await replay('account-balances', {
+          mode: 'rebuild',
+          source: 'event-log',
+          from: { earliest: true },
+          confirm: fromLog.replayId,
+        }),
+      ),
+    );
+    expect([rebuilt.state, rebuilt.outcome?.swapped, rebuilt.error]).toEqual(['completed', true, undefined]);
+    await cmd('POST', `/v1/accounts/${accounts[3]}/deposits`, { amount: 11 });
+    await expectReadModelsToEqualTheFold(pipeline);
+  }, 240_000);
 });

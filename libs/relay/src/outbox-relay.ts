@@ -109,6 +109,7 @@ export class OutboxRelay {
       await client.query<{ k: number }>(`SELECT hashtext('spine-relay:' || $1) AS k`, [this.options.schema])
     ).rows;
     this.lockClass = row.k;
+    await this.rebaseAfterRestore(client);
     this.client = client;
     this.owned.clear();
     this.lastRebalance = 0;
@@ -127,6 +128,38 @@ export class OutboxRelay {
         .catch(() => undefined);
     }
     await client.end().catch(() => undefined);
+  }
+
+  /**
+   * Order and cursors use transaction ids, which a dump restored into another PostgreSQL cluster does not keep: the
+   * restored rows and cursors carry the old cluster's ids, new rows get the new cluster's, possibly lower ones, and
+   * would sort behind the cursors for ever. A visible row or cursor with an id the server has not handed out yet can
+   * only come from such a restore. Which rows were published is then unknowable (ids of both clusters mix), so every
+   * row still in the outbox is sent again, in position order (which is each subject's sequence order) and before any
+   * new transaction's rows: rows published before the restore and not yet cleaned up arrive twice (consumers drop
+   * them by sequence); none is lost.
+   */
+  private async rebaseAfterRestore(client: Client): Promise<void> {
+    const future = `pg_snapshot_xmax(pg_current_snapshot())`;
+    const probe = `SELECT EXISTS (SELECT 1 FROM relay_cursor WHERE tx_id >= ${future})
+                       OR EXISTS (SELECT 1 FROM outbox WHERE tx_id >= ${future}) AS restored`;
+    if (!(await client.query<{ restored: boolean }>(probe)).rows[0].restored) return;
+    await client.query('BEGIN');
+    try {
+      await client.query('LOCK TABLE relay_cursor IN EXCLUSIVE MODE');
+      if (!(await client.query<{ restored: boolean }>(probe)).rows[0].restored)
+        return void (await client.query('COMMIT'));
+      const { rowCount: moved } = await client.query(`UPDATE outbox SET tx_id = '1'`);
+      await client.query(`UPDATE relay_cursor SET tx_id = '0', position = 0, inflight_tx = NULL, inflight_pos = NULL`);
+      await client.query('COMMIT');
+      this.options.log?.warn({
+        message: 'transaction ids went backwards (a restore into another cluster?): outbox order rebased',
+        rowsToSend: moved,
+      });
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
   }
 
   private async loop(): Promise<void> {
