@@ -418,7 +418,7 @@ export class ReplayEngine {
       feed.setCap(cap);
       status.kafkaTotal = span(startAt, cap);
       await feed.start(startAt);
-      const result = await this.finish(id, shadow, projection, request, feed, startAt, status, signal, persist);
+      const result = await this.finish(id, shadow, projection, request, feed, startAt, status, signal, persist, who);
       logger.log({
         message: 'replay finished',
         replayId: id,
@@ -440,23 +440,34 @@ export class ReplayEngine {
       await dropShadow(this.pool, shadow).catch((error: unknown) =>
         logger.error({ message: 'could not drop a replay shadow', shadow, error: String(error) }),
       );
-      const { rows } = await this.pool
-        .query<{ state: ReplayState }>(
-          `UPDATE replays SET state = CASE WHEN state = 'running' THEN $2 ELSE state END,
-                  error = CASE WHEN state = 'running' THEN $3 ELSE error END,
-                  phase = CASE WHEN state = 'running' THEN $2 ELSE phase END,
-                  finished_at = coalesce(finished_at, now()), updated_at = now()
-            WHERE id = $1 RETURNING state`,
+      // The state change and its audit row commit together (a completed replay was audited when it completed).
+      const settle = await this.pool.connect().catch(() => undefined);
+      try {
+        await settle?.query('BEGIN');
+        const { rows } = (await settle?.query<{ state: ReplayState; was: ReplayState }>(
+          `UPDATE replays r SET state = CASE WHEN r.state = 'running' THEN $2 ELSE r.state END,
+                  error = CASE WHEN r.state = 'running' THEN $3 ELSE r.error END,
+                  phase = CASE WHEN r.state = 'running' THEN $2 ELSE r.phase END,
+                  finished_at = coalesce(r.finished_at, now()), updated_at = now()
+             FROM replays old WHERE old.id = r.id AND r.id = $1 RETURNING r.state, old.state AS was`,
           [id, finalState.state, finalState.error ?? null],
-        )
-        .catch(() => ({ rows: [] as { state: ReplayState }[] }));
-      await this.audit(
-        who,
-        'replay.outcome',
-        { projection: projection.name, replayId: id, scope: request.scope },
-        rows[0]?.state ?? finalState.state,
-        finalState.error ? { error: finalState.error } : undefined,
-      ).catch(() => undefined);
+        )) ?? { rows: [] };
+        if (settle && rows[0]?.was === 'running')
+          await recordAdminAction(settle, {
+            actorId: who.actorId,
+            tenantId: who.tenantId,
+            action: 'replay.outcome',
+            target: { projection: projection.name, replayId: id, scope: request.scope },
+            outcome: rows[0].state,
+            details: finalState.error ? { error: finalState.error } : undefined,
+          });
+        await settle?.query('COMMIT');
+      } catch (error) {
+        await settle?.query('ROLLBACK').catch(() => undefined);
+        logger.error({ message: 'could not record the end of a replay', replayId: id, error: String(error) });
+      } finally {
+        settle?.release();
+      }
       await owner.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [id]).catch(() => undefined);
       owner.release();
     }
@@ -493,6 +504,7 @@ export class ReplayEngine {
     status: { phase: string; kafkaTotal: number },
     signal: AbortSignal,
     saveProgress: () => Promise<void>,
+    who: Requester,
   ): Promise<Record<string, unknown>> {
     const live = this.options.liveSchema;
     let differing: Awaited<ReturnType<typeof subjectsDiffering>> | undefined;
@@ -526,6 +538,15 @@ export class ReplayEngine {
                 ? await this.completePreview(client, id, shadow, projection, request, differing.count)
                 : await this.completeRebuild(client, id, shadow, projection, request, fence);
             await client.query(`DELETE FROM projector_fences WHERE replay_id = $1`, [id]);
+            // Recorded with the state change: whoever sees the replay completed finds its outcome audited.
+            await recordAdminAction(client, {
+              actorId: who.actorId,
+              tenantId: who.tenantId,
+              action: 'replay.outcome',
+              target: { projection: projection.name, replayId: id, scope: request.scope },
+              outcome: 'completed',
+              details: undefined,
+            });
             await client.query('COMMIT');
             return result;
           }
