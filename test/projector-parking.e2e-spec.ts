@@ -101,6 +101,14 @@ describe('projector: gaps and poison park one subject, the partition keeps flowi
     // Another tenant's admin neither sees nor releases this tenant's parked subjects.
     const otherAdmin = await token('tenant-other');
     expect((await call(projector.url, 'GET', '/admin/parked', otherAdmin)).body.parked).toEqual([]);
+    const parkedCount = async (bearer: string) =>
+      (
+        (await call(projector.url, 'GET', '/admin/projections', bearer)).body.projections as {
+          parkedSubjects: number;
+        }[]
+      )[0].parkedSubjects;
+    expect(await parkedCount(admin)).toBeGreaterThanOrEqual(2);
+    expect(await parkedCount(otherAdmin)).toBe(0);
     const foreign = await call(projector.url, 'POST', `/admin/parked/account/${gapped}/retry`, otherAdmin);
     expect(foreign).toMatchObject({ status: 404, body: { code: 'NOT_PARKED' } });
     expect((await balance(gapped)).body).toMatchObject({ balance: 0, sequence: 1 });

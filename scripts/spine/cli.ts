@@ -1,5 +1,6 @@
 /** The command line of `npm run spine`: arguments in, a typed command (and the request it sends) out. Pure. */
 import { parseArgs } from 'node:util';
+import type { KafkaPosition, ReplayFrom, ReplayMode, ReplaySource } from '../../libs/replay/src/replay.request';
 
 export const DEFAULT_URL = 'http://127.0.0.1:3001';
 export const DEFAULT_TENANT = 'tenant-dev';
@@ -33,17 +34,8 @@ Options for every command:
 Ctrl-C while following a replay cancels it and waits for its final state; a second Ctrl-C stops waiting.
 Exit codes: 0 done (replay completed), 1 replay failed or cancelled, or an API error, 2 usage error.`;
 
-export type ReplayMode = 'preview' | 'rebuild';
-export type ReplaySource = 'kafka' | 'event-log';
-
-export interface KafkaPosition {
-  topic: string;
-  partition: number;
-  /** A 64-bit offset, as a decimal string. */
-  offset: string;
-}
-
-export type ReplayFrom = { earliest: true } | { timestamp: string } | { offsets: KafkaPosition[] };
+// The API's own types (type-only: nothing of the engine is loaded into the CLI).
+export type { KafkaPosition, ReplayFrom, ReplayMode, ReplaySource } from '../../libs/replay/src/replay.request';
 
 /** The body of `POST /admin/projections/:name/replays`. */
 export interface ReplayRequest {

@@ -78,8 +78,23 @@ export class ProjectionRunner {
     this.inScope = options.inScope ?? (() => true);
   }
 
-  private async begin(client: PoolClient): Promise<void> {
-    await client.query('BEGIN');
+  private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Waits for the apply lock (see applyLockSql): for work that is not a consumer's, which may block. */
+  private async holdApplyLock(client: PoolClient): Promise<void> {
     await client.query(`SELECT pg_advisory_xact_lock_shared(${applyLockSql('current_schema()')})`);
   }
 
@@ -93,27 +108,20 @@ export class ProjectionRunner {
   }
 
   async process(topic: string, partition: number, delivered: readonly RawMessage[]): Promise<BatchOutcome> {
-    try {
-      return await this.processBatch(topic, partition, delivered, false);
-    } catch (error) {
-      // A handler failed somewhere in the batch: run it again, event by event behind savepoints, to find and park it.
-      if (error instanceof HandlerFailed) return this.processBatch(topic, partition, delivered, true);
-      throw error;
-    }
+    if (delivered.length === 0) return emptyOutcome();
+    const deliveries = delivered.map(read);
+    return fastThenCareful((careful) => this.processBatch(topic, partition, deliveries, careful));
   }
 
-  private async processBatch(
+  private processBatch(
     topic: string,
     partition: number,
-    delivered: readonly RawMessage[],
+    delivered: readonly Delivery[],
     careful: boolean,
   ): Promise<BatchOutcome> {
-    let messages = delivered;
-    const outcome: BatchOutcome = { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
-    if (messages.length === 0) return outcome;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return this.inTransaction(async (client) => {
+      let messages = delivered;
+      const outcome = emptyOutcome();
       // Never wait here: a consumer that blocks misses its Kafka heartbeats. A replay holding the lock, or a fence
       // at this partition, sends the batch back to be fetched again a moment later.
       const { rows: gate } = await client.query<{ ok: boolean; fence: string | null }>(
@@ -122,10 +130,7 @@ export class ProjectionRunner {
                   WHERE topic = $1 AND partition = $2 AND expires_at > now()) AS fence`,
         [topic, partition],
       );
-      if (!gate[0].ok) {
-        await client.query('ROLLBACK');
-        return { ...outcome, resumeAt: messages[0].offset };
-      }
+      if (!gate[0].ok) return { ...outcome, resumeAt: messages[0].offset };
       const fence = gate[0].fence === null ? undefined : BigInt(gate[0].fence);
       const beyond = fence === undefined ? undefined : messages.find((m) => BigInt(m.offset) >= fence);
       if (beyond) {
@@ -139,39 +144,22 @@ export class ProjectionRunner {
         [this.consumer, topic, partition],
       );
       const stored = BigInt(rows[0].next_offset);
-      const subjects = new Map<string, SubjectRow>();
-      await this.prefetchSubjects(
-        client,
-        subjects,
-        messages.filter((m) => BigInt(m.offset) >= stored).map((m) => m.value),
-      );
-      let next = stored;
+      const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
+      outcome.skipped += messages.length - fresh.length;
+      const subjects = await this.prefetchSubjects(client, fresh);
       const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
-      for (const message of messages) {
-        const offset = BigInt(message.offset);
-        if (offset < stored) {
-          outcome.skipped++;
-          continue;
-        }
-        next = offset + 1n;
-        await this.handle(client, topic, partition, message, subjects, outcome, queue);
-      }
+      for (const message of fresh) await this.handle(client, topic, partition, message, subjects, outcome, queue);
       await this.applyQueued(client, queue);
       await this.saveSubjects(client, subjects);
+      const next = fresh.length > 0 ? BigInt(fresh[fresh.length - 1].offset) + 1n : stored;
       await client.query(
         `UPDATE projector_offsets SET next_offset = $4, applied = applied + $5, duplicates = duplicates + $6,
                 parked = parked + $7, updated_at = now()
           WHERE consumer = $1 AND topic = $2 AND partition = $3`,
         [this.consumer, topic, partition, next.toString(), outcome.applied, outcome.duplicates, outcome.parked],
       );
-      await client.query('COMMIT');
       return outcome;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /**
@@ -179,47 +167,25 @@ export class ProjectionRunner {
    * a replay's `event-log` source. `source` names them in parked_events.
    */
   async processEvents(events: readonly EventEnvelope[], source: string): Promise<BatchOutcome> {
-    try {
-      return await this.processEventBatch(events, source, false);
-    } catch (error) {
-      if (error instanceof HandlerFailed) return this.processEventBatch(events, source, true);
-      throw error;
-    }
-  }
-
-  private async processEventBatch(
-    events: readonly EventEnvelope[],
-    source: string,
-    careful: boolean,
-  ): Promise<BatchOutcome> {
-    const outcome: BatchOutcome = { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
-    if (events.length === 0) return outcome;
-    const client = await this.pool.connect();
-    try {
-      await this.begin(client);
-      const subjects = new Map<string, SubjectRow>();
-      const messages = events.map((event) => ({
-        offset: '0',
-        key: `${event.tenantId}:${event.subjectId}`,
-        value: JSON.stringify(event),
-      }));
-      await this.prefetchSubjects(
-        client,
-        subjects,
-        messages.map((m) => m.value),
-      );
-      const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
-      for (const message of messages) await this.handle(client, source, -1, message, subjects, outcome, queue);
-      await this.applyQueued(client, queue);
-      await this.saveSubjects(client, subjects);
-      await client.query('COMMIT');
-      return outcome;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    if (events.length === 0) return emptyOutcome();
+    const deliveries: Delivery[] = events.map((event) => ({
+      offset: '0',
+      key: `${event.tenantId}:${event.subjectId}`,
+      value: JSON.stringify(event),
+      envelope: event,
+    }));
+    return fastThenCareful((careful) =>
+      this.inTransaction(async (client) => {
+        await this.holdApplyLock(client);
+        const outcome = emptyOutcome();
+        const subjects = await this.prefetchSubjects(client, deliveries);
+        const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
+        for (const delivery of deliveries) await this.handle(client, source, -1, delivery, subjects, outcome, queue);
+        await this.applyQueued(client, queue);
+        await this.saveSubjects(client, subjects);
+        return outcome;
+      }),
+    );
   }
 
   /**
@@ -232,10 +198,9 @@ export class ProjectionRunner {
     ref: SubjectRef,
     skipFirst: boolean,
   ): Promise<BatchOutcome & { released: number; skippedEvent?: string }> {
-    const outcome: BatchOutcome = { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
-    const client = await this.pool.connect();
-    try {
-      await this.begin(client);
+    return this.inTransaction(async (client) => {
+      await this.holdApplyLock(client);
+      const outcome = emptyOutcome();
       const subjects = new Map<string, SubjectRow>();
       const subject = await this.subject(client, subjects, ref);
       const { rows } = await client.query<{
@@ -277,28 +242,22 @@ export class ProjectionRunner {
           client,
           row.topic,
           row.partition,
-          { offset: row.kafka_offset, key: `${ref.tenantId}:${ref.subjectId}`, value: row.value },
+          read({ offset: row.kafka_offset, key: `${ref.tenantId}:${ref.subjectId}`, value: row.value }),
           subjects,
           outcome,
           undefined,
         );
       }
       await this.saveSubjects(client, subjects);
-      await client.query('COMMIT');
       return { ...outcome, released: rows.length, skippedEvent };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   private async handle(
     client: PoolClient,
     topic: string,
     partition: number,
-    message: RawMessage,
+    message: Delivery,
     subjects: Map<string, SubjectRow>,
     outcome: BatchOutcome,
     queue: ProjectedEvent[] | undefined,
@@ -330,11 +289,8 @@ export class ProjectionRunner {
       outcome.parked++;
     };
 
-    let envelope: EventEnvelope;
-    try {
-      envelope = JSON.parse(message.value ?? '') as EventEnvelope;
-      if (typeof envelope !== 'object' || envelope === null) throw new Error('not an object');
-    } catch {
+    const envelope = message.envelope;
+    if (!envelope) {
       // Unreadable: park under the message key (tenant:subject), which every producer of ours sets.
       const keyRef = refFromKey(message.key, topic);
       if (!this.inScope(keyRef)) return void outcome.skipped++;
@@ -342,11 +298,7 @@ export class ProjectionRunner {
       return;
     }
     const ref = { tenantId: envelope.tenantId, subjectType: envelope.subjectType, subjectId: envelope.subjectId };
-    if (
-      ![ref.tenantId, ref.subjectType, ref.subjectId].every(
-        (v) => typeof v === 'string' && v.length > 0 && !v.includes('\u0000'),
-      )
-    ) {
+    if (!isSubjectRef(ref)) {
       const keyRef = refFromKey(message.key, topic);
       if (!this.inScope(keyRef)) return void outcome.skipped++;
       await park(keyRef, 'poison: the envelope names no subject');
@@ -465,27 +417,18 @@ export class ProjectionRunner {
   /** Reads (and locks) the positions of every subject a batch names in one query instead of one per subject. */
   private async prefetchSubjects(
     client: PoolClient,
-    cache: Map<string, SubjectRow>,
-    values: readonly (string | null)[],
-  ): Promise<void> {
+    deliveries: readonly Delivery[],
+  ): Promise<Map<string, SubjectRow>> {
+    const cache = new Map<string, SubjectRow>();
     const refs = new Map<string, SubjectRef>();
-    for (const value of values) {
-      try {
-        const e = JSON.parse(value ?? '') as Partial<SubjectRef> | null;
-        const ref = { tenantId: e?.tenantId, subjectType: e?.subjectType, subjectId: e?.subjectId };
-        if (
-          ![ref.tenantId, ref.subjectType, ref.subjectId].every(
-            (v) => typeof v === 'string' && v.length > 0 && !v.includes('\u0000'),
-          )
-        )
-          continue;
-        const key = JSON.stringify([ref.tenantId, ref.subjectType, ref.subjectId]);
-        if (!cache.has(key) && this.inScope(ref as SubjectRef)) refs.set(key, ref as SubjectRef);
-      } catch {
-        // unreadable: handled (parked) one by one
-      }
+    for (const { envelope: e } of deliveries) {
+      // Unreadable ones, and envelopes naming no subject, are handled (parked) one by one.
+      const ref = { tenantId: e?.tenantId, subjectType: e?.subjectType, subjectId: e?.subjectId };
+      if (!isSubjectRef(ref)) continue;
+      const key = JSON.stringify([ref.tenantId, ref.subjectType, ref.subjectId]);
+      if (this.inScope(ref)) refs.set(key, ref);
     }
-    if (refs.size === 0) return;
+    if (refs.size === 0) return cache;
     const keys = [...refs.keys()].sort();
     const list = keys.map((k) => refs.get(k)!);
     const { rows } = await client.query<{
@@ -511,6 +454,7 @@ export class ProjectionRunner {
         dirty: false,
       });
     }
+    return cache;
   }
 
   private async subject(client: PoolClient, cache: Map<string, SubjectRow>, ref: SubjectRef): Promise<SubjectRow> {
@@ -567,6 +511,39 @@ export interface SubjectRef {
   tenantId: string;
   subjectType: string;
   subjectId: string;
+}
+
+/** A delivered message, its value parsed once: `envelope` is absent when the value is not a JSON object. */
+type Delivery = RawMessage & { envelope?: EventEnvelope };
+
+function read(message: RawMessage): Delivery {
+  try {
+    const value: unknown = JSON.parse(message.value ?? '');
+    return typeof value === 'object' && value !== null ? { ...message, envelope: value as EventEnvelope } : message;
+  } catch {
+    return message;
+  }
+}
+
+function emptyOutcome(): BatchOutcome {
+  return { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
+}
+
+/** Runs a batch savepoint-free; if a handler failed, runs it again event by event behind savepoints to park it. */
+async function fastThenCareful<T>(run: (careful: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await run(false);
+  } catch (error) {
+    if (error instanceof HandlerFailed) return run(true);
+    throw error;
+  }
+}
+
+/** Names a subject: three non-empty strings PostgreSQL text can hold. */
+function isSubjectRef(ref: Partial<Record<keyof SubjectRef, unknown>>): ref is SubjectRef {
+  return [ref.tenantId, ref.subjectType, ref.subjectId].every(
+    (v) => typeof v === 'string' && v.length > 0 && !v.includes('\u0000'),
+  );
 }
 
 /** PostgreSQL text cannot hold NUL: a poison value or key may, so it is stored escaped. */

@@ -1,32 +1,11 @@
-import { defineProjection, type ProjectedEvent } from '@spine/projections';
+import { defineProjection } from '@spine/projections';
+import { balanceChange } from './balance-change';
 
-function balanceDelta(e: ProjectedEvent): number {
-  switch (e.eventType) {
-    case 'FundsDeposited':
-      return e.payload.amount;
-    case 'FundsWithdrawn':
-      return -e.payload.amount;
-    case 'EntryReversed':
-      return e.payload.balanceDelta;
-    default:
-      return 0;
-  }
-}
-
-interface Opened {
+/** One account's events of a batch, folded: opened in the batch (then inserted) or changed (then updated). */
+interface Fold {
   tenantId: string;
   accountId: string;
-  ownerName: string;
-  currency: string;
-  balance: number;
-  status: string;
-  sequence: number;
-  at: string;
-}
-
-interface Changed {
-  tenantId: string;
-  accountId: string;
+  opened?: { ownerName: string; currency: string };
   delta: number;
   closed: boolean;
   sequence: number;
@@ -57,11 +36,9 @@ export const accountBalances = defineProjection({
         );
         return;
       case 'FundsDeposited':
-        return void (await change(e.payload.amount));
       case 'FundsWithdrawn':
-        return void (await change(-e.payload.amount));
       case 'EntryReversed':
-        return void (await change(e.payload.balanceDelta));
+        return void (await change(balanceChange(e) ?? 0));
       case 'AccountClosed':
         await db.query(
           `UPDATE account_balances SET status = 'closed', sequence = $3, updated_at = $4
@@ -75,42 +52,23 @@ export const accountBalances = defineProjection({
   },
   // Folds the batch per account in memory: one INSERT for the accounts it opens, one UPDATE for the others.
   async applyBatch(db, events) {
-    const opened = new Map<string, Opened>();
-    const changed = new Map<string, Changed>();
+    const folds = new Map<string, Fold>();
     for (const e of events) {
       const key = JSON.stringify([e.tenantId, e.subjectId]);
-      if (e.eventType === 'AccountOpened') {
-        // Anything before it in the batch updated no row (or the INSERT fails, as it would event by event).
-        changed.delete(key);
-        opened.set(key, {
-          tenantId: e.tenantId,
-          accountId: e.subjectId,
-          ownerName: e.payload.ownerName,
-          currency: e.payload.currency,
-          balance: 0,
-          status: 'open',
-          sequence: e.sequence,
-          at: e.recordedAt,
-        });
-        continue;
+      let fold = folds.get(key);
+      // An opening starts the fold afresh: anything before it in the batch updated no row (or the INSERT fails, as
+      // it would event by event).
+      if (!fold || e.eventType === 'AccountOpened') {
+        fold = { tenantId: e.tenantId, accountId: e.subjectId, delta: 0, closed: false, sequence: 0, at: '' };
+        folds.set(key, fold);
       }
-      const row = opened.get(key) ?? changed.get(key);
-      const target =
-        row ??
-        changed
-          .set(key, { tenantId: e.tenantId, accountId: e.subjectId, delta: 0, closed: false, sequence: 0, at: '' })
-          .get(key)!;
-      if ('balance' in target) {
-        target.balance += balanceDelta(e);
-        if (e.eventType === 'AccountClosed') target.status = 'closed';
-      } else {
-        target.delta += balanceDelta(e);
-        if (e.eventType === 'AccountClosed') target.closed = true;
-      }
-      target.sequence = e.sequence;
-      target.at = e.recordedAt;
+      if (e.eventType === 'AccountOpened') fold.opened = e.payload;
+      if (e.eventType === 'AccountClosed') fold.closed = true;
+      fold.delta += balanceChange(e) ?? 0;
+      fold.sequence = e.sequence;
+      fold.at = e.recordedAt;
     }
-    const inserts = [...opened.values()];
+    const inserts = [...folds.values()].filter((f) => f.opened);
     if (inserts.length > 0)
       await db.query(
         `INSERT INTO account_balances (tenant_id, account_id, owner_name, currency, balance, status, sequence, updated_at)
@@ -119,15 +77,15 @@ export const accountBalances = defineProjection({
         [
           inserts.map((r) => r.tenantId),
           inserts.map((r) => r.accountId),
-          inserts.map((r) => r.ownerName),
-          inserts.map((r) => r.currency),
-          inserts.map((r) => r.balance),
-          inserts.map((r) => r.status),
+          inserts.map((r) => r.opened!.ownerName),
+          inserts.map((r) => r.opened!.currency),
+          inserts.map((r) => r.delta),
+          inserts.map((r) => (r.closed ? 'closed' : 'open')),
           inserts.map((r) => r.sequence),
           inserts.map((r) => r.at),
         ],
       );
-    const updates = [...changed.values()];
+    const updates = [...folds.values()].filter((f) => !f.opened);
     if (updates.length > 0)
       await db.query(
         `UPDATE account_balances b

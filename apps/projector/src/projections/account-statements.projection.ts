@@ -1,17 +1,5 @@
-import { defineProjection, type ProjectedEvent } from '@spine/projections';
-
-function amountOf(e: ProjectedEvent): number | undefined {
-  switch (e.eventType) {
-    case 'FundsDeposited':
-      return e.payload.amount;
-    case 'FundsWithdrawn':
-      return -e.payload.amount;
-    case 'EntryReversed':
-      return e.payload.balanceDelta;
-    default:
-      return undefined;
-  }
-}
+import { defineProjection } from '@spine/projections';
+import { balanceChange } from './balance-change';
 
 /** `account-statements`: one row per balance-changing entry, with the balance after it. */
 export const accountStatements = defineProjection({
@@ -21,7 +9,7 @@ export const accountStatements = defineProjection({
   tables: ['account_statements'],
   scope: { tenantColumn: 'tenant_id', subjectColumn: 'account_id' },
   async apply(db, e) {
-    const amount = amountOf(e);
+    const amount = balanceChange(e);
     if (amount === undefined) return;
     await db.query(
       `INSERT INTO account_statements (tenant_id, account_id, sequence, event_id, event_type, amount, balance_after, recorded_at)
@@ -35,7 +23,7 @@ export const accountStatements = defineProjection({
   // One INSERT: each row's balance is the account's last stored balance plus the running sum of the batch's amounts.
   async applyBatch(db, events) {
     const entries = events.flatMap((e) => {
-      const amount = amountOf(e);
+      const amount = balanceChange(e);
       return amount === undefined ? [] : [{ e, amount }];
     });
     if (entries.length === 0) return;

@@ -1,4 +1,5 @@
 import { defineProjection, type ProjectedEvent } from '@spine/projections';
+import { balanceChange } from './balance-change';
 
 /** `tenant-totals`: per tenant and currency, the number of accounts, of open accounts, and the total balance. */
 export const tenantTotals = defineProjection({
@@ -80,18 +81,7 @@ export const tenantTotals = defineProjection({
 
 /** What one event adds to its tenant's totals: accounts, open accounts, balance. */
 function totalsChange(e: ProjectedEvent): [number, number, number] {
-  switch (e.eventType) {
-    case 'AccountOpened':
-      return [1, 1, 0];
-    case 'FundsDeposited':
-      return [0, 0, e.payload.amount];
-    case 'FundsWithdrawn':
-      return [0, 0, -e.payload.amount];
-    case 'EntryReversed':
-      return [0, 0, e.payload.balanceDelta];
-    case 'AccountClosed':
-      return [0, -1, 0];
-    default:
-      return [0, 0, 0];
-  }
+  if (e.eventType === 'AccountOpened') return [1, 1, 0];
+  if (e.eventType === 'AccountClosed') return [0, -1, 0];
+  return [0, 0, balanceChange(e) ?? 0];
 }
