@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { freePort, uniqueName, waitFor, type ServiceProcess } from '@spine/testing';
 import { CommandLoad } from '../support/command-load';
 import { expectInvariants, type InvariantReport } from '../support/invariants';
-import { call, Pipeline, PrivateBroker, token } from '../support/pipeline';
+import { call, metric, Pipeline, PrivateBroker, token } from '../support/pipeline';
 import { PrivatePostgres } from '../support/private-postgres';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -219,4 +219,120 @@ describe('faults: the invariant holds after every fault, under a steady stream o
       expect.objectContaining({ subjectId: poisonSubject, reason: expect.stringMatching(/^poison/) }),
     ]);
   }, 300_000);
+
+  it('a fresh, empty broker that gets the same events published again (a cluster move): the projector starts over', async () => {
+    load.start();
+    await sleep(1500);
+    await load.stop();
+    const kafka = () => new Kafka({ clientId: uniqueName('move'), brokers: [broker.brokers], logLevel: 0 });
+    // The relay re-sends after a crash: on the old cluster every partition holds some events twice.
+    const old = await readAll(kafka(), pipeline.topics);
+    const { rowCount } = await pipeline.commandSchema.pool.query('SELECT id FROM event_log');
+    expect(old.events.size).toBe(rowCount);
+    const resend = kafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await resend.connect();
+    for (const [partitionKey, messages] of old.byPartition) {
+      const [topic, partition] = JSON.parse(partitionKey) as [string, number];
+      const m = messages[messages.length - 1];
+      await resend.send({ topic, messages: [{ partition, key: m.key, value: m.value, headers: m.headers }] });
+      fault('duplicate delivery before the move');
+    }
+    await resend.disconnect();
+    await waitFor(async () => (await metricOf(projector, 'spine_projector_duplicates_total')) >= old.byPartition.size, {
+      timeoutMs: 30000,
+      message: 'the old cluster’s duplicates applied as duplicates',
+    });
+
+    // The move: the services that talk to Kafka stop, the new cluster is empty, every event is published once again.
+    await relay.stop('SIGKILL');
+    await projector.stop('SIGKILL');
+    broker.wipe();
+    broker.up();
+    fault('kafka replaced by a fresh broker');
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: pipeline.topics.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const producer = kafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    for (const m of old.events.values()) {
+      await producer.send({
+        topic: m.topic,
+        messages: [{ partition: m.partition, key: m.key, value: m.value, headers: m.headers }],
+      });
+    }
+    await producer.disconnect();
+
+    relay = await startRelay();
+    projector = await startProjector();
+    load.start();
+    await sleep(1500);
+    await verify('fresh broker, same events published again');
+    const { body } = await call(projector.url, 'GET', '/admin/projections', bearer);
+    const partitions = (body.projections as { partitions: Record<string, number>[] }[])[0].partitions;
+    // Every partition held duplicates on the old cluster, so every stored position lay beyond the new end.
+    expect(partitions.map((p) => p.offsetResets)).toEqual(partitions.map(() => 1));
+    expect(partitions.every((p) => p.lag >= 0)).toBe(true);
+    expect(await metricOf(projector, 'spine_projector_offset_anomalies_total')).toBe(partitions.length);
+    const ready = await call(projector.url, 'GET', '/health/ready', bearer);
+    expect(ready.body).toMatchObject({ info: { positions: { status: 'up', offsetResets: partitions.length } } });
+    expect(projector.logs).toContain('offset reset');
+  }, 300_000);
 });
+
+interface Copy {
+  topic: string;
+  partition: number;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/** Every message of the topics: per partition in offset order, and the first copy of each event of the log. */
+async function readAll(kafka: Kafka, topics: string[]) {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<string, number>();
+  for (const topic of topics) {
+    for (const p of await admin.fetchTopicOffsets(topic))
+      ends.set(JSON.stringify([topic, p.partition]), Number(p.high));
+  }
+  await admin.disconnect();
+  const byPartition = new Map<string, Copy[]>();
+  const events = new Map<string, Copy>();
+  const reader = kafka.consumer({ groupId: uniqueName('copy'), maxWaitTimeInMs: 100 });
+  await reader.connect();
+  await reader.subscribe({ topics, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ topic, partition, message }) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+      const copy = {
+        topic,
+        partition,
+        key: message.key?.toString() ?? '',
+        value: message.value?.toString() ?? '',
+        headers,
+      };
+      const at = JSON.stringify([topic, partition]);
+      byPartition.set(at, [...(byPartition.get(at) ?? []), copy]);
+      try {
+        const id = (JSON.parse(copy.value) as { id?: string }).id;
+        if (id && !events.has(id)) events.set(id, copy);
+      } catch {
+        // a poison message of an earlier scenario: not an event, not published again
+      }
+    },
+  });
+  await waitFor(() => [...ends].every(([at, end]) => (byPartition.get(at)?.length ?? 0) >= end), {
+    timeoutMs: 30000,
+    message: 'every message of the old cluster read',
+  });
+  await reader.disconnect();
+  return { byPartition, events };
+}
+
+const metricOf = (p: ServiceProcess, name: string) => metric(p.url, name);

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { signToken } from '@spine/auth';
 import { allTopics } from '@spine/events';
@@ -138,6 +139,12 @@ export class PrivateBroker {
 
   down(): void {
     execFileSync('bash', [resolve(__dirname, '../../scripts/infra'), 'down'], { env: this.env, stdio: 'inherit' });
+  }
+
+  /** Stops the broker and deletes its data: the next `up` is a new, empty cluster on the same port. */
+  wipe(): void {
+    this.down();
+    rmSync(resolve(this.env.SPINE_LOCAL_DIR!, 'kafka/run/data'), { recursive: true, force: true });
   }
 }
 

@@ -3,10 +3,15 @@ import { allTopics } from '@spine/events';
 import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
 import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
 import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
-import { ProjectorCore1763800001000, ProjectorFences1763800003100 } from '@spine/projections';
+import {
+  ProjectorCore1763800001000,
+  ProjectorFences1763800003100,
+  ProjectorOffsetResets1763800003200,
+} from '@spine/projections';
 import { Replays1763800003000 } from '@spine/replay';
 import { AUTH_SECRET, BearerAuthGuard } from '@spine/auth';
 import { AdminHttpController } from './admin/admin.http.controller';
+import { PositionsReadinessCheck } from './consumer/positions.readiness';
 import { PROJECTOR_CONFIG, ProjectorConsumer } from './consumer/projector-consumer.service';
 import type { ProjectorConfig } from './projector.config';
 import { ReadModels1763800002000 } from './projections/read-models.migration';
@@ -35,6 +40,7 @@ export class ProjectorModule {
             ReadModels1763800002000,
             Replays1763800003000,
             ProjectorFences1763800003100,
+            ProjectorOffsetResets1763800003200,
           ],
         }),
         KafkaModule.forRoot({
@@ -44,7 +50,7 @@ export class ProjectorModule {
           partitions: config.KAFKA_TOPIC_PARTITIONS,
           required: true,
         }),
-        HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck]),
+        HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck, PositionsReadinessCheck]),
       ],
       controllers: [ReadModelsHttpController, AdminHttpController, ReplaysHttpController],
       providers: [

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
 import { TestSchema } from '@spine/testing';
 import { ProjectorFences1763800003100 } from './fences.migration';
+import { ProjectorOffsetResets1763800003200 } from './offset-resets.migration';
 import { defineProjection } from './projection';
 import { ProjectionRunner, type RawMessage } from './projection-runner';
 import { ProjectorCore1763800001000 } from './projections.migration';
@@ -53,6 +54,7 @@ describe('ProjectionRunner against PostgreSQL', () => {
     const q = { query: (sql: string) => schema.pool.query(sql) } as unknown as QueryRunner;
     await new ProjectorCore1763800001000().up(q);
     await new ProjectorFences1763800003100().up(q);
+    await new ProjectorOffsetResets1763800003200().up(q);
     await schema.pool.query(
       `CREATE TABLE sums (tenant_id text, account_id text, total bigint, PRIMARY KEY (tenant_id, account_id))`,
     );
@@ -94,5 +96,98 @@ describe('ProjectionRunner against PostgreSQL', () => {
     // The same batch again (a redelivery) changes nothing.
     expect(await runner.process('topic', 0, messages)).toMatchObject({ applied: 0, skipped: 6 });
     expect(await runner.storedOffset('topic', 0)).toBe('6');
+  });
+
+  describe('when Kafka offsets start over', () => {
+    const total = async (account: string) =>
+      Number(
+        (await schema.pool.query<{ total: string }>(`SELECT total FROM sums WHERE account_id = $1`, [account])).rows[0]
+          ?.total,
+      );
+    const offsets = async (topic: string): Promise<Record<string, unknown>> =>
+      (
+        await schema.pool.query<Record<string, unknown>>(
+          `SELECT next_offset::int AS next, resets, last_reset, source_gaps, last_source_gap
+             FROM projector_offsets WHERE consumer = 'test' AND topic = $1`,
+          [topic],
+        )
+      ).rows[0];
+
+    it('applies a batch from the new beginning when the stored position is beyond the high watermark', async () => {
+      const a = randomUUID();
+      const b = randomUUID();
+      const before = [deposit(a, 1, 10), deposit(a, 2, 20)].map((value, i) => ({
+        offset: String(i),
+        key: null,
+        value,
+      }));
+      await runner.process('reset', 0, before);
+      // The previous cluster had written far more than the new one holds.
+      await schema.pool.query(`UPDATE projector_offsets SET next_offset = 986 WHERE topic = 'reset'`);
+      // The fresh broker: the same two events published again, and an account the read model never saw.
+      const again = [...before, { offset: '2', key: null, value: deposit(b, 1, 7) }];
+
+      const outcome = await runner.process('reset', 0, again, '3');
+
+      expect(outcome).toMatchObject({ applied: 1, duplicates: 2, skipped: 0 });
+      expect(outcome.reset).toEqual({ kind: 'reset', stored: 986n, end: 3n, resumeAt: 0n });
+      expect([await total(a), await total(b)]).toEqual([30, 7]);
+      expect(await offsets('reset')).toMatchObject({
+        next: 3,
+        resets: 1,
+        last_reset: { kind: 'reset', stored: '986', end: '3', resumeAt: '0', at: expect.any(String) },
+      });
+      // Further batches are in range again: nothing more is reported.
+      const next = await runner.process('reset', 0, [{ offset: '3', key: null, value: deposit(b, 2, 1) }], '4');
+      expect(next.reset).toBeUndefined();
+      expect(await total(b)).toBe(8);
+      expect((await offsets('reset')).resets).toBe(1);
+    });
+
+    it('asks the broker before calling it a reset: a batch fetched before a rebalance is a redelivery', async () => {
+      const a = randomUUID();
+      const bounds = jest.fn(async () => ({ logStart: 0n, end: 50n }));
+      const confirming = new ProjectionRunner(schema.pool, [sums], 'test', { partitionBounds: bounds });
+      const batch = [deposit(a, 1, 4), deposit(a, 2, 4)].map((value, i) => ({ offset: String(i), key: null, value }));
+      await confirming.process('stale', 0, batch, '2');
+      await schema.pool.query(`UPDATE projector_offsets SET next_offset = 40 WHERE topic = 'stale'`);
+
+      const outcome = await confirming.process('stale', 0, batch, '2');
+
+      expect(bounds).toHaveBeenCalledWith('stale', 0);
+      expect(outcome).toMatchObject({ applied: 0, duplicates: 0, skipped: 2 });
+      expect(outcome.reset).toBeUndefined();
+      expect(await offsets('stale')).toMatchObject({ next: 40, resets: 0 });
+    });
+
+    it('moves an assigned partition to its log start on a reset or a gap in the source, and records each', async () => {
+      await schema.pool.query(
+        `INSERT INTO projector_offsets (consumer, topic, partition, next_offset) VALUES ('test', 'assigned', 0, 500),
+                ('test', 'assigned', 1, 3), ('test', 'assigned', 2, 8)`,
+      );
+
+      expect(await runner.checkAssignedPosition('assigned', 0, { logStart: 0n, end: 10n })).toMatchObject({
+        kind: 'reset',
+        resumeAt: 0n,
+      });
+      expect(await runner.checkAssignedPosition('assigned', 1, { logStart: 7n, end: 9n })).toMatchObject({
+        kind: 'source-gap',
+        resumeAt: 7n,
+      });
+      expect(await runner.checkAssignedPosition('assigned', 2, { logStart: 0n, end: 9n })).toEqual({
+        kind: 'in-range',
+        resumeAt: 8n,
+      });
+      expect(await runner.checkAssignedPosition('assigned', 3, { logStart: 0n, end: 9n })).toBeUndefined();
+      const { rows } = await schema.pool.query(
+        `SELECT partition, next_offset::int AS next, resets, source_gaps, last_source_gap->>'logStart' AS gap_start
+           FROM projector_offsets WHERE topic = 'assigned' ORDER BY partition`,
+      );
+      expect(rows).toEqual([
+        { partition: 0, next: 0, resets: 1, source_gaps: 0, gap_start: null },
+        { partition: 1, next: 7, resets: 0, source_gaps: 1, gap_start: '7' },
+        { partition: 2, next: 8, resets: 0, source_gaps: 0, gap_start: null },
+      ]);
+    });
   });
 });

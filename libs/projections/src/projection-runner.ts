@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { upcast, UnknownEventError, type EventEnvelope } from '@spine/events';
+import { checkPosition, type PartitionBounds, type PositionCheck } from './partition-position';
 import type { ProjectedEvent, Projection } from './projection';
 
 export interface RawMessage {
@@ -22,6 +23,8 @@ export interface BatchOutcome {
    * must come back to this offset shortly (seek), without blocking.
    */
   resumeAt?: string;
+  /** Set when the stored position was beyond the partition's end: the batch was applied from the new beginning. */
+  reset?: Extract<PositionCheck, { kind: 'reset' }>;
 }
 
 interface SubjectRow {
@@ -54,6 +57,11 @@ export interface RunnerOptions {
   repair?: GapRepair;
   /** Only subjects this accepts are applied (a scoped replay); others are passed over and counted as skipped. */
   inScope?: (ref: SubjectRef) => boolean;
+  /**
+   * The partition's bounds as the broker reports them now. Asked only when a batch's high watermark lies below the
+   * stored position, to tell an offset reset from a batch fetched before a rebalance moved the position on.
+   */
+  partitionBounds?: (topic: string, partition: number) => Promise<PartitionBounds>;
 }
 
 /**
@@ -67,6 +75,7 @@ export function applyLockSql(schemaExpression: string): string {
 export class ProjectionRunner {
   private readonly repair?: GapRepair;
   private readonly inScope: (ref: SubjectRef) => boolean;
+  private readonly partitionBounds?: (topic: string, partition: number) => Promise<PartitionBounds>;
 
   constructor(
     private readonly pool: Pool,
@@ -76,6 +85,7 @@ export class ProjectionRunner {
   ) {
     this.repair = options.repair;
     this.inScope = options.inScope ?? (() => true);
+    this.partitionBounds = options.partitionBounds;
   }
 
   private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -107,10 +117,56 @@ export class ProjectionRunner {
     return rows[0]?.next_offset;
   }
 
-  async process(topic: string, partition: number, delivered: readonly RawMessage[]): Promise<BatchOutcome> {
+  /**
+   * Compares a partition's stored position with the broker's bounds when the partition is assigned, and moves it
+   * where consumption must resume (see checkPosition): an offset reset or a gap in the source is recorded with the
+   * position, so it is reported once, not at every rebalance. A partition never consumed has nothing to compare.
+   */
+  async checkAssignedPosition(
+    topic: string,
+    partition: number,
+    bounds: PartitionBounds,
+  ): Promise<PositionCheck | undefined> {
+    return this.inTransaction(async (client) => {
+      await this.holdApplyLock(client);
+      const { rows } = await client.query<{ next_offset: string }>(
+        `SELECT next_offset FROM projector_offsets WHERE consumer = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
+        [this.consumer, topic, partition],
+      );
+      if (rows.length === 0) return undefined;
+      const check = checkPosition(BigInt(rows[0].next_offset), bounds);
+      await this.recordPositionCheck(client, topic, partition, check);
+      return check;
+    });
+  }
+
+  private async recordPositionCheck(client: PoolClient, topic: string, partition: number, check: PositionCheck) {
+    if (check.kind === 'in-range') return;
+    const counter = check.kind === 'reset' ? 'resets' : 'source_gaps';
+    const last = check.kind === 'reset' ? 'last_reset' : 'last_source_gap';
+    const detail = Object.fromEntries(
+      Object.entries({ ...check, at: new Date().toISOString() }).map(([k, v]) => [k, String(v)]),
+    );
+    await client.query(
+      `UPDATE projector_offsets SET next_offset = $4, ${counter} = ${counter} + 1, ${last} = $5, updated_at = now()
+        WHERE consumer = $1 AND topic = $2 AND partition = $3`,
+      [this.consumer, topic, partition, check.resumeAt.toString(), detail],
+    );
+  }
+
+  /**
+   * `highWatermark` is the partition's end as the fetch saw it: a stored position beyond it means Kafka's offsets
+   * started over, and the batch is applied from the partition's new beginning instead of being taken for a redelivery.
+   */
+  async process(
+    topic: string,
+    partition: number,
+    delivered: readonly RawMessage[],
+    highWatermark?: string,
+  ): Promise<BatchOutcome> {
     if (delivered.length === 0) return emptyOutcome();
     const deliveries = delivered.map(read);
-    return fastThenCareful((careful) => this.processBatch(topic, partition, deliveries, careful));
+    return fastThenCareful((careful) => this.processBatch(topic, partition, deliveries, careful, highWatermark));
   }
 
   private processBatch(
@@ -118,6 +174,7 @@ export class ProjectionRunner {
     partition: number,
     delivered: readonly Delivery[],
     careful: boolean,
+    highWatermark?: string,
   ): Promise<BatchOutcome> {
     return this.inTransaction(async (client) => {
       let messages = delivered;
@@ -143,7 +200,19 @@ export class ProjectionRunner {
          RETURNING next_offset`,
         [this.consumer, topic, partition],
       );
-      const stored = BigInt(rows[0].next_offset);
+      let stored = BigInt(rows[0].next_offset);
+      if (highWatermark !== undefined && stored > BigInt(highWatermark)) {
+        // A batch fetched before a rebalance moved the position on looks the same: the broker decides.
+        const bounds = this.partitionBounds
+          ? await this.partitionBounds(topic, partition)
+          : { end: BigInt(highWatermark) };
+        const check = checkPosition(stored, bounds);
+        if (check.kind === 'reset') {
+          await this.recordPositionCheck(client, topic, partition, check);
+          outcome.reset = check;
+          stored = check.resumeAt;
+        }
+      }
       const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
       outcome.skipped += messages.length - fresh.length;
       const subjects = await this.prefetchSubjects(client, fresh);

@@ -42,8 +42,13 @@ export class AdminHttpController {
       applied: string;
       duplicates: string;
       parked: string;
+      resets: number;
+      last_reset: Record<string, string> | null;
+      source_gaps: number;
+      last_source_gap: Record<string, string> | null;
     }>(
-      `SELECT topic, partition, next_offset, applied, duplicates, parked FROM projector_offsets
+      `SELECT topic, partition, next_offset, applied, duplicates, parked, resets, last_reset, source_gaps,
+              last_source_gap FROM projector_offsets
         WHERE consumer = $1 ORDER BY topic, partition`,
       [this.projector.groupId],
     );
@@ -59,10 +64,16 @@ export class AdminHttpController {
         topic,
         partition,
         offset,
-        lag: Math.max(0, Number(high) - offset),
+        // Not clamped: a negative lag is a stored position beyond the partition's end (an offset reset not yet seen
+        // by a fetch), which an operator must see rather than a reassuring zero.
+        lag: Number(high) - offset,
         applied: Number(row?.applied ?? 0),
         duplicates: Number(row?.duplicates ?? 0),
         parked: Number(row?.parked ?? 0),
+        offsetResets: row?.resets ?? 0,
+        lastOffsetReset: row?.last_reset ?? null,
+        sourceGaps: row?.source_gaps ?? 0,
+        lastSourceGap: row?.last_source_gap ?? null,
       };
     });
     const { rows: parkedSubjects } = await this.projector.pool.query<{ n: number }>(

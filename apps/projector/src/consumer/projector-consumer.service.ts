@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Kafka, type Consumer } from 'kafkajs';
+import { Kafka, type Admin, type Consumer } from 'kafkajs';
+import type { Counter } from 'prom-client';
 import { Pool } from 'pg';
 import { allTopics } from '@spine/events';
 import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
 import { surviveDatabaseRestarts } from '@spine/persistence';
-import { ProjectionRunner } from '@spine/projections';
+import { ProjectionRunner, type PartitionBounds, type PositionCheck } from '@spine/projections';
 import type { ProjectorConfig } from '../projector.config';
 import { projections } from '../projections';
 import { commandLogRepair } from './command-log.repair';
@@ -45,7 +46,10 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
     const repair = config.COMMAND_SERVICE_URL
       ? commandLogRepair(config.COMMAND_SERVICE_URL.replace(/\/$/, ''), config.JWT_SECRET)
       : undefined;
-    this.runner = new ProjectionRunner(this.pool, projections, this.groupId, { repair });
+    this.runner = new ProjectionRunner(this.pool, projections, this.groupId, {
+      repair,
+      partitionBounds: (topic, partition) => this.partitionBounds(topic, partition),
+    });
     this.newConsumer = () =>
       kafka.consumer({
         groupId: this.groupId,
@@ -55,6 +59,7 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
         allowAutoTopicCreation: false,
       });
     this.consumer = this.newConsumer();
+    this.lagAdmin = kafka.admin();
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -65,12 +70,18 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
       'Events parked (gap, poison, behind a parked one)',
     );
     const gaps = this.metrics.counter('spine_projector_gaps_total', 'Sequence gaps detected');
+    this.positionEvents = this.metrics.counter(
+      'spine_projector_offset_anomalies_total',
+      'Stored positions that did not fit the partition: kind="reset" (beyond its end; Kafka offsets started over) or ' +
+        'kind="source-gap" (below its log start; retention deleted offsets before they were read)',
+      ['topic', 'partition', 'kind'],
+    );
     const latency = this.metrics.histogram(
       'spine_projector_commit_to_projection_seconds',
       'From recordedAt of an event to its read-model commit',
       LATENCY_BUCKETS,
     );
-    const kafkaAdmin = this.kafka.admin();
+    const kafkaAdmin = this.lagAdmin;
     const runner = this.runner;
     const topics = this.topics;
     this.metrics.gauge(
@@ -83,7 +94,8 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
           for (const topic of topics) {
             for (const p of await kafkaAdmin.fetchTopicOffsets(topic)) {
               const stored = Number((await runner.storedOffset(topic, p.partition)) ?? 0);
-              this.set({ topic, partition: String(p.partition) }, Math.max(0, Number(p.high) - stored));
+              // Negative lag is shown as it is: a position beyond the partition's end is an offset reset to report.
+              this.set({ topic, partition: String(p.partition) }, Number(p.high) - stored);
             }
           }
         } catch {
@@ -91,7 +103,6 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
         }
       },
     );
-    this.lagAdmin = kafkaAdmin;
     this.metricsSink = { applied, duplicates, parked, gaps, latency };
     await this.startConsuming();
   }
@@ -137,7 +148,9 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
             key: m.key?.toString() ?? null,
             value: m.value?.toString() ?? null,
           })),
+          batch.highWatermark,
         );
+        if (outcome.reset) this.reportPosition(batch.topic, batch.partition, outcome.reset);
         // A replay's fence or swap: what was not applied is fetched again shortly, from where it stopped.
         const next = outcome.resumeAt ?? (BigInt(batch.lastOffset()) + 1n).toString();
         if (outcome.resumeAt === undefined) payload.resolveOffset(batch.lastOffset());
@@ -181,21 +194,76 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
+  /**
+   * Seeks each assigned partition to where the projector stands, after comparing the stored position with the
+   * partition's bounds (an offset reset or a gap in the source is reported and resumed from the right place). Without
+   * the broker's bounds it seeks to the stored position; a reset is then found by the first fetch.
+   */
   private async seekToStored(assignment: Record<string, number[]>): Promise<void> {
     for (const [topic, partitions] of Object.entries(assignment)) {
+      const bounds = await this.topicBounds(topic).catch(() => undefined);
       for (const partition of partitions) {
+        const within = bounds?.get(partition);
+        const check = within
+          ? await this.runner.checkAssignedPosition(topic, partition, within).catch(() => undefined)
+          : undefined;
+        if (check) {
+          this.reportPosition(topic, partition, check);
+          this.consumer.seek({ topic, partition, offset: check.resumeAt.toString() });
+          continue;
+        }
         const stored = await this.runner.storedOffset(topic, partition).catch(() => undefined);
         if (stored !== undefined) this.consumer.seek({ topic, partition, offset: stored });
       }
     }
   }
 
-  private lagAdmin?: { disconnect(): Promise<void> };
+  private async topicBounds(topic: string): Promise<Map<number, PartitionBounds>> {
+    await this.lagAdmin.connect();
+    const offsets = await this.lagAdmin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((p) => [p.partition, { logStart: BigInt(p.low), end: BigInt(p.high) }]));
+  }
+
+  private async partitionBounds(topic: string, partition: number): Promise<PartitionBounds> {
+    const bounds = (await this.topicBounds(topic)).get(partition);
+    if (!bounds) throw new Error(`partition ${topic}/${partition} is unknown to the broker`);
+    return bounds;
+  }
+
+  private reportPosition(topic: string, partition: number, check: PositionCheck): void {
+    if (check.kind === 'in-range') return;
+    this.positionEvents.inc({ topic, partition: String(partition), kind: check.kind });
+    if (check.kind === 'reset') {
+      this.logger.error({
+        message:
+          'offset reset: the stored position is beyond the partition end (new cluster, recreated topic or restored ' +
+          'database); consuming the partition again from its beginning, events applied before count as duplicates',
+        topic,
+        partition,
+        stored: check.stored.toString(),
+        partitionEnd: check.end.toString(),
+        resumeAt: check.resumeAt.toString(),
+      });
+    } else {
+      this.logger.error({
+        message:
+          'gap in the source: retention deleted offsets the projector never read; subjects with later events are ' +
+          'repaired from the event log or parked; a rebuild from the event log restores subjects without later events',
+        topic,
+        partition,
+        stored: check.stored.toString(),
+        logStart: check.logStart.toString(),
+      });
+    }
+  }
+
+  private readonly lagAdmin: Admin;
+  private positionEvents!: Counter<'topic' | 'partition' | 'kind'>;
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     await this.consumer.disconnect();
-    await this.lagAdmin?.disconnect();
+    await this.lagAdmin.disconnect();
     await this.pool.end();
   }
 }

@@ -77,6 +77,8 @@ export class KafkaShadowFeed {
               key: m.key?.toString() ?? null,
               value: m.value?.toString() ?? null,
             })),
+            // The same rule as live consumption: a stored position beyond the partition's end is an offset reset.
+            batch.highWatermark,
           );
           this.scanned += chunk.length;
           this.applied += outcome.applied;
