@@ -6,10 +6,11 @@ module.exports = {
   forbidden: [
     {
       name: 'libs-never-import-apps',
-      comment: 'Libraries are the reusable toolkit; applications are built from them, never the reverse.',
+      comment:
+        "Libraries are the domain-free platform; applications, a domain's contract (apps/ledger-contract) and examples are built from them, never the reverse.",
       severity: 'error',
       from: { path: '^libs/' },
-      to: { path: '^apps/' },
+      to: { path: '^(apps|examples)/' },
     },
     {
       name: 'apps-are-independent',
@@ -17,7 +18,15 @@ module.exports = {
         'Each service deploys alone: no application imports another (the projector never imports the command service).',
       severity: 'error',
       from: { path: '^apps/([^/]+)/' },
-      to: { path: '^apps/', pathNot: '^apps/$1/' },
+      to: { path: '^apps/', pathNot: ['^apps/$1/', '^apps/ledger-contract/'] },
+    },
+    {
+      name: 'ledger-contract-is-data',
+      comment:
+        'The ledger contract (its events and catalog) is shared by the ledger services; it depends on no service.',
+      severity: 'error',
+      from: { path: '^apps/ledger-contract/' },
+      to: { path: '^apps/', pathNot: '^apps/ledger-contract/' },
     },
     {
       name: 'domain-is-pure',

@@ -42,7 +42,10 @@ const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages})/)`],
-  moduleNameMapper: { '^@spine/(.*)$': '<rootDir>/libs/$1/src' },
+  moduleNameMapper: {
+    '^@spine/(.*)$': '<rootDir>/libs/$1/src',
+    '^@ledger/contract$': '<rootDir>/apps/ledger-contract/src',
+  },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.local/'],
 };

@@ -35,7 +35,7 @@ describe('projector: offsets that start over or vanish are reported, and the rea
     projector = await startProjector();
     bearer = await token();
     await admin.connect();
-  });
+  }, 120_000);
   afterAll(async () => {
     await admin.disconnect();
     await pipeline.stop();

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { signToken } from '@spine/auth';
 import { CommandState1763800000200 } from '@spine/commands';
 import { EventLog1763800000000 } from '@spine/event-log';
-import { allTopics } from '@spine/events';
+import { ledgerCatalog } from '@ledger/contract';
 import { Outbox1763800000100 } from '@spine/outbox';
 import { dataSourceOptions, migrate } from '@spine/persistence';
 import { ProjectorCore1763800001000 } from '@spine/projections';
@@ -95,7 +95,7 @@ export class Deployment {
   }
 
   get topics(): string[] {
-    return allTopics(this.topicPrefix);
+    return ledgerCatalog.topics(this.topicPrefix);
   }
 
   /** The consumer group id (and projector_offsets.consumer) the projector uses. */

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { CURRENT_SCHEMA_VERSION, serializeEnvelope, type EventEnvelope } from '@spine/events';
+import { ledgerCatalog } from '@ledger/contract';
+import { serializeEnvelope, type EventEnvelope } from '@spine/events';
 import { toOutboxMessage, type OutboxMessage } from '@spine/outbox';
 import { benchConfig } from './config';
 
@@ -40,7 +41,7 @@ export class EventStream {
       tenantId: benchConfig.tenantId,
       spaceId: 'space-1',
       eventType: opened ? 'AccountOpened' : 'FundsDeposited',
-      eventSchemaVersion: CURRENT_SCHEMA_VERSION[opened ? 'AccountOpened' : 'FundsDeposited'],
+      eventSchemaVersion: ledgerCatalog.versionOf(opened ? 'AccountOpened' : 'FundsDeposited'),
       subjectType: 'account',
       subjectId: this.accountId(account),
       actorId: 'bench-user',
@@ -59,7 +60,8 @@ export class EventStream {
   messages(topicPrefix: string, from: number, to: number): OutboxMessage[] {
     const at = new Date().toISOString();
     const out: OutboxMessage[] = [];
-    for (let i = from; i < Math.min(to, this.total); i++) out.push(toOutboxMessage(this.envelope(i, at), topicPrefix));
+    for (let i = from; i < Math.min(to, this.total); i++)
+      out.push(toOutboxMessage(this.envelope(i, at), ledgerCatalog, topicPrefix));
     return out;
   }
 }

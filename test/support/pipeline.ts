@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { signToken } from '@spine/auth';
-import { allTopics } from '@spine/events';
+import { ledgerCatalog } from '@ledger/contract';
 import {
   ServiceProcess,
   TestSchema,
@@ -36,7 +36,7 @@ export class Pipeline {
   }
 
   get topics(): string[] {
-    return allTopics(this.topicPrefix);
+    return ledgerCatalog.topics(this.topicPrefix);
   }
 
   env(extra: Record<string, string> = {}): Record<string, string> {

@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { signToken, type Principal } from '@spine/auth';
 import { loadConfig } from '@spine/config';
 import { createHttpApp } from '@spine/http';
-import { allTopics } from '@spine/events';
+import { ledgerCatalog } from '@ledger/contract';
 import {
   freePort,
   TestSchema,
@@ -65,7 +65,7 @@ export class CommandServiceHarness {
 
   /** Waits until the service created its topics (it does so in the background: Kafka is not needed to serve). */
   async topicsReady(): Promise<string[]> {
-    const topics = allTopics(this.topicPrefix);
+    const topics = ledgerCatalog.topics(this.topicPrefix);
     const admin = testKafka().admin();
     await admin.connect();
     try {

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { allTopics } from '@spine/events';
+import { ledgerCatalog } from '@ledger/contract';
 import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
 import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
 import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
@@ -27,7 +27,7 @@ export class OutboxRelayModule {
         KafkaModule.forRoot({
           brokers: config.KAFKA_BROKERS,
           clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE_NAME}`,
-          topics: allTopics(config.KAFKA_TOPIC_PREFIX),
+          topics: ledgerCatalog.topics(config.KAFKA_TOPIC_PREFIX),
           partitions: config.KAFKA_TOPIC_PARTITIONS,
           required: true,
         }),

@@ -8,7 +8,7 @@ import {
   type PendingEvent,
   type SubjectRef,
 } from '@spine/domain';
-import { CURRENT_SCHEMA_VERSION, type EventEnvelope, type LedgerEventType } from '@spine/events';
+import type { EventCatalog, EventEnvelope } from '@spine/events';
 import { appendEvents, type Queryable } from '@spine/event-log';
 import { enqueueOutbox, toOutboxMessage } from '@spine/outbox';
 import { assertEmissions, type ActionDeclaration } from './action-registry';
@@ -58,6 +58,8 @@ export interface DomainModel {
 }
 
 export interface ExecutorOptions {
+  /** The domain's events: each decided event is stamped with its current schema version and routed to its topic. */
+  catalog: EventCatalog;
   topicPrefix: string;
   /** Called after a command's transaction committed new events (e.g. to wake the relay). */
   onCommitted?: () => void;
@@ -202,7 +204,7 @@ export class CommandExecutor {
     await appendEvents(tx, envelopes);
     await enqueueOutbox(
       tx,
-      envelopes.map((e) => toOutboxMessage(e, this.options.topicPrefix)),
+      envelopes.map((e) => toOutboxMessage(e, this.options.catalog, this.options.topicPrefix)),
     );
 
     const reply = command.reply(input, after, envelopes, ctx);
@@ -223,6 +225,15 @@ export class CommandExecutor {
     return { ...reply, replayed: false };
   }
 
+  /** A decider that emits an event its catalog does not declare is a configuration error, never a stored event. */
+  private schemaVersion(eventType: string): number {
+    const { catalog } = this.options;
+    if (!catalog.has(eventType)) {
+      throw new Error(`event type ${JSON.stringify(eventType)} is not declared in the ${catalog.name} event catalog`);
+    }
+    return catalog.versionOf(eventType);
+  }
+
   /** Gives each decided event its identity, sequence and metadata, and folds it into its subject's state. */
   private record(
     pending: readonly PendingEvent[],
@@ -241,7 +252,7 @@ export class CommandExecutor {
         tenantId: ctx.tenantId,
         spaceId: ctx.spaceId,
         eventType: p.event.eventType,
-        eventSchemaVersion: CURRENT_SCHEMA_VERSION[p.event.eventType as LedgerEventType] ?? 1,
+        eventSchemaVersion: this.schemaVersion(p.event.eventType),
         subjectType: p.subjectType,
         subjectId: p.subjectId,
         actorId: ctx.actorId,

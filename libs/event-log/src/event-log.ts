@@ -1,5 +1,5 @@
 import { DomainError } from '@spine/domain';
-import { upcast, type EventEnvelope } from '@spine/events';
+import type { EventCatalog, EventEnvelope } from '@spine/events';
 
 /** Anything that runs a parameterised query: a TypeORM EntityManager or QueryRunner, or a pg client. */
 export interface Queryable {
@@ -96,7 +96,11 @@ export interface SubjectEventsQuery {
 }
 
 /** A subject's events in sequence order, upcast to current schema versions. */
-export async function readSubjectEvents(db: Queryable, q: SubjectEventsQuery): Promise<EventEnvelope[]> {
+export async function readSubjectEvents(
+  db: Queryable,
+  catalog: EventCatalog,
+  q: SubjectEventsQuery,
+): Promise<EventEnvelope[]> {
   const rows = await db.query<EventRow[]>(
     `SELECT ${COLUMNS} FROM event_log
       WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 AND sequence > $4
@@ -104,15 +108,20 @@ export async function readSubjectEvents(db: Queryable, q: SubjectEventsQuery): P
       ORDER BY sequence LIMIT $5`,
     [q.tenantId, q.subjectType, q.subjectId, q.afterSequence ?? 0, q.limit ?? 10_000, q.recordedUpTo ?? null],
   );
-  return rows.map((row) => upcast(rowToEnvelope(row)));
+  return rows.map((row) => catalog.read(rowToEnvelope(row)));
 }
 
-export async function findEvent(db: Queryable, tenantId: string, eventId: string): Promise<EventEnvelope | undefined> {
+export async function findEvent(
+  db: Queryable,
+  catalog: EventCatalog,
+  tenantId: string,
+  eventId: string,
+): Promise<EventEnvelope | undefined> {
   const rows = await db.query<EventRow[]>(`SELECT ${COLUMNS} FROM event_log WHERE tenant_id = $1 AND id = $2`, [
     tenantId,
     eventId,
   ]);
-  return rows[0] ? upcast(rowToEnvelope(rows[0])) : undefined;
+  return rows[0] ? catalog.read(rowToEnvelope(rows[0])) : undefined;
 }
 
 /**
@@ -144,6 +153,7 @@ export function decodeCursor(cursor: string): FeedPosition {
  */
 export async function readFeed(
   db: Queryable,
+  catalog: EventCatalog,
   tenantId: string,
   after: FeedPosition | undefined,
   limit: number,
@@ -159,7 +169,7 @@ export async function readFeed(
   );
   const last = rows[rows.length - 1];
   return {
-    events: rows.map((row) => upcast(rowToEnvelope(row))),
+    events: rows.map((row) => catalog.read(rowToEnvelope(row))),
     next: last ? { txId: last.tx_id, position: last.global_position } : after,
   };
 }

@@ -1,27 +1,28 @@
-import { envelopeSchema, HEADERS_SCHEMA } from './event-schemas';
-import { EVENT_SUBJECT_TYPE, LEDGER_EVENT_TYPES } from './ledger-events';
-import { CURRENT_SCHEMA_VERSION, UPCASTERS } from './upcasting';
-import { SUBJECT_TYPES, topicFor } from './topics';
+import type { DomainEvent, EventCatalog } from './catalog';
+import { envelopeSchema, headersSchema } from './event-schemas';
 
 /**
- * The AsyncAPI 3.0 document of the Kafka topics, generated from the event contract itself, so it cannot drift from
- * what is published. `npm run asyncapi` writes it to docs/asyncapi.json; a test checks real messages against it.
+ * The AsyncAPI 3.0 document of a domain's topics, generated from its event catalog, so it cannot drift from what is
+ * published.
  */
-export function asyncApiDocument(): Record<string, unknown> {
+export function asyncApiDocument<E extends DomainEvent>(catalog: EventCatalog<E>): Record<string, unknown> {
   const messages: Record<string, unknown> = {};
-  for (const eventType of LEDGER_EVENT_TYPES) {
-    const subjectType = EVENT_SUBJECT_TYPE[eventType];
-    const older = Object.keys(UPCASTERS[eventType] ?? {}).map(Number);
+  const headers = headersSchema(catalog);
+  for (const eventType of catalog.eventTypes) {
+    const version = catalog.versionOf(eventType);
+    const older = Object.keys(catalog.upcastersOf(eventType)).map(Number);
+    const description = catalog.describe(eventType);
     messages[eventType] = {
       name: eventType,
-      title: `${eventType} v${CURRENT_SCHEMA_VERSION[eventType]}`,
+      title: `${eventType} v${version}`,
       summary:
         older.length > 0
-          ? `Current schema version ${CURRENT_SCHEMA_VERSION[eventType]}; versions ${older.join(', ')} may still be on the topic and are upcast by the projector.`
-          : `Schema version ${CURRENT_SCHEMA_VERSION[eventType]}.`,
+          ? `Current schema version ${version}; versions ${older.join(', ')} may still be on the topic and are upcast by the projector.`
+          : `Schema version ${version}.`,
+      ...(description ? { description } : {}),
       contentType: 'application/json',
-      headers: HEADERS_SCHEMA,
-      payload: envelopeSchema(eventType, subjectType),
+      headers,
+      payload: envelopeSchema(catalog, eventType),
       bindings: {
         kafka: {
           key: { type: 'string', description: '<tenantId>:<subjectId>; all events of a subject share a partition' },
@@ -31,13 +32,14 @@ export function asyncApiDocument(): Record<string, unknown> {
   }
   const channels: Record<string, unknown> = {};
   const operations: Record<string, unknown> = {};
-  for (const subjectType of SUBJECT_TYPES) {
+  for (const subjectType of catalog.subjectTypes) {
     const channel = `${subjectType}Events`;
-    const types = LEDGER_EVENT_TYPES.filter((t) => EVENT_SUBJECT_TYPE[t] === subjectType);
     channels[channel] = {
-      address: topicFor(subjectType),
+      address: catalog.topicFor(subjectType),
       description: `Every event of every ${subjectType}, in sequence order per subject (key = tenantId:subjectId).`,
-      messages: Object.fromEntries(types.map((t) => [t, { $ref: `#/components/messages/${t}` }])),
+      messages: Object.fromEntries(
+        catalog.eventTypesOf(subjectType).map((t) => [t, { $ref: `#/components/messages/${t}` }]),
+      ),
     };
     operations[`publish${subjectType[0].toUpperCase()}${subjectType.slice(1)}Events`] = {
       action: 'send',
@@ -48,11 +50,12 @@ export function asyncApiDocument(): Record<string, unknown> {
   return {
     asyncapi: '3.0.0',
     info: {
-      title: 'Event Spine ledger events',
+      title: `Event Spine ${catalog.name} events`,
       version: '1.0.0',
       description:
-        'Events of the multi-tenant ledger, published from the transactional outbox. Value: the event envelope as JSON. ' +
-        'Delivery is at least once; per subject, sequence numbers are contiguous and in order.',
+        `${catalog.description ?? `Events of the ${catalog.name} domain`}, published from the transactional outbox. ` +
+        'Value: the event envelope as JSON. Delivery is at least once; per subject, sequence numbers are contiguous ' +
+        'and in order.',
     },
     defaultContentType: 'application/json',
     channels,

@@ -1,63 +1,32 @@
+import type { DomainEvent, EventCatalog, JsonSchema } from './catalog';
 import { ENVELOPE_FIELDS } from './envelope';
-import type { LedgerEventType } from './ledger-events';
-import { CURRENT_SCHEMA_VERSION } from './upcasting';
 
-/** JSON Schema (draft 2020-12 subset) of each event's payload at its current schema version. Contracts as data. */
-type JsonSchema = Record<string, unknown>;
-
-const amount = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'minor units (cents)' };
 const uuid = { type: 'string', format: 'uuid' };
-const strict = (properties: Record<string, JsonSchema>, required: string[]): JsonSchema => ({
+const dateTime = { type: 'string', format: 'date-time' };
+
+/** A closed object schema: every property named, nothing else allowed. */
+export const strictObject = (properties: Record<string, JsonSchema>, required: string[]): JsonSchema => ({
   type: 'object',
   properties,
   required,
   additionalProperties: false,
 });
 
-export const PAYLOAD_SCHEMAS: Record<LedgerEventType, JsonSchema> = {
-  AccountOpened: strict(
-    { ownerName: { type: 'string', minLength: 1 }, currency: { type: 'string', pattern: '^[A-Z]{3}$' } },
-    ['ownerName', 'currency'],
-  ),
-  FundsDeposited: strict({ amount, reference: { type: 'string' }, transferId: uuid }, ['amount']),
-  FundsWithdrawn: strict({ amount, reference: { type: 'string' }, transferId: uuid }, ['amount']),
-  EntryReversed: strict(
-    {
-      reversedEventId: uuid,
-      reversedEventType: { enum: ['FundsDeposited', 'FundsWithdrawn'] },
-      balanceDelta: { type: 'integer' },
-      reason: { type: 'string', minLength: 1 },
-    },
-    ['reversedEventId', 'reversedEventType', 'balanceDelta', 'reason'],
-  ),
-  AccountClosed: strict({}, []),
-  TransferRequested: strict(
-    { fromAccountId: uuid, toAccountId: uuid, amount, currency: { type: 'string', pattern: '^[A-Z]{3}$' } },
-    ['fromAccountId', 'toAccountId', 'amount', 'currency'],
-  ),
-  TransferCompleted: strict({ fromAccountId: uuid, toAccountId: uuid, amount }, [
-    'fromAccountId',
-    'toAccountId',
-    'amount',
-  ]),
-};
-
-/** The envelope of one event type, with its payload schema. */
-export function envelopeSchema(eventType: LedgerEventType, subjectType: string): JsonSchema {
-  const dateTime = { type: 'string', format: 'date-time' };
-  return strict(
+/** The envelope of one event type of a catalog, with its payload schema at the current version. */
+export function envelopeSchema<E extends DomainEvent>(catalog: EventCatalog<E>, eventType: E['eventType']): JsonSchema {
+  return strictObject(
     {
       id: uuid,
       tenantId: { type: 'string', minLength: 1 },
       spaceId: { type: 'string', minLength: 1 },
       eventType: { const: eventType },
-      eventSchemaVersion: { const: CURRENT_SCHEMA_VERSION[eventType] },
-      subjectType: { const: subjectType },
-      subjectId: uuid,
+      eventSchemaVersion: { const: catalog.versionOf(eventType) },
+      subjectType: { const: catalog.subjectTypeOf(eventType) },
+      subjectId: { type: 'string', minLength: 1 },
       actorId: { type: 'string', minLength: 1 },
       actorType: { type: 'string', minLength: 1 },
       actionInvocationId: uuid,
-      payload: PAYLOAD_SCHEMAS[eventType],
+      payload: catalog.payloadSchema(eventType),
       sequence: { type: 'integer', minimum: 1 },
       occurredAt: dateTime,
       recordedAt: dateTime,
@@ -69,30 +38,31 @@ export function envelopeSchema(eventType: LedgerEventType, subjectType: string):
   );
 }
 
-export const HEADERS_SCHEMA: JsonSchema = {
-  type: 'object',
-  properties: {
-    'event-id': uuid,
-    'event-type': { type: 'string' },
-    'event-schema-version': { type: 'string', pattern: '^[1-9][0-9]*$' },
-    'tenant-id': { type: 'string' },
-    'subject-type': { enum: ['account', 'transfer'] },
-    'subject-id': uuid,
-    sequence: { type: 'string', pattern: '^[1-9][0-9]*$' },
-    'correlation-id': { type: 'string' },
-    'causation-id': { type: 'string' },
-    'content-type': { const: 'application/json' },
-  },
-  required: [
-    'event-id',
-    'event-type',
-    'event-schema-version',
-    'tenant-id',
-    'subject-type',
-    'subject-id',
-    'sequence',
-    'correlation-id',
-    'content-type',
-  ],
-  additionalProperties: false,
-};
+/** The Kafka headers every message carries, so consumers in any language route without parsing the value. */
+export function headersSchema(catalog: EventCatalog): JsonSchema {
+  return strictObject(
+    {
+      'event-id': uuid,
+      'event-type': { type: 'string' },
+      'event-schema-version': { type: 'string', pattern: '^[1-9][0-9]*$' },
+      'tenant-id': { type: 'string' },
+      'subject-type': { enum: [...catalog.subjectTypes] },
+      'subject-id': { type: 'string' },
+      sequence: { type: 'string', pattern: '^[1-9][0-9]*$' },
+      'correlation-id': { type: 'string' },
+      'causation-id': { type: 'string' },
+      'content-type': { const: 'application/json' },
+    },
+    [
+      'event-id',
+      'event-type',
+      'event-schema-version',
+      'tenant-id',
+      'subject-type',
+      'subject-id',
+      'sequence',
+      'correlation-id',
+      'content-type',
+    ],
+  );
+}

@@ -1,6 +1,6 @@
 export * from './topics';
 export * from './envelope';
-export * from './ledger-events';
+export * from './catalog';
 export * from './upcasting';
 export * from './event-schemas';
 export * from './asyncapi';

@@ -1,11 +1,4 @@
-import {
-  kafkaHeaders,
-  partitionKey,
-  serializeEnvelope,
-  topicFor,
-  type EventEnvelope,
-  type SubjectType,
-} from '@spine/events';
+import { kafkaHeaders, partitionKey, serializeEnvelope, type EventCatalog, type EventEnvelope } from '@spine/events';
 
 export interface Queryable {
   query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
@@ -19,11 +12,11 @@ export interface OutboxMessage {
   value: string;
 }
 
-/** The Kafka message an event becomes: the spec's topic, key, headers and the envelope as JSON. */
-export function toOutboxMessage(envelope: EventEnvelope, topicPrefix = ''): OutboxMessage {
+/** The Kafka message an event becomes: its catalog's topic, the key, headers and the envelope as JSON. */
+export function toOutboxMessage(envelope: EventEnvelope, catalog: EventCatalog, topicPrefix = ''): OutboxMessage {
   return {
     eventId: envelope.id,
-    topic: topicFor(envelope.subjectType as SubjectType, topicPrefix),
+    topic: catalog.topicFor(envelope.subjectType, topicPrefix),
     key: partitionKey(envelope),
     headers: kafkaHeaders(envelope),
     value: serializeEnvelope(envelope),

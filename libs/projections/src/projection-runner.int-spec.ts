@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
+import { defineEventCatalog } from '@spine/events';
 import { TestSchema } from '@spine/testing';
 import { ProjectorFences1763800003100 } from './fences.migration';
 import { ProjectorOffsetResets1763800003200 } from './offset-resets.migration';
@@ -7,8 +8,15 @@ import { defineProjection } from './projection';
 import { ProjectionRunner, type RawMessage } from './projection-runner';
 import { ProjectorCore1763800001000 } from './projections.migration';
 
+/** A fixture domain of one event type (the platform knows no domain of its own). */
+type Deposited = { eventType: 'FundsDeposited'; payload: { amount: number } };
+const catalog = defineEventCatalog<Deposited>({
+  name: 'fixture',
+  events: { FundsDeposited: { subjectType: 'account', schema: {} } },
+});
+
 /** A projection whose handler fails for one amount: the poison the fast path must hand to the careful path. */
-const sums = defineProjection({
+const sums = defineProjection<Deposited>({
   name: 'sums',
   version: 1,
   handles: ['FundsDeposited'],
@@ -58,7 +66,7 @@ describe('ProjectionRunner against PostgreSQL', () => {
     await schema.pool.query(
       `CREATE TABLE sums (tenant_id text, account_id text, total bigint, PRIMARY KEY (tenant_id, account_id))`,
     );
-    runner = new ProjectionRunner(schema.pool, [sums], 'test');
+    runner = new ProjectionRunner(schema.pool, [sums], 'test', { catalog });
   });
   afterAll(() => schema.drop());
 
@@ -147,7 +155,7 @@ describe('ProjectionRunner against PostgreSQL', () => {
     it('asks the broker before calling it a reset: a batch fetched before a rebalance is a redelivery', async () => {
       const a = randomUUID();
       const bounds = jest.fn(async () => ({ logStart: 0n, end: 50n }));
-      const confirming = new ProjectionRunner(schema.pool, [sums], 'test', { partitionBounds: bounds });
+      const confirming = new ProjectionRunner(schema.pool, [sums], 'test', { catalog, partitionBounds: bounds });
       const batch = [deposit(a, 1, 4), deposit(a, 2, 4)].map((value, i) => ({ offset: String(i), key: null, value }));
       await confirming.process('stale', 0, batch, '2');
       await schema.pool.query(`UPDATE projector_offsets SET next_offset = 40 WHERE topic = 'stale'`);

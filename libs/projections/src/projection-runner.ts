@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { upcast, UnknownEventError, type EventEnvelope } from '@spine/events';
+import { UnknownEventError, type EventCatalog, type EventEnvelope } from '@spine/events';
 import { checkPosition, type PartitionBounds, type PositionCheck } from './partition-position';
 import type { ProjectedEvent, Projection } from './projection';
 
@@ -53,6 +53,8 @@ const HANDLER_ATTEMPTS = 3;
 export type GapRepair = (ref: SubjectRef, afterSequence: number, upToSequence: number) => Promise<EventEnvelope[]>;
 
 export interface RunnerOptions {
+  /** The domain's events: upcasting, and the subject type of a topic whose message cannot be read. */
+  catalog: EventCatalog;
   /** Fills sequence gaps from the canonical log before parking. */
   repair?: GapRepair;
   /** Only subjects this accepts are applied (a scoped replay); others are passed over and counted as skipped. */
@@ -74,6 +76,7 @@ export function applyLockSql(schemaExpression: string): string {
 
 export class ProjectionRunner {
   private readonly repair?: GapRepair;
+  private readonly catalog: EventCatalog;
   private readonly inScope: (ref: SubjectRef) => boolean;
   private readonly partitionBounds?: (topic: string, partition: number) => Promise<PartitionBounds>;
 
@@ -81,8 +84,9 @@ export class ProjectionRunner {
     private readonly pool: Pool,
     private readonly projections: readonly Projection[],
     private readonly consumer: string,
-    options: RunnerOptions = {},
+    options: RunnerOptions,
   ) {
+    this.catalog = options.catalog;
     this.repair = options.repair;
     this.inScope = options.inScope ?? (() => true);
     this.partitionBounds = options.partitionBounds;
@@ -361,14 +365,14 @@ export class ProjectionRunner {
     const envelope = message.envelope;
     if (!envelope) {
       // Unreadable: park under the message key (tenant:subject), which every producer of ours sets.
-      const keyRef = refFromKey(message.key, topic);
+      const keyRef = refFromKey(message.key, this.catalog.subjectTypeOfTopic(topic));
       if (!this.inScope(keyRef)) return void outcome.skipped++;
       await park(keyRef, 'poison: the value is not a JSON envelope');
       return;
     }
     const ref = { tenantId: envelope.tenantId, subjectType: envelope.subjectType, subjectId: envelope.subjectId };
     if (!isSubjectRef(ref)) {
-      const keyRef = refFromKey(message.key, topic);
+      const keyRef = refFromKey(message.key, this.catalog.subjectTypeOfTopic(topic));
       if (!this.inScope(keyRef)) return void outcome.skipped++;
       await park(keyRef, 'poison: the envelope names no subject');
       return;
@@ -435,7 +439,7 @@ export class ProjectionRunner {
   ): Promise<boolean> {
     let event: ProjectedEvent;
     try {
-      event = upcast(envelope);
+      event = this.catalog.upcast(envelope);
     } catch (error) {
       const why = error instanceof UnknownEventError ? error.message : String(error);
       await park(ref, `poison: ${why}`, envelope);
@@ -620,10 +624,10 @@ function withoutNul(text: string): string {
   return text.replaceAll('\u0000', '\\u0000');
 }
 
-function refFromKey(rawKey: string | null, topic: string): SubjectRef {
+function refFromKey(rawKey: string | null, topicSubjectType: string | undefined): SubjectRef {
   const key = rawKey === null ? null : withoutNul(rawKey);
   const at = key?.indexOf(':') ?? -1;
-  const subjectType = /spine\.([a-z]+)\.events$/.exec(topic)?.[1] ?? 'unknown';
+  const subjectType = topicSubjectType ?? 'unknown';
   if (!key || at < 1) return { tenantId: '(unknown)', subjectType, subjectId: key ?? '(no key)' };
   return { tenantId: key.slice(0, at), subjectType, subjectId: key.slice(at + 1) };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { Pool, type PoolClient } from 'pg';
 import { DomainError } from '@spine/domain';
+import type { EventCatalog } from '@spine/events';
 import { surviveDatabaseRestarts } from '@spine/persistence';
 import {
   applyLockSql,
@@ -36,6 +37,8 @@ export interface ReplayEngineOptions {
   /** The live projector's consumer name in projector_offsets (its consumer group). */
   liveConsumer: string;
   topics: readonly string[];
+  /** The domain's events, which the shadow's runner upcasts with as live consumption does. */
+  catalog: EventCatalog;
   projections: readonly Projection[];
   kafka: Kafka;
   repair?: GapRepair;
@@ -382,6 +385,7 @@ export class ReplayEngine {
       surviveDatabaseRestarts(shadowPool, (m) => logger.warn(m));
       const scope = request.scope;
       const runner = new ProjectionRunner(shadowPool, [projection], 'replay', {
+        catalog: this.options.catalog,
         repair: this.options.repair,
         inScope: (ref) =>
           ref.tenantId === scope.tenantId && (scope.subjectId === undefined || ref.subjectId === scope.subjectId),

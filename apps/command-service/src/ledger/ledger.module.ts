@@ -1,3 +1,4 @@
+import { ledgerCatalog } from '@ledger/contract';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -67,6 +68,7 @@ export class LedgerModule {
               logger.warn({ message: 'could not notify the relay; it will poll', error: String(error) }),
             );
             return new CommandExecutor(dataSource, ledgerModel, {
+              catalog: ledgerCatalog,
               topicPrefix: options.topicPrefix,
               onCommitted: () => signal.committed(),
             });

@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsString, Length } from 'class-validator';
 import { AdminOnly, CurrentPrincipal, type Principal } from '@spine/auth';
-import { SUBJECT_TYPES } from '@spine/events';
+import { ledgerCatalog } from '@ledger/contract';
 import { KafkaAdmin } from '@spine/kafka';
 import { DomainError } from '@spine/domain';
 import { ProjectorConsumer } from '../consumer/projector-consumer.service';
@@ -10,8 +10,8 @@ import { projections } from '../projections';
 import { recordAdminAction } from '@spine/projections';
 
 export class ParkedSubjectParamsDto {
-  @ApiProperty({ enum: SUBJECT_TYPES })
-  @IsIn(SUBJECT_TYPES, { message: `subjectType must be one of ${SUBJECT_TYPES.join(', ')}` })
+  @ApiProperty({ enum: ledgerCatalog.subjectTypes })
+  @IsIn(ledgerCatalog.subjectTypes, { message: `subjectType must be one of ${ledgerCatalog.subjectTypes.join(', ')}` })
   subjectType!: string;
 
   // Not only UUIDs: an unreadable message is parked under its Kafka key, whatever that names.

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { Kafka, type Admin, type Consumer } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import { Pool } from 'pg';
-import { allTopics } from '@spine/events';
+import { ledgerCatalog } from '@ledger/contract';
 import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
 import { surviveDatabaseRestarts } from '@spine/persistence';
 import { ProjectionRunner, type PartitionBounds, type PositionCheck } from '@spine/projections';
@@ -34,7 +34,7 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
     @Inject(PROJECTOR_CONFIG) config: ProjectorConfig,
   ) {
     this.groupId = `${config.KAFKA_TOPIC_PREFIX}${config.PROJECTOR_GROUP_ID}`;
-    this.topics = allTopics(config.KAFKA_TOPIC_PREFIX);
+    this.topics = ledgerCatalog.topics(config.KAFKA_TOPIC_PREFIX);
     this.concurrency = config.PROJECTOR_PARTITIONS_CONCURRENTLY;
     this.pool = new Pool({
       connectionString: config.DATABASE_URL,
@@ -47,6 +47,7 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
       ? commandLogRepair(config.COMMAND_SERVICE_URL.replace(/\/$/, ''), config.JWT_SECRET)
       : undefined;
     this.runner = new ProjectionRunner(this.pool, projections, this.groupId, {
+      catalog: ledgerCatalog,
       repair,
       partitionBounds: (topic, partition) => this.partitionBounds(topic, partition),
     });

@@ -1,3 +1,4 @@
+import type { LedgerEvent } from '@ledger/contract';
 import { defineProjection } from '@spine/projections';
 import { balanceChange } from './balance-change';
 
@@ -13,7 +14,7 @@ interface Fold {
 }
 
 /** `account-balances`: one row per account with its current balance and status. */
-export const accountBalances = defineProjection({
+export const accountBalances = defineProjection<LedgerEvent>({
   name: 'account-balances',
   version: 1,
   handles: ['AccountOpened', 'FundsDeposited', 'FundsWithdrawn', 'EntryReversed', 'AccountClosed'],

@@ -1,8 +1,9 @@
+import type { LedgerEvent } from '@ledger/contract';
 import { defineProjection } from '@spine/projections';
 import { balanceChange } from './balance-change';
 
 /** `account-statements`: one row per balance-changing entry, with the balance after it. */
-export const accountStatements = defineProjection({
+export const accountStatements = defineProjection<LedgerEvent>({
   name: 'account-statements',
   version: 1,
   handles: ['FundsDeposited', 'FundsWithdrawn', 'EntryReversed'],

@@ -1,7 +1,8 @@
+import type { LedgerEvent } from '@ledger/contract';
 import type { ProjectedEvent } from '@spine/projections';
 
 /** What an event adds to its account's balance; undefined for events that are not entries. */
-export function balanceChange(e: ProjectedEvent): number | undefined {
+export function balanceChange(e: ProjectedEvent<LedgerEvent>): number | undefined {
   switch (e.eventType) {
     case 'FundsDeposited':
       return e.payload.amount;

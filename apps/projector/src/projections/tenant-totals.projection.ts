@@ -1,8 +1,9 @@
+import type { LedgerEvent } from '@ledger/contract';
 import { defineProjection, type ProjectedEvent } from '@spine/projections';
 import { balanceChange } from './balance-change';
 
 /** `tenant-totals`: per tenant and currency, the number of accounts, of open accounts, and the total balance. */
-export const tenantTotals = defineProjection({
+export const tenantTotals = defineProjection<LedgerEvent>({
   name: 'tenant-totals',
   version: 1,
   handles: ['AccountOpened', 'FundsDeposited', 'FundsWithdrawn', 'EntryReversed', 'AccountClosed'],
@@ -80,7 +81,7 @@ export const tenantTotals = defineProjection({
 });
 
 /** What one event adds to its tenant's totals: accounts, open accounts, balance. */
-function totalsChange(e: ProjectedEvent): [number, number, number] {
+function totalsChange(e: ProjectedEvent<LedgerEvent>): [number, number, number] {
   if (e.eventType === 'AccountOpened') return [1, 1, 0];
   if (e.eventType === 'AccountClosed') return [0, -1, 0];
   return [0, 0, balanceChange(e) ?? 0];

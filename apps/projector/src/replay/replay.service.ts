@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
+import { ledgerCatalog } from '@ledger/contract';
 import { ReplayEngine } from '@spine/replay';
 import { commandLogRepair } from '../consumer/command-log.repair';
 import { PROJECTOR_CONFIG, ProjectorConsumer } from '../consumer/projector-consumer.service';
@@ -19,6 +20,7 @@ export class ReplayService implements OnApplicationBootstrap, OnApplicationShutd
       liveSchema: config.DATABASE_SCHEMA,
       liveConsumer: consumer.groupId,
       topics: consumer.topics,
+      catalog: ledgerCatalog,
       projections,
       kafka,
       repair: commandService ? commandLogRepair(commandService, config.JWT_SECRET) : undefined,

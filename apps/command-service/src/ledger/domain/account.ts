@@ -1,4 +1,4 @@
-import type { AccountEvent } from '@spine/events';
+import type { AccountEvent } from '@ledger/contract';
 
 export type AccountState =
   { status: 'none' } | { status: 'open' | 'closed'; ownerName: string; currency: string; balance: number };

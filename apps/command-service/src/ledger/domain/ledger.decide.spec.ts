@@ -1,4 +1,4 @@
-import type { AccountEvent, TransferEvent } from '@spine/events';
+import type { AccountEvent, TransferEvent } from '@ledger/contract';
 import { deciderSpec } from '@spine/testing';
 import { evolveAccount, initialAccount } from './account';
 import {

@@ -1,5 +1,5 @@
 import type { PendingEvent } from '@spine/domain';
-import type { AccountEvent, LedgerEvent, TransferEvent } from '@spine/events';
+import type { AccountEvent, LedgerEvent, TransferEvent } from '@ledger/contract';
 import type { AccountState } from './account';
 import { LedgerErrors } from './ledger.errors';
 import type { TransferState } from './transfer';

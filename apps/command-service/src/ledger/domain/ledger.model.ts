@@ -1,4 +1,4 @@
-import type { AccountEvent, TransferEvent } from '@spine/events';
+import type { AccountEvent, TransferEvent } from '@ledger/contract';
 import { evolveAccount, initialAccount, type AccountState } from './account';
 import { evolveTransfer, initialTransfer, type TransferState } from './transfer';
 

@@ -1,4 +1,4 @@
-import type { TransferEvent } from '@spine/events';
+import type { TransferEvent } from '@ledger/contract';
 
 export type TransferState =
   | { status: 'none' }

@@ -1,6 +1,6 @@
 import type { CommandDefinition } from '@spine/commands';
 import { findEvent } from '@spine/event-log';
-import type { AccountEvent } from '@spine/events';
+import { ledgerCatalog, type AccountEvent } from '@ledger/contract';
 import type { AccountState } from '../../domain/account';
 import { decideReverse, type ReversalFacts } from '../../domain/ledger.decide';
 import { LEDGER_ACTIONS } from '../../ledger.actions';
@@ -18,7 +18,7 @@ export const reverseEntryCommand: CommandDefinition<ReverseEntryInput, ReversalF
   primarySubject: (i) => account(i.accountId),
   // Read under the account's lock: no other reversal of this account can commit in between.
   async facts(db, i, ctx) {
-    const entry = await findEvent(db, ctx.tenantId, i.eventId);
+    const entry = await findEvent(db, ledgerCatalog, ctx.tenantId, i.eventId);
     const onThisAccount = entry && entry.subjectType === 'account' && entry.subjectId === i.accountId;
     const reversed = await db.query<unknown[]>(
       `SELECT 1 FROM event_log

@@ -1,3 +1,4 @@
+import { ledgerCatalog } from '@ledger/contract';
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -28,7 +29,7 @@ export class EventFeedHttpController {
   @Get()
   async read(@Query() query: EventFeedQueryDto, @CurrentPrincipal() principal: Principal) {
     const after = query.after ? decodeCursor(query.after) : undefined;
-    const { events, next } = await readFeed(this.db, principal.tenantId, after, query.limit ?? 100);
+    const { events, next } = await readFeed(this.db, ledgerCatalog, principal.tenantId, after, query.limit ?? 100);
     return { events, nextCursor: next ? encodeCursor(next) : null };
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { readSubjectEvents } from '@spine/event-log';
-import type { AccountEvent } from '@spine/events';
+import { ledgerCatalog, type AccountEvent } from '@ledger/contract';
 import { evolveAccount, initialAccount, type AccountState } from '../../domain/account';
 import { LedgerErrors } from '../../domain/ledger.errors';
 
@@ -40,7 +40,7 @@ export class AccountReader {
 
   /** Temporal query: the same pure fold the command side keeps state with, over the events known by then. */
   private async asOf(tenantId: string, accountId: string, asOf: Date) {
-    const events = await readSubjectEvents(this.db, {
+    const events = await readSubjectEvents(this.db, ledgerCatalog, {
       tenantId,
       subjectType: 'account',
       subjectId: accountId,

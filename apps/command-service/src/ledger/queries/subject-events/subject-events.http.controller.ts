@@ -8,11 +8,11 @@ import { PageQueryDto } from '../page.query.dto';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
 import { DomainError } from '@spine/domain';
 import { readSubjectEvents } from '@spine/event-log';
-import { SUBJECT_TYPES } from '@spine/events';
+import { ledgerCatalog } from '@ledger/contract';
 
 export class SubjectParamsDto {
-  @ApiProperty({ enum: SUBJECT_TYPES })
-  @IsIn(SUBJECT_TYPES, { message: `subjectType must be one of ${SUBJECT_TYPES.join(', ')}` })
+  @ApiProperty({ enum: ledgerCatalog.subjectTypes })
+  @IsIn(ledgerCatalog.subjectTypes, { message: `subjectType must be one of ${ledgerCatalog.subjectTypes.join(', ')}` })
   subjectType!: string;
 
   @ApiProperty({ format: 'uuid' })
@@ -53,7 +53,7 @@ export class SubjectEventsHttpController {
         `${params.subjectType} ${params.subjectId} does not exist`,
       );
     }
-    const events = await readSubjectEvents(this.db, {
+    const events = await readSubjectEvents(this.db, ledgerCatalog, {
       tenantId: principal.tenantId,
       subjectType: params.subjectType,
       subjectId: params.subjectId,

@@ -43,20 +43,3 @@ export type AccountEvent = AccountOpened | FundsDeposited | FundsWithdrawn | Ent
 export type TransferEvent = TransferRequested | TransferCompleted;
 export type LedgerEvent = AccountEvent | TransferEvent;
 export type LedgerEventType = LedgerEvent['eventType'];
-
-/** Which subject type each event belongs to. */
-export const EVENT_SUBJECT_TYPE: Record<LedgerEventType, 'account' | 'transfer'> = {
-  AccountOpened: 'account',
-  FundsDeposited: 'account',
-  FundsWithdrawn: 'account',
-  EntryReversed: 'account',
-  AccountClosed: 'account',
-  TransferRequested: 'transfer',
-  TransferCompleted: 'transfer',
-};
-
-export const LEDGER_EVENT_TYPES = Object.keys(EVENT_SUBJECT_TYPE) as LedgerEventType[];
-
-export function isLedgerEventType(value: string): value is LedgerEventType {
-  return Object.prototype.hasOwnProperty.call(EVENT_SUBJECT_TYPE, value);
-}

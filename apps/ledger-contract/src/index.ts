@@ -1,0 +1,2 @@
+export * from './ledger-events';
+export * from './ledger.catalog';
