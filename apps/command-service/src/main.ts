@@ -14,6 +14,7 @@ async function main(): Promise<void> {
       description: 'Commands and event-log reads',
       version: '1',
       bearerAuth: true,
+      servers: [{ url: `http://127.0.0.1:${config.HTTP_PORT}`, description: 'this command service (npm run up)' }],
     },
     // gRPC in the same process, on the same providers: the very same command handlers serve both transports.
     configure: (nest) => nest.connectMicroservice(grpcOptions(config.GRPC_HOST, config.GRPC_PORT)),

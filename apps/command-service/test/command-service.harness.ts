@@ -50,7 +50,13 @@ export class CommandServiceHarness {
     });
     const app = await createHttpApp(CommandServiceModule.forRoot(config), {
       bodyLimitBytes: config.HTTP_BODY_LIMIT_BYTES,
-      openApi: { title: 'test', description: 'test', version: '1', bearerAuth: true },
+      openApi: {
+        title: 'test',
+        description: 'test',
+        version: '1',
+        bearerAuth: true,
+        servers: [{ url: 'http://127.0.0.1' }],
+      },
       configure: (a) => a.connectMicroservice(grpcOptions('127.0.0.1', grpcPort)),
     });
     await app.startAllMicroservices();

@@ -21,4 +21,12 @@ describe('AsyncAPI document', () => {
       'TransferCompleted',
     ]);
   });
+
+  it('is a valid AsyncAPI 3.0 document for the AsyncAPI parser (no error diagnostics)', async () => {
+    const { Parser } = await import('@asyncapi/parser');
+    const diagnostics = await new Parser().validate(JSON.stringify(asyncApiDocument(ledgerCatalog)));
+    // Severity 0 is an error; warnings and hints (style suggestions) do not make the document invalid.
+    const errors = diagnostics.filter((d) => Number(d.severity) === 0);
+    expect(errors.map((d) => `${String(d.code)}: ${d.message}`)).toEqual([]);
+  });
 });

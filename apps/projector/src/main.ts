@@ -13,6 +13,7 @@ async function main(): Promise<void> {
       description: 'Read models and admin replay',
       version: '1',
       bearerAuth: true,
+      servers: [{ url: `http://127.0.0.1:${config.HTTP_PORT}`, description: 'this projector (npm run up)' }],
     },
   });
   await runHttpService(app, {

@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { CORRELATION_HEADER, LATENCY_BUCKETS, Metrics, settleCorrelationId } from '@spine/observability';
 import { ApiError } from './api-error';
 import { ApiErrorFilter, correlationIdOf, sendError } from './error.filter';
+import { completeOpenApi } from './openapi';
 import { createValidationPipe } from './validation';
 
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
@@ -14,7 +15,14 @@ export interface HttpAppOptions {
   bodyLimitBytes: number;
   /** Runs before init: e.g. connect a gRPC microservice to the same application (same providers). */
   configure?: (app: NestFastifyApplication) => void;
-  openApi?: { title: string; description: string; version: string; bearerAuth?: boolean };
+  openApi?: {
+    title: string;
+    description: string;
+    version: string;
+    bearerAuth?: boolean;
+    /** Where the service answers, for clients generated from the document. */
+    servers: { url: string; description?: string }[];
+  };
 }
 
 /** A Nest application on Fastify with the platform's conventions: logs, errors, validation, correlation, metrics. */
@@ -88,10 +96,21 @@ export async function createHttpApp(
     let builder = new DocumentBuilder()
       .setTitle(options.openApi.title)
       .setDescription(options.openApi.description)
-      .setVersion(options.openApi.version);
-    if (options.openApi.bearerAuth) builder = builder.addBearerAuth();
-    const document = SwaggerModule.createDocument(app, builder.build());
-    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+      .setVersion(options.openApi.version)
+      .setOpenAPIVersion('3.1.0');
+    if (options.openApi.bearerAuth) {
+      builder = builder.addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'HS256 token with the claims sub, actorType, tenantId, spaceId and roles',
+      });
+    }
+    const document = completeOpenApi(
+      SwaggerModule.createDocument(app, builder.build()) as unknown as Record<string, unknown>,
+      { servers: options.openApi.servers, license: { name: 'Apache-2.0', identifier: 'Apache-2.0' } },
+    );
+    SwaggerModule.setup('docs', app, document as never, { jsonDocumentUrl: 'docs/openapi.json' });
   }
   options.configure?.(app);
   await app.init();

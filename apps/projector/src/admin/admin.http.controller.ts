@@ -1,13 +1,15 @@
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiProperty, ApiTags, ApiOkResponse } from '@nestjs/swagger';
 import { IsIn, IsString, Length } from 'class-validator';
 import { AdminOnly, CurrentPrincipal, type Principal } from '@spine/auth';
 import { ledgerCatalog } from '@ledger/contract';
 import { KafkaAdmin } from '@spine/kafka';
 import { DomainError } from '@spine/domain';
+import { ParkedListDto, ProjectionsDto, ReleaseResultDto } from './admin-responses.dto';
 import { ProjectorConsumer } from '../consumer/projector-consumer.service';
 import { projections } from '../projections';
 import { recordAdminAction } from '@spine/projections';
+import { ApiRoute } from '@spine/http';
 
 export class ParkedSubjectParamsDto {
   @ApiProperty({ enum: ledgerCatalog.subjectTypes })
@@ -34,6 +36,12 @@ export class AdminHttpController {
   // The partitions are shared by every tenant: their figures are the pipeline's health, not any tenant's data. What
   // names subjects (parked ones) is the admin's own tenant only.
   @Get('projections')
+  @ApiRoute({
+    summary: 'Projections, their positions per partition, lag, offset resets and parked subjects',
+    operationId: 'listProjections',
+    role: 'admin',
+  })
+  @ApiOkResponse({ type: ProjectionsDto })
   async projections(@CurrentPrincipal() principal: Principal) {
     const { rows } = await this.projector.pool.query<{
       topic: string;
@@ -95,6 +103,12 @@ export class AdminHttpController {
   }
 
   @Get('parked')
+  @ApiRoute({
+    summary: 'The tenant’s parked subjects and the events waiting behind each',
+    operationId: 'listParked',
+    role: 'admin',
+  })
+  @ApiOkResponse({ type: ParkedListDto })
   async parked(@CurrentPrincipal() principal: Principal) {
     const { rows } = await this.projector.pool.query(
       `SELECT s.subject_type AS "subjectType", s.subject_id AS "subjectId", s.parked_reason AS reason,
@@ -113,12 +127,26 @@ export class AdminHttpController {
   }
 
   @Post('parked/:subjectType/:subjectId/retry')
+  @ApiRoute({
+    summary: 'Apply a parked subject’s events again, in sequence order',
+    operationId: 'retryParked',
+    role: 'admin',
+    errors: { 404: ['NOT_PARKED'] },
+  })
+  @ApiOkResponse({ type: ReleaseResultDto })
   @HttpCode(200)
   retry(@Param() params: ParkedSubjectParamsDto, @CurrentPrincipal() principal: Principal) {
     return this.release(params, principal, false);
   }
 
   @Post('parked/:subjectType/:subjectId/skip')
+  @ApiRoute({
+    summary: 'Pass over a parked subject’s first event (or missing sequences) and apply the rest',
+    operationId: 'skipParked',
+    role: 'admin',
+    errors: { 404: ['NOT_PARKED'] },
+  })
+  @ApiOkResponse({ type: ReleaseResultDto })
   @HttpCode(200)
   skip(@Param() params: ParkedSubjectParamsDto, @CurrentPrincipal() principal: Principal) {
     return this.release(params, principal, true);

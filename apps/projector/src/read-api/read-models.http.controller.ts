@@ -1,10 +1,10 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
 import { DomainError } from '@spine/domain';
-import { ApiError } from '@spine/http';
+import { ApiError, ApiRoute } from '@spine/http';
 import { ProjectorConsumer, PROJECTOR_CONFIG } from '../consumer/projector-consumer.service';
 import type { ProjectorConfig } from '../projector.config';
 
@@ -48,6 +48,42 @@ export class StatementQueryDto extends ReadYourWritesDto {
   afterSequence?: number;
 }
 
+export class AccountBalanceDto {
+  @ApiProperty({ format: 'uuid' }) accountId!: string;
+  @ApiProperty() tenantId!: string;
+  @ApiProperty() ownerName!: string;
+  @ApiProperty({ pattern: '^[A-Z]{3}$' }) currency!: string;
+  @ApiProperty({ description: 'minor units (cents)' }) balance!: number;
+  @ApiProperty({ enum: ['open', 'closed'] }) status!: string;
+  @ApiProperty({ description: 'the last event of the account applied to this row' }) sequence!: number;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class StatementEntryDto {
+  @ApiProperty({ format: 'uuid' }) accountId!: string;
+  @ApiProperty() sequence!: number;
+  @ApiProperty({ format: 'uuid' }) eventId!: string;
+  @ApiProperty({ enum: ['FundsDeposited', 'FundsWithdrawn', 'EntryReversed'] }) eventType!: string;
+  @ApiProperty({ description: 'the change to the balance, minor units' }) amount!: number;
+  @ApiProperty() balanceAfter!: number;
+  @ApiProperty({ format: 'date-time' }) recordedAt!: string;
+}
+
+export class StatementDto {
+  @ApiProperty({ type: [StatementEntryDto] }) entries!: StatementEntryDto[];
+}
+
+export class CurrencyTotalsDto {
+  @ApiProperty() currency!: string;
+  @ApiProperty() accounts!: number;
+  @ApiProperty() openAccounts!: number;
+  @ApiProperty({ description: 'minor units' }) totalBalance!: number;
+}
+
+export class TenantTotalsDto {
+  @ApiProperty({ type: [CurrencyTotalsDto] }) totals!: CurrencyTotalsDto[];
+}
+
 interface BalanceRow {
   accountId: string;
   tenantId: string;
@@ -70,6 +106,12 @@ export class ReadModelsHttpController {
   ) {}
 
   @Get('accounts/:id')
+  @ApiRoute({
+    summary: 'An account’s balance (read model); can wait for a sequence (read-your-writes)',
+    operationId: 'getAccountBalance',
+    errors: { 404: ['ACCOUNT_NOT_FOUND'], 503: ['NOT_YET_PROJECTED'] },
+  })
+  @ApiOkResponse({ type: AccountBalanceDto })
   async account(
     @Param() params: AccountParamsDto,
     @Query() query: ReadYourWritesDto,
@@ -82,6 +124,12 @@ export class ReadModelsHttpController {
   }
 
   @Get('accounts/:id/statement')
+  @ApiRoute({
+    summary: 'An account’s statement lines (read model)',
+    operationId: 'getAccountStatement',
+    errors: { 404: ['ACCOUNT_NOT_FOUND'], 503: ['NOT_YET_PROJECTED'] },
+  })
+  @ApiOkResponse({ type: StatementDto })
   async statement(
     @Param() params: AccountParamsDto,
     @Query() query: StatementQueryDto,
@@ -102,6 +150,8 @@ export class ReadModelsHttpController {
   }
 
   @Get('tenant/totals')
+  @ApiRoute({ summary: 'The tenant’s totals per currency (read model)', operationId: 'getTenantTotals' })
+  @ApiOkResponse({ type: TenantTotalsDto })
   async totals(@CurrentPrincipal() principal: Principal) {
     const { rows } = await this.projector.pool.query(
       `SELECT currency, accounts::float8 AS accounts, open_accounts::float8 AS "openAccounts",

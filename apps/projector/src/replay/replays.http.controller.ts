@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, CurrentPrincipal, type Principal } from '@spine/auth';
-import { ApiError } from '@spine/http';
+import { ApiError, ApiRoute } from '@spine/http';
 import { recordAdminAction } from '@spine/projections';
 import { DEFAULT_REPLAY_BATCH_SIZE, type ReplayFrom } from '@spine/replay';
+import { ReplayViewDto } from '../admin/admin-responses.dto';
 import { ProjectionNameParamsDto, ReplayIdParamsDto, ReplayRequestDto } from './replay-request.dto';
 import { ReplayService } from './replay.service';
 
@@ -15,6 +16,19 @@ export class ReplaysHttpController {
   constructor(private readonly replays: ReplayService) {}
 
   @Post('projections/:name/replays')
+  @ApiRoute({
+    summary: 'Start a replay: a read-only preview, or a rebuild that confirms a finished preview',
+    operationId: 'startReplay',
+    role: 'admin',
+    body: true,
+    errors: {
+      403: ['TENANT_SCOPE_FORBIDDEN'],
+      404: ['PROJECTION_NOT_FOUND', 'REPLAY_NOT_FOUND'],
+      409: ['REPLAY_IN_PROGRESS', 'CONFIRMATION_REQUIRED', 'PREVIEW_NOT_MATCHING'],
+      422: ['OFFSETS_NEED_KAFKA', 'UNKNOWN_POSITION', 'SOURCE_UNAVAILABLE', 'SCOPE_NOT_SUPPORTED', 'PARTIAL_RANGE'],
+    },
+  })
+  @ApiAcceptedResponse({ type: ReplayViewDto })
   @HttpCode(202)
   async request(
     @Param() params: ProjectionNameParamsDto,
@@ -57,11 +71,25 @@ export class ReplaysHttpController {
   }
 
   @Get('replays/:id')
+  @ApiRoute({
+    summary: 'A replay’s progress, outcome and diff',
+    operationId: 'getReplay',
+    role: 'admin',
+    errors: { 404: ['REPLAY_NOT_FOUND'] },
+  })
+  @ApiOkResponse({ type: ReplayViewDto })
   view(@Param() params: ReplayIdParamsDto, @CurrentPrincipal() principal: Principal) {
     return this.replays.engine.view(params.id, principal.tenantId);
   }
 
   @Post('replays/:id/cancel')
+  @ApiRoute({
+    summary: 'Cancel a running replay',
+    operationId: 'cancelReplay',
+    role: 'admin',
+    errors: { 404: ['REPLAY_NOT_FOUND'], 409: ['REPLAY_NOT_RUNNING'] },
+  })
+  @ApiAcceptedResponse({ type: ReplayViewDto })
   @HttpCode(202)
   cancel(@Param() params: ReplayIdParamsDto, @CurrentPrincipal() principal: Principal) {
     return this.replays.engine.cancel(params.id, { actorId: principal.actorId, tenantId: principal.tenantId });

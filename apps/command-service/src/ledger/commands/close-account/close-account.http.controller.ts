@@ -2,7 +2,7 @@ import { Body, Controller, Param, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
-import { ApiError } from '@spine/http';
+import { ApiError, ApiRoute } from '@spine/http';
 import { CommandHttp, RequestHeaders, type CommandHeaders } from '../../http/command-http';
 import { OpenAccountResponseDto } from '../open-account/open-account.request.dto';
 import { AccountParamsDto } from '../account-params.dto';
@@ -34,6 +34,13 @@ export class CloseAccountHttpController {
   constructor(private readonly http: CommandHttp) {}
 
   @Post(':id/close')
+  @ApiRoute({
+    summary: 'Close an account whose balance is zero',
+    operationId: 'closeAccount',
+    command: true,
+    body: true,
+    errors: { 404: ['ACCOUNT_NOT_FOUND'], 409: ['ACCOUNT_CLOSED', 'BALANCE_NOT_ZERO'] },
+  })
   @ApiOkResponse({ type: OpenAccountResponseDto })
   handle(
     @Param() params: AccountParamsDto,

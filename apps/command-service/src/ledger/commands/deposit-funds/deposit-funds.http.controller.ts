@@ -6,6 +6,7 @@ import { CommandHttp, RequestHeaders, type CommandHeaders } from '../../http/com
 import { AccountParamsDto } from '../account-params.dto';
 import { AccountBalanceResponseDto, EntryRequestDto } from '../entry.request.dto';
 import { depositFundsCommand } from './deposit-funds.command';
+import { ApiRoute } from '@spine/http';
 
 @ApiTags('accounts')
 @Authenticated()
@@ -14,6 +15,13 @@ export class DepositFundsHttpController {
   constructor(private readonly http: CommandHttp) {}
 
   @Post(':id/deposits')
+  @ApiRoute({
+    summary: 'Deposit funds into an account',
+    operationId: 'depositFunds',
+    command: true,
+    body: true,
+    errors: { 404: ['ACCOUNT_NOT_FOUND'], 409: ['ACCOUNT_CLOSED', 'BALANCE_LIMIT'] },
+  })
   @ApiCreatedResponse({ type: AccountBalanceResponseDto })
   handle(
     @Param() params: AccountParamsDto,

@@ -6,6 +6,7 @@ import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
 import { CommandHttp, type CommandHeaders, RequestHeaders } from '../../http/command-http';
 import { openAccountCommand } from './open-account.command';
 import { OpenAccountRequestDto, OpenAccountResponseDto } from './open-account.request.dto';
+import { ApiRoute } from '@spine/http';
 
 @ApiTags('accounts')
 @Authenticated()
@@ -14,6 +15,13 @@ export class OpenAccountHttpController {
   constructor(private readonly http: CommandHttp) {}
 
   @Post()
+  @ApiRoute({
+    summary: 'Open an account',
+    operationId: 'openAccount',
+    command: true,
+    body: true,
+    errors: { 409: ['ACCOUNT_EXISTS'] },
+  })
   @ApiCreatedResponse({ type: OpenAccountResponseDto })
   open(
     @Body() body: OpenAccountRequestDto,

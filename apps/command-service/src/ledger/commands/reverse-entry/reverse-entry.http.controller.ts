@@ -7,6 +7,7 @@ import { AccountParamsDto } from '../account-params.dto';
 import { AccountBalanceResponseDto } from '../entry.request.dto';
 import { reverseEntryCommand } from './reverse-entry.command';
 import { ReverseEntryRequestDto } from './reverse-entry.request.dto';
+import { ApiRoute } from '@spine/http';
 
 @ApiTags('accounts')
 @Authenticated()
@@ -15,6 +16,17 @@ export class ReverseEntryHttpController {
   constructor(private readonly http: CommandHttp) {}
 
   @Post(':id/reversals')
+  @ApiRoute({
+    summary: 'Reverse a deposit or withdrawal by a compensating entry',
+    operationId: 'reverseEntry',
+    command: true,
+    body: true,
+    errors: {
+      404: ['ACCOUNT_NOT_FOUND', 'ENTRY_NOT_FOUND'],
+      409: ['ACCOUNT_CLOSED', 'ALREADY_REVERSED', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT'],
+      422: ['ENTRY_NOT_REVERSIBLE'],
+    },
+  })
   @ApiCreatedResponse({ type: AccountBalanceResponseDto })
   handle(
     @Param() params: AccountParamsDto,

@@ -6,6 +6,7 @@ import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
 import { CommandHttp, RequestHeaders, type CommandHeaders } from '../../http/command-http';
 import { transferFundsCommand } from './transfer-funds.command';
 import { TransferFundsRequestDto, TransferFundsResponseDto } from './transfer-funds.request.dto';
+import { ApiRoute } from '@spine/http';
 
 @ApiTags('transfers')
 @Authenticated()
@@ -14,6 +15,17 @@ export class TransferFundsHttpController {
   constructor(private readonly http: CommandHttp) {}
 
   @Post()
+  @ApiRoute({
+    summary: 'Transfer funds between two accounts of the tenant',
+    operationId: 'transferFunds',
+    command: true,
+    body: true,
+    errors: {
+      404: ['ACCOUNT_NOT_FOUND'],
+      409: ['ACCOUNT_CLOSED', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT', 'TRANSFER_EXISTS'],
+      422: ['SAME_ACCOUNT', 'CURRENCY_MISMATCH'],
+    },
+  })
   @ApiCreatedResponse({ type: TransferFundsResponseDto })
   handle(
     @Body() body: TransferFundsRequestDto,

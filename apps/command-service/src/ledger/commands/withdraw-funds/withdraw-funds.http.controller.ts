@@ -6,6 +6,7 @@ import { CommandHttp, RequestHeaders, type CommandHeaders } from '../../http/com
 import { AccountParamsDto } from '../account-params.dto';
 import { AccountBalanceResponseDto, EntryRequestDto } from '../entry.request.dto';
 import { withdrawFundsCommand } from './withdraw-funds.command';
+import { ApiRoute } from '@spine/http';
 
 @ApiTags('accounts')
 @Authenticated()
@@ -14,6 +15,13 @@ export class WithdrawFundsHttpController {
   constructor(private readonly http: CommandHttp) {}
 
   @Post(':id/withdrawals')
+  @ApiRoute({
+    summary: 'Withdraw funds from an account',
+    operationId: 'withdrawFunds',
+    command: true,
+    body: true,
+    errors: { 404: ['ACCOUNT_NOT_FOUND'], 409: ['ACCOUNT_CLOSED', 'INSUFFICIENT_FUNDS'] },
+  })
   @ApiCreatedResponse({ type: AccountBalanceResponseDto })
   handle(
     @Param() params: AccountParamsDto,

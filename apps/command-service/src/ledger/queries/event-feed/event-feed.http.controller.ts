@@ -1,12 +1,13 @@
 import { ledgerCatalog } from '@ledger/contract';
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import type { DataSource } from 'typeorm';
 import { PageQueryDto } from '../page.query.dto';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
 import { decodeCursor, encodeCursor, readFeed } from '@spine/event-log';
+import { ApiRoute, EventFeedPageDto } from '@spine/http';
 
 export class EventFeedQueryDto extends PageQueryDto {
   @ApiProperty({ required: false, description: 'nextCursor of the previous page; absent: from the beginning' })
@@ -27,6 +28,12 @@ export class EventFeedHttpController {
    * when transactions commit out of id order (an event held by an open transaction appears once it commits).
    */
   @Get()
+  @ApiRoute({
+    summary: 'The tenant’s events in commit order, from a cursor (gap-safe feed)',
+    operationId: 'readEventFeed',
+    errors: { 400: ['INVALID_CURSOR'] },
+  })
+  @ApiOkResponse({ type: EventFeedPageDto })
   async read(@Query() query: EventFeedQueryDto, @CurrentPrincipal() principal: Principal) {
     const after = query.after ? decodeCursor(query.after) : undefined;
     const { events, next } = await readFeed(this.db, ledgerCatalog, principal.tenantId, after, query.limit ?? 100);

@@ -5,6 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
 import { AccountParamsDto } from '../../commands/account-params.dto';
 import { AccountReader } from './account.reader';
+import { ApiRoute } from '@spine/http';
 
 export class GetAccountQueryDto {
   @ApiProperty({
@@ -33,6 +34,11 @@ export class GetAccountHttpController {
   constructor(private readonly accounts: AccountReader) {}
 
   @Get(':id')
+  @ApiRoute({
+    summary: 'An account as the event log knows it, now or as of a time',
+    operationId: 'getAccount',
+    errors: { 404: ['ACCOUNT_NOT_FOUND'] },
+  })
   @ApiOkResponse({ type: AccountStateDto })
   async get(
     @Param() params: AccountParamsDto,

@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsUUID, Min } from 'class-validator';
@@ -9,6 +9,7 @@ import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
 import { DomainError } from '@spine/domain';
 import { readSubjectEvents } from '@spine/event-log';
 import { ledgerCatalog } from '@ledger/contract';
+import { ApiRoute, EventListDto } from '@spine/http';
 
 export class SubjectParamsDto {
   @ApiProperty({ enum: ledgerCatalog.subjectTypes })
@@ -37,6 +38,12 @@ export class SubjectEventsHttpController {
 
   /** A subject's history in sequence order, events upcast to their current schema versions. */
   @Get(':subjectType/:subjectId/events')
+  @ApiRoute({
+    summary: 'A subject’s events in sequence order, upcast to current schema versions',
+    operationId: 'listSubjectEvents',
+    errors: { 404: ['SUBJECT_NOT_FOUND'] },
+  })
+  @ApiOkResponse({ type: EventListDto })
   async list(
     @Param() params: SubjectParamsDto,
     @Query() query: SubjectEventsQueryDto,
