@@ -1,29 +1,23 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ledgerCatalog } from '@ledger/contract';
+import { AuthModule } from '@spine/auth';
 import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
 import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
 import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
-import {
-  ProjectorCore1763800001000,
-  ProjectorFences1763800003100,
-  ProjectorOffsetResets1763800003200,
-} from '@spine/projections';
-import { Replays1763800003000 } from '@spine/replay';
-import { AUTH_SECRET, BearerAuthGuard } from '@spine/auth';
-import { AdminHttpController } from './admin/admin.http.controller';
-import { PositionsReadinessCheck } from './consumer/positions.readiness';
-import { PROJECTOR_CONFIG, ProjectorConsumer } from './consumer/projector-consumer.service';
+import { eventLogRepair, PositionsReadinessCheck, ProjectionsModule, projectionsMigrations } from '@spine/projections';
+import { eventLogFeedReader, ReplayModule, replayMigrations } from '@spine/replay';
 import type { ProjectorConfig } from './projector.config';
+import { projections } from './projections';
 import { ReadModels1763800002000 } from './projections/read-models.migration';
-import { ReadModelsHttpController } from './read-api/read-models.http.controller';
-import { ReplayService } from './replay/replay.service';
-import { ReplaysHttpController } from './replay/replays.http.controller';
+import { READ_API_CONFIG, ReadModelsHttpController } from './read-api/read-models.http.controller';
 
 export const SERVICE_NAME = 'projector';
 
+/** The ledger's projector: the platform's projection and replay modules over the ledger's catalog and projections. */
 @Module({})
 export class ProjectorModule {
   static forRoot(config: ProjectorConfig): DynamicModule {
+    const eventLog = config.COMMAND_SERVICE_URL.replace(/\/$/, '');
     return {
       module: ProjectorModule,
       imports: [
@@ -35,13 +29,7 @@ export class ProjectorModule {
           poolSize: config.DATABASE_POOL_SIZE,
           runMigrations: config.DATABASE_RUN_MIGRATIONS,
           applicationName: SERVICE_NAME,
-          migrations: [
-            ProjectorCore1763800001000,
-            ReadModels1763800002000,
-            Replays1763800003000,
-            ProjectorFences1763800003100,
-            ProjectorOffsetResets1763800003200,
-          ],
+          migrations: [...projectionsMigrations, ReadModels1763800002000, ...replayMigrations],
         }),
         KafkaModule.forRoot({
           brokers: config.KAFKA_BROKERS,
@@ -51,15 +39,22 @@ export class ProjectorModule {
           required: true,
         }),
         HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck, PositionsReadinessCheck]),
+        AuthModule.forRoot(config.JWT_SECRET),
+        ProjectionsModule.forRoot({
+          catalog: ledgerCatalog,
+          projections,
+          databaseUrl: config.DATABASE_URL,
+          schema: config.DATABASE_SCHEMA,
+          topicPrefix: config.KAFKA_TOPIC_PREFIX,
+          groupId: config.PROJECTOR_GROUP_ID,
+          partitionsConcurrently: config.PROJECTOR_PARTITIONS_CONCURRENTLY,
+          sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
+          repair: eventLog ? eventLogRepair(eventLog, config.JWT_SECRET) : undefined,
+        }),
+        ReplayModule.forRoot({ eventLog: eventLog ? eventLogFeedReader(eventLog, config.JWT_SECRET) : undefined }),
       ],
-      controllers: [ReadModelsHttpController, AdminHttpController, ReplaysHttpController],
-      providers: [
-        { provide: PROJECTOR_CONFIG, useValue: config },
-        { provide: AUTH_SECRET, useValue: config.JWT_SECRET },
-        BearerAuthGuard,
-        ProjectorConsumer,
-        ReplayService,
-      ],
+      controllers: [ReadModelsHttpController],
+      providers: [{ provide: READ_API_CONFIG, useValue: { maxWaitMs: config.READ_MAX_WAIT_MS } }],
     };
   }
 }

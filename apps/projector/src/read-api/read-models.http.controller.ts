@@ -5,8 +5,14 @@ import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
 import { DomainError } from '@spine/domain';
 import { ApiError, ApiRoute } from '@spine/http';
-import { ProjectorConsumer, PROJECTOR_CONFIG } from '../consumer/projector-consumer.service';
-import type { ProjectorConfig } from '../projector.config';
+import type { Pool } from 'pg';
+import { PROJECTIONS_POOL } from '@spine/projections';
+
+export const READ_API_CONFIG = Symbol('READ_API_CONFIG');
+export interface ReadApiConfig {
+  /** The longest read-your-writes wait a read may ask for. */
+  maxWaitMs: number;
+}
 
 export class AccountParamsDto {
   @ApiProperty({ format: 'uuid' })
@@ -101,8 +107,8 @@ interface BalanceRow {
 @Controller('v1')
 export class ReadModelsHttpController {
   constructor(
-    private readonly projector: ProjectorConsumer,
-    @Inject(PROJECTOR_CONFIG) private readonly config: ProjectorConfig,
+    @Inject(PROJECTIONS_POOL) private readonly pool: Pool,
+    @Inject(READ_API_CONFIG) private readonly config: ReadApiConfig,
   ) {}
 
   @Get('accounts/:id')
@@ -139,7 +145,7 @@ export class ReadModelsHttpController {
     if (!(await this.balance(principal.tenantId, params.id))) {
       throw new DomainError('not-found', 'ACCOUNT_NOT_FOUND', `Account ${params.id} is not in the read model`);
     }
-    const { rows } = await this.projector.pool.query(
+    const { rows } = await this.pool.query(
       `SELECT account_id AS "accountId", sequence, event_id AS "eventId", event_type AS "eventType", amount::float8 AS amount,
               balance_after::float8 AS "balanceAfter", recorded_at AS "recordedAt"
          FROM account_statements WHERE tenant_id = $1 AND account_id = $2 AND sequence > $3
@@ -153,7 +159,7 @@ export class ReadModelsHttpController {
   @ApiRoute({ summary: 'The tenant’s totals per currency (read model)', operationId: 'getTenantTotals' })
   @ApiOkResponse({ type: TenantTotalsDto })
   async totals(@CurrentPrincipal() principal: Principal) {
-    const { rows } = await this.projector.pool.query(
+    const { rows } = await this.pool.query(
       `SELECT currency, accounts::float8 AS accounts, open_accounts::float8 AS "openAccounts",
               total_balance::float8 AS "totalBalance"
          FROM tenant_totals WHERE tenant_id = $1 ORDER BY currency`,
@@ -163,7 +169,7 @@ export class ReadModelsHttpController {
   }
 
   private async balance(tenantId: string, accountId: string): Promise<BalanceRow | undefined> {
-    const { rows } = await this.projector.pool.query<BalanceRow>(
+    const { rows } = await this.pool.query<BalanceRow>(
       `SELECT account_id AS "accountId", tenant_id AS "tenantId", owner_name AS "ownerName", currency,
               balance::float8 AS balance, status, sequence, updated_at AS "updatedAt"
          FROM account_balances WHERE tenant_id = $1 AND account_id = $2`,
@@ -175,7 +181,7 @@ export class ReadModelsHttpController {
   /** Read-your-writes: wait up to waitMs for the account to reach minSequence, else 503 with Retry-After. */
   private async waitFor(tenantId: string, accountId: string, query: ReadYourWritesDto): Promise<void> {
     if (query.minSequence === undefined) return;
-    const deadline = Date.now() + Math.min(query.waitMs ?? 0, this.config.READ_MAX_WAIT_MS);
+    const deadline = Date.now() + Math.min(query.waitMs ?? 0, this.config.maxWaitMs);
     for (;;) {
       const row = await this.balance(tenantId, accountId);
       if (row && row.sequence >= query.minSequence) return;

@@ -1,28 +1,27 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Kafka, type Admin, type Consumer } from 'kafkajs';
 import type { Counter } from 'prom-client';
-import { Pool } from 'pg';
-import { ledgerCatalog } from '@ledger/contract';
+import type { Pool } from 'pg';
 import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
-import { surviveDatabaseRestarts } from '@spine/persistence';
-import { ProjectionRunner, type PartitionBounds, type PositionCheck } from '@spine/projections';
-import type { ProjectorConfig } from '../projector.config';
-import { projections } from '../projections';
-import { commandLogRepair } from './command-log.repair';
-
-export const PROJECTOR_CONFIG = Symbol('PROJECTOR_CONFIG');
+import type { PartitionBounds, PositionCheck } from '../partition-position';
+import { ProjectionRunner } from '../projection-runner';
+import {
+  PROJECTIONS_OPTIONS,
+  PROJECTIONS_POOL,
+  projectionNames,
+  type ProjectionsModuleOptions,
+} from './projections.options';
 
 /**
  * Kafka → read models. Positions live in PostgreSQL, committed with the read models; Kafka's committed offsets only
  * shorten a restart. On every assignment the consumer seeks to the stored positions.
  */
 @Injectable()
-export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ProjectionConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Projector');
   private consumer: Consumer;
   private readonly newConsumer: () => Consumer;
   private stopping = false;
-  readonly pool: Pool;
   readonly runner: ProjectionRunner;
   readonly groupId: string;
   readonly topics: string[];
@@ -31,31 +30,21 @@ export class ProjectorConsumer implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly kafka: Kafka,
     private readonly metrics: Metrics,
-    @Inject(PROJECTOR_CONFIG) config: ProjectorConfig,
+    @Inject(PROJECTIONS_POOL) private readonly pool: Pool,
+    @Inject(PROJECTIONS_OPTIONS) options: ProjectionsModuleOptions,
   ) {
-    this.groupId = `${config.KAFKA_TOPIC_PREFIX}${config.PROJECTOR_GROUP_ID}`;
-    this.topics = ledgerCatalog.topics(config.KAFKA_TOPIC_PREFIX);
-    this.concurrency = config.PROJECTOR_PARTITIONS_CONCURRENTLY;
-    this.pool = new Pool({
-      connectionString: config.DATABASE_URL,
-      options: `-c search_path=${config.DATABASE_SCHEMA}`,
-      max: config.PROJECTOR_PARTITIONS_CONCURRENTLY + 2,
-      application_name: 'projector-consumer',
-    });
-    surviveDatabaseRestarts(this.pool, (m) => this.logger.warn(m));
-    const repair = config.COMMAND_SERVICE_URL
-      ? commandLogRepair(config.COMMAND_SERVICE_URL.replace(/\/$/, ''), config.JWT_SECRET)
-      : undefined;
-    this.runner = new ProjectionRunner(this.pool, projections, this.groupId, {
-      catalog: ledgerCatalog,
-      repair,
+    ({ groupId: this.groupId, topics: this.topics } = projectionNames(options));
+    this.concurrency = options.partitionsConcurrently;
+    this.runner = new ProjectionRunner(this.pool, options.projections, this.groupId, {
+      catalog: options.catalog,
+      repair: options.repair,
       partitionBounds: (topic, partition) => this.partitionBounds(topic, partition),
     });
     this.newConsumer = () =>
       kafka.consumer({
         groupId: this.groupId,
-        sessionTimeout: config.PROJECTOR_SESSION_TIMEOUT_MS,
-        heartbeatInterval: Math.max(100, Math.floor(config.PROJECTOR_SESSION_TIMEOUT_MS / 10)),
+        sessionTimeout: options.sessionTimeoutMs,
+        heartbeatInterval: Math.max(100, Math.floor(options.sessionTimeoutMs / 10)),
         maxWaitTimeInMs: 50,
         allowAutoTopicCreation: false,
       });

@@ -3,8 +3,8 @@ import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, CurrentPrincipal, type Principal } from '@spine/auth';
 import { ApiError, ApiRoute } from '@spine/http';
 import { recordAdminAction } from '@spine/projections';
-import { DEFAULT_REPLAY_BATCH_SIZE, type ReplayFrom } from '@spine/replay';
-import { ReplayViewDto } from '../admin/admin-responses.dto';
+import { DEFAULT_REPLAY_BATCH_SIZE, type ReplayFrom } from '../replay.request';
+import { ReplayViewDto } from './replay-view.dto';
 import { ProjectionNameParamsDto, ReplayIdParamsDto, ReplayRequestDto } from './replay-request.dto';
 import { ReplayService } from './replay.service';
 

@@ -1,13 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { signToken } from '@spine/auth';
 import type { EventEnvelope } from '@spine/events';
-import type { GapRepair } from '@spine/projections';
+import type { GapRepair } from '../projection-runner';
 
 /**
- * Fills a sequence gap from the command service's per-subject history (the canonical event log), as the tenant's
+ * Fills a sequence gap from the canonical event log's subject history (`GET /v1/subjects/:type/:id/events` of the
+ * command service that owns the log), as the tenant's
  * service principal. Any failure (service down, slow, refusing) leaves the gap to be parked.
  */
-export function commandLogRepair(baseUrl: string, jwtSecret: string, timeoutMs = 2000): GapRepair {
+export function eventLogRepair(baseUrl: string, jwtSecret: string, timeoutMs = 2000): GapRepair {
   const logger = new Logger('GapRepair');
   return async (ref, afterSequence, upToSequence) => {
     const token = await signToken(

@@ -1,19 +1,25 @@
-import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiProperty, ApiTags, ApiOkResponse } from '@nestjs/swagger';
-import { IsIn, IsString, Length } from 'class-validator';
+import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { IsString, Length, Matches } from 'class-validator';
+import type { Pool } from 'pg';
 import { AdminOnly, CurrentPrincipal, type Principal } from '@spine/auth';
-import { ledgerCatalog } from '@ledger/contract';
-import { KafkaAdmin } from '@spine/kafka';
 import { DomainError } from '@spine/domain';
+import { ApiError, ApiRoute } from '@spine/http';
+import { KafkaAdmin } from '@spine/kafka';
+import { recordAdminAction } from '../admin-audit';
+import { ProjectionRunner } from '../projection-runner';
 import { ParkedListDto, ProjectionsDto, ReleaseResultDto } from './admin-responses.dto';
-import { ProjectorConsumer } from '../consumer/projector-consumer.service';
-import { projections } from '../projections';
-import { recordAdminAction } from '@spine/projections';
-import { ApiRoute } from '@spine/http';
+import {
+  PROJECTIONS_OPTIONS,
+  PROJECTIONS_POOL,
+  projectionNames,
+  type ProjectionsModuleOptions,
+} from './projections.options';
 
 export class ParkedSubjectParamsDto {
-  @ApiProperty({ enum: ledgerCatalog.subjectTypes })
-  @IsIn(ledgerCatalog.subjectTypes, { message: `subjectType must be one of ${ledgerCatalog.subjectTypes.join(', ')}` })
+  // Checked against the domain's catalog in the handler: a decorator cannot know which domain serves the route.
+  @ApiProperty({ pattern: '^[a-z][a-z0-9-]{0,63}$', description: 'a subject type of the domain’s event catalog' })
+  @Matches(/^[a-z][a-z0-9-]{0,63}$/, { message: 'subjectType must be a subject type of the event catalog' })
   subjectType!: string;
 
   // Not only UUIDs: an unreadable message is parked under its Kafka key, whatever that names.
@@ -27,11 +33,27 @@ export class ParkedSubjectParamsDto {
 @ApiTags('admin')
 @AdminOnly()
 @Controller('admin')
-export class AdminHttpController {
+export class ProjectionsAdminHttpController {
+  private readonly groupId: string;
+  private readonly topics: string[];
+
   constructor(
-    private readonly projector: ProjectorConsumer,
+    @Inject(PROJECTIONS_POOL) private readonly pool: Pool,
+    @Inject(PROJECTIONS_OPTIONS) private readonly options: ProjectionsModuleOptions,
+    private readonly runner: ProjectionRunner,
     private readonly kafka: KafkaAdmin,
-  ) {}
+  ) {
+    ({ groupId: this.groupId, topics: this.topics } = projectionNames(options));
+  }
+
+  /** 400 in the shape of the validation pipe's answer: the catalog decides which subject types exist. */
+  private knownSubjectType(subjectType: string): void {
+    const known = this.options.catalog.subjectTypes;
+    if (known.includes(subjectType)) return;
+    throw new ApiError(400, 'VALIDATION_FAILED', 'Request validation failed', [
+      { field: 'subjectType', errors: [`subjectType must be one of ${known.join(', ')}`] },
+    ]);
+  }
 
   // The partitions are shared by every tenant: their figures are the pipeline's health, not any tenant's data. What
   // names subjects (parked ones) is the admin's own tenant only.
@@ -43,7 +65,7 @@ export class AdminHttpController {
   })
   @ApiOkResponse({ type: ProjectionsDto })
   async projections(@CurrentPrincipal() principal: Principal) {
-    const { rows } = await this.projector.pool.query<{
+    const { rows } = await this.pool.query<{
       topic: string;
       partition: number;
       next_offset: string;
@@ -58,10 +80,10 @@ export class AdminHttpController {
       `SELECT topic, partition, next_offset, applied, duplicates, parked, resets, last_reset, source_gaps,
               last_source_gap FROM projector_offsets
         WHERE consumer = $1 ORDER BY topic, partition`,
-      [this.projector.groupId],
+      [this.groupId],
     );
     const ends = new Map<string, string>();
-    for (const topic of this.projector.topics) {
+    for (const topic of this.topics) {
       for (const p of await this.kafka.admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${p.partition}`, p.high);
     }
     const partitions = [...ends].map(([key, high]) => {
@@ -84,13 +106,13 @@ export class AdminHttpController {
         lastSourceGap: row?.last_source_gap ?? null,
       };
     });
-    const { rows: parkedSubjects } = await this.projector.pool.query<{ n: number }>(
+    const { rows: parkedSubjects } = await this.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM projector_subjects WHERE tenant_id = $1 AND parked_reason IS NOT NULL`,
       [principal.tenantId],
     );
     return {
-      consumerGroup: this.projector.groupId,
-      projections: projections.map((p) => ({
+      consumerGroup: this.groupId,
+      projections: this.options.projections.map((p) => ({
         name: p.name,
         version: p.version,
         handles: p.handles,
@@ -110,7 +132,7 @@ export class AdminHttpController {
   })
   @ApiOkResponse({ type: ParkedListDto })
   async parked(@CurrentPrincipal() principal: Principal) {
-    const { rows } = await this.projector.pool.query(
+    const { rows } = await this.pool.query(
       `SELECT s.subject_type AS "subjectType", s.subject_id AS "subjectId", s.parked_reason AS reason,
               s.parked_at AS "parkedAt", s.last_sequence AS "lastAppliedSequence",
               coalesce(json_agg(json_build_object('sequence', e.sequence, 'eventId', e.event_id, 'reason', e.reason,
@@ -153,10 +175,11 @@ export class AdminHttpController {
   }
 
   private async release(params: ParkedSubjectParamsDto, principal: Principal, skipFirst: boolean) {
+    this.knownSubjectType(params.subjectType);
     const action = skipFirst ? 'parked.skip' : 'parked.retry';
     const target = { tenantId: principal.tenantId, subjectType: params.subjectType, subjectId: params.subjectId };
     const audit = (outcome: string, details: unknown) =>
-      recordAdminAction(this.projector.pool, {
+      recordAdminAction(this.pool, {
         actorId: principal.actorId,
         tenantId: principal.tenantId,
         action,
@@ -164,7 +187,7 @@ export class AdminHttpController {
         outcome,
         details,
       });
-    const { rows } = await this.projector.pool.query(
+    const { rows } = await this.pool.query(
       `SELECT 1 FROM projector_subjects WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 AND parked_reason IS NOT NULL`,
       [target.tenantId, target.subjectType, target.subjectId],
     );
@@ -172,7 +195,7 @@ export class AdminHttpController {
       await audit('refused: not parked', undefined);
       throw new DomainError('not-found', 'NOT_PARKED', `${params.subjectType} ${params.subjectId} is not parked`);
     }
-    const result = await this.projector.runner.releaseParked(target, skipFirst);
+    const result = await this.runner.releaseParked(target, skipFirst);
     const stillParked = result.parked > 0;
     const body = {
       subjectType: params.subjectType,

@@ -1,12 +1,12 @@
 import { signToken } from '@spine/auth';
 import type { EventEnvelope } from '@spine/events';
-import type { EventLogReader } from '@spine/replay';
+import type { EventLogReader } from '../sources/event-log.source';
 
 /**
  * The canonical event log, read page by page from the command service's tenant feed (`GET /v1/events`) as the
  * tenant's service principal. Failures are thrown: a replay that cannot read the log fails and changes nothing.
  */
-export function commandFeedReader(baseUrl: string, jwtSecret: string, timeoutMs = 10000): EventLogReader {
+export function eventLogFeedReader(baseUrl: string, jwtSecret: string, timeoutMs = 10000): EventLogReader {
   return async (tenantId, after, limit) => {
     const token = await signToken(
       { actorId: 'projector-replay', actorType: 'service', tenantId, spaceId: 'projector', roles: ['service'] },

@@ -1,0 +1,35 @@
+import type { EventCatalog } from '@spine/events';
+import type { Projection } from '../projection';
+import type { GapRepair } from '../projection-runner';
+
+/** How a projector service consumes its domain's topics into its projections. */
+export interface ProjectionsModuleOptions {
+  /** The domain's events: its topics, upcasting, the subject types parked events may name. */
+  catalog: EventCatalog;
+  projections: readonly Projection[];
+  /** The read models' database and schema (positions are committed there, with the read models). */
+  databaseUrl: string;
+  schema: string;
+  /** Isolates deployments on one broker: topics and the consumer group are prefixed with it. */
+  topicPrefix: string;
+  /** The consumer group (before the prefix); also names the projector's positions. */
+  groupId: string;
+  /** Partitions one instance applies at the same time, each in its own transaction. */
+  partitionsConcurrently: number;
+  /** How fast a dead instance's partitions move to the others. */
+  sessionTimeoutMs: number;
+  /** Fills a sequence gap from the canonical event log before parking (see `eventLogRepair`). */
+  repair?: GapRepair;
+}
+
+export const PROJECTIONS_OPTIONS = Symbol('PROJECTIONS_OPTIONS');
+/** The projector's pg pool on the read models' schema: positions, parked events, read-model queries. */
+export const PROJECTIONS_POOL = Symbol('PROJECTIONS_POOL');
+
+/** Names derived from the options, in one place: the consumer group and topics with the deployment's prefix. */
+export function projectionNames(options: ProjectionsModuleOptions): { groupId: string; topics: string[] } {
+  return {
+    groupId: `${options.topicPrefix}${options.groupId}`,
+    topics: options.catalog.topics(options.topicPrefix),
+  };
+}
