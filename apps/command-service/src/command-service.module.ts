@@ -1,11 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ledgerCatalog } from '@ledger/contract';
+import { AuthModule } from '@spine/auth';
+import { commandsMigrations } from '@spine/commands';
+import { eventLogMigrations } from '@spine/event-log';
 import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
 import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
+import { outboxMigrations } from '@spine/outbox';
 import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
-import { CommandState1763800000200 } from '@spine/commands';
-import { EventLog1763800000000 } from '@spine/event-log';
-import { Outbox1763800000100 } from '@spine/outbox';
 import type { CommandServiceConfig } from './command-service.config';
 import { LedgerModule } from './ledger/ledger.module';
 
@@ -25,7 +26,7 @@ export class CommandServiceModule {
           poolSize: config.DATABASE_POOL_SIZE,
           runMigrations: config.DATABASE_RUN_MIGRATIONS,
           applicationName: SERVICE_NAME,
-          migrations: [EventLog1763800000000, Outbox1763800000100, CommandState1763800000200],
+          migrations: [...eventLogMigrations, ...outboxMigrations, ...commandsMigrations],
         }),
         KafkaModule.forRoot({
           brokers: config.KAFKA_BROKERS,
@@ -35,8 +36,8 @@ export class CommandServiceModule {
           required: false,
         }),
         HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck]),
+        AuthModule.forRoot(config.JWT_SECRET),
         LedgerModule.forRoot({
-          jwtSecret: config.JWT_SECRET,
           topicPrefix: config.KAFKA_TOPIC_PREFIX,
           databaseSchema: config.DATABASE_SCHEMA,
         }),

@@ -37,3 +37,6 @@ export class CommandState1763800000200 implements MigrationInterface {
     await q.query(`DROP TABLE subject_state`);
   }
 }
+
+/** The tables of this library, for the migrations of a service that runs commands. */
+export const commandsMigrations = [CommandState1763800000200];

@@ -53,3 +53,6 @@ export class EventLog1763800000000 implements MigrationInterface {
     await q.query(`DROP FUNCTION event_log_is_append_only()`);
   }
 }
+
+/** The event log's table, for the migrations of every service that writes or serves it. */
+export const eventLogMigrations = [EventLog1763800000000];

@@ -52,3 +52,6 @@ export class Outbox1763800000100 implements MigrationInterface {
     await q.query(`DROP TABLE outbox`);
   }
 }
+
+/** The outbox and the relay's bookkeeping, for the migrations of a service that writes commands. */
+export const outboxMigrations = [Outbox1763800000100];

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
-import { IsAmount } from '../http/validators';
+import { IsAmount } from './validators';
 
 /** Body of deposits and withdrawals. */
 export class EntryRequestDto {

@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
 import { ApiError, ApiRoute } from '@spine/http';
-import { CommandHttp, RequestHeaders, type CommandHeaders } from '../../http/command-http';
+import { CommandHttp, RequestHeaders, type CommandHeaders } from '@spine/commands';
 import { OpenAccountResponseDto } from '../open-account/open-account.request.dto';
 import { AccountParamsDto } from '../account-params.dto';
 import { closeAccountCommand } from './close-account.command';

@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
-import { CommandHttp, type CommandHeaders, RequestHeaders } from '../../http/command-http';
+import { CommandHttp, RequestHeaders, type CommandHeaders } from '@spine/commands';
 import { openAccountCommand } from './open-account.command';
 import { OpenAccountRequestDto, OpenAccountResponseDto } from './open-account.request.dto';
 import { ApiRoute } from '@spine/http';

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
-import { IsCurrency } from '../../http/validators';
+import { IsCurrency } from '../validators';
 
 export class OpenAccountRequestDto {
   @ApiProperty({ example: 'Ada Lovelace', minLength: 1, maxLength: 200 })

@@ -2,7 +2,7 @@ import { Body, Controller, Param, Post, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
-import { CommandHttp, RequestHeaders, type CommandHeaders } from '../../http/command-http';
+import { CommandHttp, RequestHeaders, type CommandHeaders } from '@spine/commands';
 import { AccountParamsDto } from '../account-params.dto';
 import { AccountBalanceResponseDto } from '../entry.request.dto';
 import { reverseEntryCommand } from './reverse-entry.command';

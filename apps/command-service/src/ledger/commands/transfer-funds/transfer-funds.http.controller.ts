@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
-import { CommandHttp, RequestHeaders, type CommandHeaders } from '../../http/command-http';
+import { CommandHttp, RequestHeaders, type CommandHeaders } from '@spine/commands';
 import { transferFundsCommand } from './transfer-funds.command';
 import { TransferFundsRequestDto, TransferFundsResponseDto } from './transfer-funds.request.dto';
 import { ApiRoute } from '@spine/http';

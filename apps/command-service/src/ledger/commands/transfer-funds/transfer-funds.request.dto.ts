@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsUUID } from 'class-validator';
-import { IsAmount } from '../../http/validators';
+import { IsAmount } from '../validators';
 
 export class TransferFundsRequestDto {
   @ApiProperty({ format: 'uuid' })

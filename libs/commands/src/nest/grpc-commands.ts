@@ -3,11 +3,11 @@ import { Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AUTH_SECRET, authenticate, type Principal } from '@spine/auth';
-import type { CommandDefinition } from '@spine/commands';
 import { ApiError, fieldErrors } from '@spine/http';
 import { correlationIdFrom, CORRELATION_HEADER } from '@spine/observability';
-import { CommandBus } from '../command-bus';
-import { parseCommandHeaders, type CommandHeaders } from '../command-headers';
+import type { CommandDefinition } from '../command-executor';
+import { CommandBus } from './command-bus';
+import { parseCommandHeaders, type CommandHeaders } from './command-headers';
 
 type Call = ServerUnaryCall<unknown, unknown>;
 

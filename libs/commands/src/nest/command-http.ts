@@ -1,12 +1,10 @@
 import { createParamDecorator, Injectable, type ExecutionContext } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '@spine/auth';
-import type { CommandDefinition } from '@spine/commands';
 import { correlationIdOf } from '@spine/http';
-import { parseCommandHeaders, type CommandHeaders } from '../command-headers';
-
-export type { CommandHeaders };
-import { CommandBus } from '../command-bus';
+import type { CommandDefinition } from '../command-executor';
+import { CommandBus } from './command-bus';
+import { parseCommandHeaders, type CommandHeaders } from './command-headers';
 
 export const RequestHeaders = createParamDecorator((_: unknown, context: ExecutionContext): CommandHeaders => {
   const request = context.switchToHttp().getRequest<FastifyRequest>();

@@ -1,13 +1,14 @@
-import { ledgerCatalog } from '@ledger/contract';
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import type { DataSource } from 'typeorm';
-import { PageQueryDto } from '../page.query.dto';
 import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
-import { decodeCursor, encodeCursor, readFeed } from '@spine/event-log';
+import type { EventCatalog } from '@spine/events';
 import { ApiRoute, EventFeedPageDto } from '@spine/http';
+import { decodeCursor, encodeCursor, readFeed } from '../event-log';
+import { EVENT_LOG_CATALOG } from './event-log-http.options';
+import { PageQueryDto } from './page.query.dto';
 
 export class EventFeedQueryDto extends PageQueryDto {
   @ApiProperty({ required: false, description: 'nextCursor of the previous page; absent: from the beginning' })
@@ -21,7 +22,10 @@ export class EventFeedQueryDto extends PageQueryDto {
 @Authenticated()
 @Controller('v1/events')
 export class EventFeedHttpController {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(EVENT_LOG_CATALOG) private readonly catalog: EventCatalog,
+  ) {}
 
   /**
    * The tenant's event log in order. Keep calling with `after=nextCursor`: the cursor never skips an event, also
@@ -36,7 +40,7 @@ export class EventFeedHttpController {
   @ApiOkResponse({ type: EventFeedPageDto })
   async read(@Query() query: EventFeedQueryDto, @CurrentPrincipal() principal: Principal) {
     const after = query.after ? decodeCursor(query.after) : undefined;
-    const { events, next } = await readFeed(this.db, ledgerCatalog, principal.tenantId, after, query.limit ?? 100);
+    const { events, next } = await readFeed(this.db, this.catalog, principal.tenantId, after, query.limit ?? 100);
     return { events, nextCursor: next ? encodeCursor(next) : null };
   }
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@spine/auth';
-import { CommandExecutor, requestHash, type CommandDefinition, type Outcome } from '@spine/commands';
 import { DomainError } from '@spine/domain';
 import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
+import { CommandExecutor, requestHash, type CommandDefinition, type Outcome } from '../command-executor';
 
 export interface Invocation {
   principal: Principal;

@@ -1,0 +1,52 @@
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { OutboxSignal, outboxChannel } from '@spine/outbox';
+import { CommandExecutor } from '../command-executor';
+import { CommandBus } from './command-bus';
+import { CommandHttp } from './command-http';
+import { COMMANDS_OPTIONS, type CommandsModuleOptions } from './commands.options';
+import { GrpcCommands } from './grpc-commands';
+
+/**
+ * The command side of a domain's service in one import: the executor over the domain's catalog and model, the bus
+ * every transport runs commands through, and the HTTP and gRPC adapters its controllers use. The domain declares
+ * its controllers in its own module, which imports this one. The application provides the platform modules it runs
+ * on: persistence (with `eventLogMigrations`, `outboxMigrations` and `commandsMigrations`, the tables the executor
+ * writes), metrics and `AuthModule` (gRPC callers are authenticated here, not by the HTTP guard).
+ */
+@Module({})
+export class CommandsModule {
+  static forRoot(options: CommandsModuleOptions): DynamicModule {
+    return {
+      module: CommandsModule,
+      providers: [
+        { provide: COMMANDS_OPTIONS, useValue: options },
+        {
+          provide: OutboxSignal,
+          useFactory: (dataSource: DataSource, { databaseSchema }: CommandsModuleOptions) => {
+            const logger = new Logger('OutboxSignal');
+            return new OutboxSignal(dataSource, outboxChannel(databaseSchema), (error) =>
+              logger.warn({ message: 'could not notify the relay; it will poll', error: String(error) }),
+            );
+          },
+          inject: [getDataSourceToken(), COMMANDS_OPTIONS],
+        },
+        {
+          provide: CommandExecutor,
+          useFactory: (dataSource: DataSource, signal: OutboxSignal, opts: CommandsModuleOptions) =>
+            new CommandExecutor(dataSource, opts.model, {
+              catalog: opts.catalog,
+              topicPrefix: opts.topicPrefix,
+              onCommitted: () => signal.committed(),
+            }),
+          inject: [getDataSourceToken(), OutboxSignal, COMMANDS_OPTIONS],
+        },
+        CommandBus,
+        CommandHttp,
+        GrpcCommands,
+      ],
+      exports: [COMMANDS_OPTIONS, CommandExecutor, CommandBus, CommandHttp, GrpcCommands],
+    };
+  }
+}

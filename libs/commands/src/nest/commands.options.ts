@@ -1,0 +1,16 @@
+import type { EventCatalog } from '@spine/events';
+import type { DomainModel } from '../command-executor';
+
+/** What a domain gives the platform to run its commands. */
+export interface CommandsModuleOptions {
+  /** The domain's events: each decided event is stamped with its schema version and routed to its topic. */
+  catalog: EventCatalog;
+  /** How the domain's subjects start and change: the fold current state is kept with. */
+  model: DomainModel;
+  /** Isolates deployments on one broker: the outbox rows' topics carry it. */
+  topicPrefix: string;
+  /** The schema the outbox is in: the relay of that schema listens on its own channel for the wake-up. */
+  databaseSchema: string;
+}
+
+export const COMMANDS_OPTIONS = Symbol('COMMANDS_OPTIONS');
