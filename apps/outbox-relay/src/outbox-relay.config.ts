@@ -1,4 +1,5 @@
 import { bool, commonConfig, databaseConfig, int, kafkaConfig, port, str, type ConfigOf } from '@spine/config';
+import { DEFAULT_RETRIABLE_BOUND_MS } from '@spine/relay';
 
 export const outboxRelayConfig = {
   ...commonConfig,
@@ -25,6 +26,10 @@ export const outboxRelayConfig = {
     default: 5000,
     min: 100,
   }),
+  RELAY_RETRIABLE_BOUND_MS: int(
+    "how long Kafka may keep refusing a row as retriable before only that row's bucket is held back (a missing topic: at once)",
+    { default: DEFAULT_RETRIABLE_BOUND_MS, min: 0, max: 3_600_000 },
+  ),
 } as const;
 
 export type OutboxRelayConfig = ConfigOf<typeof outboxRelayConfig>;

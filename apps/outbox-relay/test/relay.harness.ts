@@ -1,5 +1,5 @@
-import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
-import { OutboxRelay, type RelayOptions } from '@spine/relay';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { OutboxRelay, RELAY_PRODUCER_CONFIG, type HoldReason, type RelayOptions } from '@spine/relay';
 import { testDatabaseUrl, testKafka, uniqueName, waitFor } from '@spine/testing';
 
 export interface Received {
@@ -65,32 +65,54 @@ export class TopicRecorder {
 }
 
 export function relayProducer(kafka: Kafka): Producer {
-  return kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  return kafka.producer(RELAY_PRODUCER_CONFIG);
 }
 
-/** An in-process relay instance on the test schema, with counters the tests can read. */
+/**
+ * An in-process relay instance on the test schema, with counters the tests can read; an `observer` given to `start`
+ * sees everything too (the service's metrics, say).
+ */
 export class RelayUnderTest {
-  readonly counts = { published: 0, resent: 0, failures: 0 };
+  readonly counts = {
+    published: 0,
+    resent: 0,
+    failures: 0,
+    heldBack: [] as HoldReason[],
+    held: {} as Partial<Record<HoldReason, number>>,
+  };
   readonly relay: OutboxRelay;
 
   private constructor(
     readonly producer: Producer,
     options: Omit<RelayOptions, 'producer' | 'database'>,
   ) {
+    const also = options.observer;
     this.relay = new OutboxRelay({
       ...options,
       producer,
       database: { connectionString: testDatabaseUrl() },
       observer: {
-        published: (n) => (this.counts.published += n),
-        resentAfterRecovery: (n) => (this.counts.resent += n),
-        publishFailed: () => (this.counts.failures += 1),
-        bucketsOwned: () => undefined,
+        published: (n, ages) => {
+          this.counts.published += n;
+          also?.published(n, ages);
+        },
+        resentAfterRecovery: (n) => {
+          this.counts.resent += n;
+          also?.resentAfterRecovery(n);
+        },
+        publishFailed: (retriable) => {
+          this.counts.failures += 1;
+          also?.publishFailed(retriable);
+        },
+        bucketsOwned: (n) => also?.bucketsOwned(n),
+        heldBack: (reason) => {
+          this.counts.heldBack.push(reason);
+          also?.heldBack(reason);
+        },
+        heldBuckets: (counts) => {
+          this.counts.held = { ...counts };
+          also?.heldBuckets(counts);
+        },
       },
     });
   }

@@ -1,1 +1,2 @@
+export * from './holdback';
 export * from './outbox-relay';

@@ -1,11 +1,38 @@
 import { Client, type ClientConfig } from 'pg';
-import type { Producer, TopicMessages } from 'kafkajs';
+import { Partitioners, type Producer, type ProducerConfig, type TopicMessages } from 'kafkajs';
 import { OUTBOX_BUCKETS, outboxChannel } from '@spine/outbox';
+import {
+  DEFAULT_RETRIABLE_BOUND_MS,
+  Holds,
+  isRetriable,
+  isRetriableRefusal,
+  narrow,
+  narrowed,
+  rowFault,
+  type Hold,
+  type HoldReason,
+  type Narrowing,
+} from './holdback';
+
+/**
+ * The producer the relay needs. One request in flight and idempotence keep each partition in outbox order across
+ * retries. A missing topic must stay missing (created with the broker's defaults, it would be wrong) and surface as
+ * an error. Bounded retries, because kafkajs retries an idempotent send for ever by default: a send that cannot
+ * succeed has to come back, so the relay can hold back the row at fault instead of stalling every bucket behind it.
+ */
+export const RELAY_PRODUCER_CONFIG = {
+  idempotent: true,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+  createPartitioner: Partitioners.DefaultPartitioner,
+  retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+} as const satisfies ProducerConfig;
 
 export interface RelayOptions {
   /** Connection settings of the database that holds the outbox (the command service's). */
   database: ClientConfig;
   schema: string;
+  /** Configured like `RELAY_PRODUCER_CONFIG`: above all, its sends must give up (bounded retries). */
   producer: Producer;
   instanceId: string;
   batchSize: number;
@@ -17,6 +44,12 @@ export interface RelayOptions {
   instanceTtlMs: number;
   cleanupIntervalMs: number;
   cleanupBatch: number;
+  /**
+   * How long Kafka may keep refusing a batch as retriable (no leader, too few replicas...) before the relay narrows it
+   * down to the row at fault and holds back only that row's bucket. A missing topic is held back at once; an
+   * unreachable broker is waited for, never isolated.
+   */
+  retriableBoundMs?: number;
   observer?: RelayObserver;
   log?: RelayLog;
 }
@@ -26,6 +59,10 @@ export interface RelayObserver {
   resentAfterRecovery(count: number): void;
   publishFailed(retriable: boolean): void;
   bucketsOwned(count: number): void;
+  /** A bucket was held back behind a row Kafka does not take: once per hold, not per retry. */
+  heldBack(reason: HoldReason): void;
+  /** Buckets this instance holds back now, per reason. */
+  heldBuckets(counts: Readonly<Record<HoldReason, number>>): void;
 }
 
 export interface RelayLog {
@@ -61,6 +98,9 @@ interface Row {
  *
  * Crash safety: the cursor moves only after Kafka acknowledged the batch. Before sending, the batch's end is noted as
  * "in flight"; after a crash, rows between the cursor and that mark are sent again and counted as duplicates.
+ *
+ * A row Kafka does not take (its topic is missing, Kafka refuses it for good, or keeps refusing it as retriable
+ * beyond `retriableBoundMs`) holds back its own bucket only, never skipped: see `holdback.ts`.
  */
 export class OutboxRelay {
   private client?: Client;
@@ -72,10 +112,12 @@ export class OutboxRelay {
   private lastCleanup = 0;
   private lockClass = 0;
   private pendingWake = false;
-  /** After a non-retriable send error, batches shrink until the one row Kafka refuses is found. */
-  private narrowTo?: number;
-  /** Buckets whose oldest row Kafka refuses: held back (never skipped) and retried with a growing backoff. */
-  private readonly stalled = new Map<number, { until: number; failures: number }>();
+  /** A batch failed by a row's fault: it is being narrowed down to that row (see `narrow`). */
+  private narrowing?: Narrowing;
+  /** Buckets behind a row Kafka does not take: left out of the batches (never skipped), retried alone. */
+  private readonly holds = new Holds<Row>();
+  /** Since when Kafka has been refusing the batch as retriable, with no batch going through in between. */
+  private refusingSince?: number;
 
   constructor(private readonly options: RelayOptions) {}
 
@@ -179,45 +221,91 @@ export class OutboxRelay {
         await this.idle(idleMs);
         idleMs = Math.min(idleMs * 2, this.options.maxIdleMs);
       } catch (error) {
-        failures++;
-        const cause = error instanceof PublishFailed ? error.cause : error;
+        const failed = error instanceof PublishFailed ? error : undefined;
+        const cause = failed ? failed.cause : error;
         const retriable = isRetriable(cause);
         this.options.observer?.publishFailed(retriable);
-        const rows = error instanceof PublishFailed ? error.rows : [];
-        this.options.log?.[failures > 3 || !retriable ? 'error' : 'warn']({
+        // A fault of the rows narrows or holds back at once: that is progress, not a reason to wait.
+        const fault = failed && this.onRowsFailed(failed);
+        if (!fault) failures++;
+        // A fault's own entry (the held row, at error level) is the one to act on; this is a step on the way.
+        this.options.log?.[!fault && (failures > 3 || !retriable) ? 'error' : 'warn']({
           message: 'relay iteration failed; retrying',
           error: String(cause),
           retriable,
           failures,
-          ...(rows.length > 0 && { batchSize: rows.length, rows: rows.slice(0, 10).map(describeRow) }),
+          ...(fault && { fault }),
+          ...(failed && { batchSize: failed.rows.length, rows: failed.rows.slice(0, 10).map(describeRow) }),
         });
-        if (!retriable && rows.length > 0) this.isolate(rows);
         if (isConnectionError(error)) await this.disconnect(false);
-        await this.idle(Math.min(100 * 2 ** Math.min(failures, 8), 10_000));
+        await this.idle(fault ? 0 : Math.min(100 * 2 ** Math.min(failures, 8), 10_000));
       }
     }
   }
 
   /**
-   * Kafka refused a batch for good (a message too large, say). Order forbids skipping the row, and dropping it would
-   * lose an event: halve the batch until the row is alone, then hold back only its bucket, retrying it with a
-   * growing backoff, so every other subject keeps flowing. The row is in the logs, the error in the metrics.
+   * Order forbids skipping a row Kafka does not take, and dropping it would lose an event: when the failure is the
+   * rows' fault (`rowFault`), the batch is halved until the row is alone, then only its bucket is held back and
+   * tried again alone with a growing backoff, while every other bucket keeps flowing. Otherwise the same batch is
+   * sent again after a backoff. Returns the fault, if it was one.
    */
-  private isolate(rows: readonly Row[]): void {
-    if (rows.length > 1) {
-      this.narrowTo = Math.max(1, Math.floor(rows.length / 2));
-      return;
+  private onRowsFailed(failed: PublishFailed): HoldReason | undefined {
+    const now = Date.now();
+    if (failed.send === 'batch') {
+      if (isRetriableRefusal(failed.cause)) this.refusingSince ??= failed.startedAt;
+      else this.refusingSince = undefined;
     }
-    const [row] = rows;
-    const failures = (this.stalled.get(row.bucket)?.failures ?? 0) + 1;
-    const backoffMs = Math.min(60_000, 1000 * 2 ** (failures - 1));
-    this.stalled.set(row.bucket, { until: Date.now() + backoffMs, failures });
-    this.narrowTo = undefined;
-    this.options.log?.error({
-      message: 'Kafka refuses an outbox row: its bucket is held back (not skipped) and retried',
-      ...describeRow(row),
-      retryInMs: backoffMs,
+    const fault = rowFault(failed.cause, {
+      refusingForMs: now - (this.refusingSince ?? now),
+      boundMs: this.options.retriableBoundMs ?? DEFAULT_RETRIABLE_BOUND_MS,
+      suspect: failed.send !== 'batch',
     });
+    if (!fault) return undefined;
+    this.refusingSince = undefined;
+    const topic =
+      fault === 'unknown-topic' && failed.send !== 'held'
+        ? this.holds.blameTopic(failed.rows, String(failed.cause), now)
+        : undefined;
+    if (topic !== undefined) {
+      this.narrowing = undefined;
+      this.options.log?.warn({
+        message: 'Kafka does not know a topic: each bucket is held back at its first row for it',
+        topic,
+        error: String(failed.cause),
+      });
+      return fault;
+    }
+    this.narrowing = narrow(failed.rows, fault);
+    if (!this.narrowing) this.holdBack(failed.rows[0], fault, String(failed.cause), now);
+    return fault;
+  }
+
+  private holdBack(row: Row, reason: HoldReason, error: string, now: number): void {
+    const { hold, fresh } = this.holds.hold(row, reason, error, now);
+    if (fresh) this.options.observer?.heldBack(reason);
+    this.reportHolds();
+    this.options.log?.[fresh ? 'error' : 'warn']({
+      message: fresh
+        ? 'an outbox row cannot be published: its bucket is held back (not skipped) and retried'
+        : 'a held-back outbox row still cannot be published',
+      ...describeRow(row),
+      reason,
+      error,
+      failures: hold.failures,
+      retryInMs: Math.max(0, hold.until - now),
+    });
+  }
+
+  private released(holds: Hold<Row>[], why: string): void {
+    if (holds.length === 0) return;
+    this.reportHolds();
+    const now = Date.now();
+    for (const { row, reason, since } of holds)
+      this.options.log?.info({ message: why, ...describeRow(row), reason, heldMs: now - since });
+  }
+
+  private reportHolds(): void {
+    this.options.observer?.heldBuckets(this.holds.counts());
   }
 
   private idle(ms: number): Promise<void> {
@@ -275,6 +363,7 @@ export class OutboxRelay {
       }
     }
     this.options.observer?.bucketsOwned(this.owned.size);
+    this.released(this.holds.keepOnly(this.owned), 'bucket given up while held back; its new owner retries it');
     this.lastRebalance = Date.now();
   }
 
@@ -299,13 +388,61 @@ export class OutboxRelay {
     }
   }
 
+  /**
+   * One send: the next step of a narrowing, else a held bucket that is due (alone), else a batch of every other
+   * bucket. Returns how many rows it published or held back (either is progress).
+   */
   private async publishBatch(): Promise<number> {
-    const client = this.client!;
+    const send = this.nextSend();
+    if (!send) return 0;
+    const read = await this.read(send.buckets, send.limit);
+    if (send.kind === 'held' && read.length === 0) {
+      // Its row is gone from the outbox (deleted by hand): nothing is left to wait for.
+      const gone = this.holds.release(send.buckets[0]);
+      if (gone) this.released([gone], 'held-back outbox row is gone (deleted); its bucket flows again');
+      return 0;
+    }
+    // A retried held row goes as it is: it is the one question the retry asks.
+    const { send: rows, held } = send.kind === 'held' ? { send: read, held: [] } : this.holds.screen(read);
+    if (rows.length > 0) {
+      const readAt = performance.now();
+      const startedAt = Date.now();
+      try {
+        await this.options.producer.sendBatch({ topicMessages: toTopicMessages(rows), acks: -1 });
+      } catch (error) {
+        throw new PublishFailed(error, rows, send.kind, startedAt);
+      }
+      await this.advance(rows);
+      // Age when read, plus the time to Kafka's acknowledgement: row written → acknowledged.
+      const sinceRead = (performance.now() - readAt) / 1000;
+      this.options.observer?.published(
+        rows.length,
+        rows.map((r) => r.age_seconds + sinceRead),
+      );
+      this.released(this.holds.published(rows), 'held-back outbox row published; its bucket flows again');
+    }
     const now = Date.now();
-    const buckets = this.ownedBuckets.filter((b) => (this.stalled.get(b)?.until ?? 0) <= now);
-    if (buckets.length === 0) return 0;
-    // One round trip reads the batch and notes its end per bucket as "in flight" (see recover()).
-    const { rows } = await client.query<Row>(
+    for (const { row, error } of held) this.holdBack(row, 'unknown-topic', error, now);
+    if (send.kind === 'batch') this.refusingSince = undefined;
+    if (send.kind === 'narrow' && this.narrowing) this.narrowing = narrowed(this.narrowing);
+    return rows.length + held.length;
+  }
+
+  private nextSend(): { kind: Send; buckets: readonly number[]; limit: number } | undefined {
+    if (this.narrowing) {
+      const buckets = this.narrowing.probe.buckets.filter((b) => this.owned.has(b));
+      if (buckets.length > 0) return { kind: 'narrow', buckets, limit: this.narrowing.probe.limit };
+      this.narrowing = undefined;
+    }
+    const due = this.holds.due(Date.now());
+    if (due !== undefined) return { kind: 'held', buckets: [due], limit: 1 };
+    const buckets = this.ownedBuckets.filter((b) => !this.holds.isHeld(b));
+    return buckets.length > 0 ? { kind: 'batch', buckets, limit: this.options.batchSize } : undefined;
+  }
+
+  /** The oldest rows of these buckets, in order; in one round trip, their end per bucket is noted as in flight. */
+  private async read(buckets: readonly number[], limit: number): Promise<Row[]> {
+    const { rows } = await this.client!.query<Row>(
       `WITH batch AS (
          SELECT o.position, o.tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value, o.created_at
            FROM relay_cursor c
@@ -327,20 +464,15 @@ export class OutboxRelay {
        SELECT b.position, b.tx_id::text AS tx_id, b.bucket, b.event_id, b.topic, b.message_key, b.headers, b.value,
               extract(epoch FROM clock_timestamp() - b.created_at)::float8 AS age_seconds
          FROM batch b ORDER BY b.tx_id, b.position`,
-      [buckets, this.narrowTo ?? this.options.batchSize],
+      [buckets, limit],
     );
-    if (rows.length === 0) return 0;
-    const readAt = performance.now();
+    return rows;
+  }
 
+  /** Kafka acknowledged these rows: each bucket's cursor moves to its last one. */
+  private async advance(rows: Row[]): Promise<void> {
     const ends = batchEnds(rows);
-    try {
-      await this.options.producer.sendBatch({ topicMessages: toTopicMessages(rows), acks: -1 });
-    } catch (error) {
-      throw new PublishFailed(error, rows);
-    }
-    this.narrowTo = undefined;
-    for (const e of ends) this.stalled.delete(e.bucket);
-    const { rowCount } = await client.query(
+    const { rowCount } = await this.client!.query(
       `UPDATE relay_cursor c SET tx_id = e.tx_id, position = e.position, inflight_tx = NULL, inflight_pos = NULL,
               published = c.published + e.n, updated_at = now()
          FROM unnest($1::smallint[], $2::xid8[], $3::bigint[], $4::int[]) AS e(bucket, tx_id, position, n)
@@ -348,11 +480,6 @@ export class OutboxRelay {
       [ends.map((e) => e.bucket), ends.map((e) => e.txId), ends.map((e) => e.position), ends.map((e) => e.count)],
     );
     if (rowCount !== ends.length) throw new Error('relay cursor rows are missing');
-    // Age when read, plus the time to Kafka's acknowledgement: row written → acknowledged.
-    const sinceRead = (performance.now() - readAt) / 1000;
-    const ageAtAck = rows.map((r) => r.age_seconds + sinceRead);
-    this.options.observer?.published(rows.length, ageAtAck);
-    return rows.length;
   }
 
   /**
@@ -378,11 +505,16 @@ export class OutboxRelay {
   }
 }
 
-/** A batch Kafka did not take, with the rows it held, so the log names them. */
+/** What a send was: a batch of the free buckets, a step of a narrowing, or the retry of a held-back bucket. */
+type Send = 'batch' | 'narrow' | 'held';
+
+/** A send Kafka did not take, with the rows it held, so the log names them. */
 class PublishFailed extends Error {
   constructor(
     override readonly cause: unknown,
     readonly rows: readonly Row[],
+    readonly send: Send,
+    readonly startedAt: number,
   ) {
     super(`publishing ${rows.length} outbox rows failed: ${String(cause)}`);
   }
@@ -423,12 +555,6 @@ function hashString(s: string): number {
   let h = 0;
   for (const c of s) h = (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0;
   return h;
-}
-
-export function isRetriable(error: unknown): boolean {
-  const e = error as { retriable?: boolean; originalError?: { retriable?: boolean }; name?: string };
-  if (typeof e?.retriable === 'boolean') return e.retriable || e.name === 'KafkaJSNumberOfRetriesExceeded';
-  return true;
 }
 
 function isConnectionError(error: unknown): boolean {

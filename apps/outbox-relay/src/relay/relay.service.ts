@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Kafka, Partitioners, type Producer } from 'kafkajs';
+import { Kafka, type Producer } from 'kafkajs';
 import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
-import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
-import { OutboxRelay } from '@spine/relay';
+import { Metrics } from '@spine/observability';
+import { OutboxRelay, RELAY_PRODUCER_CONFIG } from '@spine/relay';
 import type { OutboxRelayConfig } from '../outbox-relay.config';
+import { relayMetrics } from './relay-metrics';
 
 export const RELAY_CONFIG = Symbol('RELAY_CONFIG');
 
@@ -22,25 +23,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     @InjectDataSource() dataSource: DataSource,
     @Inject(RELAY_CONFIG) config: OutboxRelayConfig,
   ) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-    });
-    const published = metrics.counter('spine_relay_published_total', 'Outbox messages acknowledged by Kafka');
-    const resent = metrics.counter(
-      'spine_relay_resent_after_recovery_total',
-      'Messages sent again after a crash or takeover (possible duplicates downstream)',
-    );
-    const failures = metrics.counter('spine_relay_publish_errors_total', 'Failed relay iterations', ['retriable']);
-    const latency = metrics.histogram(
-      'spine_relay_commit_to_ack_seconds',
-      'Time from the outbox row being written to Kafka acknowledging it',
-      LATENCY_BUCKETS,
-    );
-    const owned = metrics.gauge('spine_relay_buckets_owned', 'Outbox buckets this instance publishes');
+    this.producer = kafka.producer(RELAY_PRODUCER_CONFIG);
     const schema = config.DATABASE_SCHEMA;
     // Read on scrape, over all buckets: what all instances together still have to publish. Both gauges of one
     // scrape share one query.
@@ -92,15 +75,8 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
       instanceTtlMs: config.RELAY_INSTANCE_TTL_MS,
       cleanupIntervalMs: config.RELAY_CLEANUP_INTERVAL_MS,
       cleanupBatch: config.RELAY_CLEANUP_BATCH,
-      observer: {
-        published: (n, ages) => {
-          published.inc(n);
-          for (const age of ages) latency.observe(age);
-        },
-        resentAfterRecovery: (n) => resent.inc(n),
-        publishFailed: (retriable) => failures.inc({ retriable: String(retriable) }),
-        bucketsOwned: (n) => owned.set(n),
-      },
+      retriableBoundMs: config.RELAY_RETRIABLE_BOUND_MS,
+      observer: relayMetrics(metrics),
       log: {
         info: (e) => this.logger.log(e),
         warn: (e) => this.logger.warn(e),
