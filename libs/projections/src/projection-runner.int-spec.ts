@@ -168,6 +168,26 @@ describe('ProjectionRunner against PostgreSQL', () => {
       expect(await offsets('stale')).toMatchObject({ next: 40, resets: 0 });
     });
 
+    it('reports a gap in the source when a fetch starts past the stored position and the broker deleted it', async () => {
+      const a = randomUUID();
+      const bounds = jest.fn(async () => ({ logStart: 7n, end: 9n }));
+      const confirming = new ProjectionRunner(schema.pool, [sums], 'test', { catalog, partitionBounds: bounds });
+      await schema.pool.query(
+        `INSERT INTO projector_offsets (consumer, topic, partition, next_offset) VALUES ('test', 'retention', 0, 3)`,
+      );
+
+      const outcome = await confirming.process('retention', 0, [{ offset: '7', key: null, value: deposit(a, 1, 2) }]);
+
+      expect(outcome).toMatchObject({ applied: 1, skipped: 0 });
+      expect(outcome.sourceGap).toEqual({ kind: 'source-gap', stored: 3n, logStart: 7n, resumeAt: 7n });
+      expect(await offsets('retention')).toMatchObject({ next: 8, source_gaps: 1, last_source_gap: { logStart: '7' } });
+      // Offsets that merely skip (a transaction marker) while the broker still holds the stored one are no gap.
+      bounds.mockResolvedValueOnce({ logStart: 0n, end: 12n });
+      const skip = await confirming.process('retention', 0, [{ offset: '10', key: null, value: deposit(a, 2, 2) }]);
+      expect(skip.sourceGap).toBeUndefined();
+      expect((await offsets('retention')).source_gaps).toBe(1);
+    });
+
     it('moves an assigned partition to its log start on a reset or a gap in the source, and records each', async () => {
       await schema.pool.query(
         `INSERT INTO projector_offsets (consumer, topic, partition, next_offset) VALUES ('test', 'assigned', 0, 500),

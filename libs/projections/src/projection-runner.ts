@@ -25,6 +25,8 @@ export interface BatchOutcome {
   resumeAt?: string;
   /** Set when the stored position was beyond the partition's end: the batch was applied from the new beginning. */
   reset?: Extract<PositionCheck, { kind: 'reset' }>;
+  /** Set when the batch starts beyond the stored position because retention deleted what lay between. */
+  sourceGap?: Extract<PositionCheck, { kind: 'source-gap' }>;
 }
 
 interface SubjectRow {
@@ -215,6 +217,16 @@ export class ProjectionRunner {
           await this.recordPositionCheck(client, topic, partition, check);
           outcome.reset = check;
           stored = check.resumeAt;
+        }
+      }
+      // A fetch that starts past the stored position skipped offsets: the consumer reset to the log start before the
+      // assignment check ran, or retention struck meanwhile. Only the broker's log start tells which.
+      const first = messages.length > 0 ? BigInt(messages[0].offset) : undefined;
+      if (first !== undefined && first > stored && this.partitionBounds && !outcome.reset) {
+        const check = checkPosition(stored, await this.partitionBounds(topic, partition));
+        if (check.kind === 'source-gap') {
+          await this.recordPositionCheck(client, topic, partition, check);
+          outcome.sourceGap = check;
         }
       }
       const fresh = messages.filter((m) => BigInt(m.offset) >= stored);

@@ -140,7 +140,8 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
           })),
           batch.highWatermark,
         );
-        if (outcome.reset) this.reportPosition(batch.topic, batch.partition, outcome.reset);
+        const anomaly = outcome.reset ?? outcome.sourceGap;
+        if (anomaly) this.reportPosition(batch.topic, batch.partition, anomaly);
         // A replay's fence or swap: what was not applied is fetched again shortly, from where it stopped.
         const next = outcome.resumeAt ?? (BigInt(batch.lastOffset()) + 1n).toString();
         if (outcome.resumeAt === undefined) payload.resolveOffset(batch.lastOffset());
