@@ -225,11 +225,21 @@ export class CommandExecutor {
     return { ...reply, replayed: false };
   }
 
-  /** A decider that emits an event its catalog does not declare is a configuration error, never a stored event. */
-  private schemaVersion(eventType: string): number {
+  /**
+   * A decider that emits an event its catalog does not declare, or on another subject type, is a configuration
+   * error, never a stored event.
+   */
+  private schemaVersion(eventType: string, subjectType: string): number {
     const { catalog } = this.options;
     if (!catalog.has(eventType)) {
       throw new Error(`event type ${JSON.stringify(eventType)} is not declared in the ${catalog.name} event catalog`);
+    }
+    // The subject type picks the topic: a wrong one would send the event where no consumer of its type reads.
+    if (catalog.subjectTypeOf(eventType) !== subjectType) {
+      throw new Error(
+        `${eventType} belongs to ${catalog.subjectTypeOf(eventType)} subjects in the ${catalog.name} catalog, ` +
+          `not to ${JSON.stringify(subjectType)}`,
+      );
     }
     return catalog.versionOf(eventType);
   }
@@ -252,7 +262,7 @@ export class CommandExecutor {
         tenantId: ctx.tenantId,
         spaceId: ctx.spaceId,
         eventType: p.event.eventType,
-        eventSchemaVersion: this.schemaVersion(p.event.eventType),
+        eventSchemaVersion: this.schemaVersion(p.event.eventType, p.subjectType),
         subjectType: p.subjectType,
         subjectId: p.subjectId,
         actorId: ctx.actorId,

@@ -181,11 +181,18 @@ describe('ProjectionRunner against PostgreSQL', () => {
       expect(outcome).toMatchObject({ applied: 1, skipped: 0 });
       expect(outcome.sourceGap).toEqual({ kind: 'source-gap', stored: 3n, logStart: 7n, resumeAt: 7n });
       expect(await offsets('retention')).toMatchObject({ next: 8, source_gaps: 1, last_source_gap: { logStart: '7' } });
-      // Offsets that merely skip (a transaction marker) while the broker still holds the stored one are no gap.
-      bounds.mockResolvedValueOnce({ logStart: 0n, end: 12n });
-      const skip = await confirming.process('retention', 0, [{ offset: '10', key: null, value: deposit(a, 2, 2) }]);
-      expect(skip.sourceGap).toBeUndefined();
-      expect((await offsets('retention')).source_gaps).toBe(1);
+      // A fetch that starts past a position the broker still holds is sent back to the position, applying nothing;
+      // only if a fetch from there still starts later are those offsets taken as absent (no gap is reported).
+      bounds.mockResolvedValue({ logStart: 0n, end: 12n });
+      const later = [{ offset: '10', key: null, value: deposit(a, 2, 2) }];
+      const sentBack = await confirming.process('retention', 0, later);
+      expect(sentBack).toMatchObject({ applied: 0, resumeAt: '8' });
+      expect(await total(a)).toBe(2);
+      const accepted = await confirming.process('retention', 0, later);
+      expect(accepted).toMatchObject({ applied: 1 });
+      expect(accepted.resumeAt).toBeUndefined();
+      expect(await total(a)).toBe(4);
+      expect(await offsets('retention')).toMatchObject({ next: 11, source_gaps: 1 });
     });
 
     it('moves an assigned partition to its log start on a reset or a gap in the source, and records each', async () => {
@@ -194,19 +201,23 @@ describe('ProjectionRunner against PostgreSQL', () => {
                 ('test', 'assigned', 1, 3), ('test', 'assigned', 2, 8)`,
       );
 
-      expect(await runner.checkAssignedPosition('assigned', 0, { logStart: 0n, end: 10n })).toMatchObject({
-        kind: 'reset',
-        resumeAt: 0n,
-      });
-      expect(await runner.checkAssignedPosition('assigned', 1, { logStart: 7n, end: 9n })).toMatchObject({
+      expect(await runner.checkAssignedPosition('assigned', 0, async () => ({ logStart: 0n, end: 10n }))).toMatchObject(
+        {
+          kind: 'reset',
+          resumeAt: 0n,
+        },
+      );
+      expect(await runner.checkAssignedPosition('assigned', 1, async () => ({ logStart: 7n, end: 9n }))).toMatchObject({
         kind: 'source-gap',
         resumeAt: 7n,
       });
-      expect(await runner.checkAssignedPosition('assigned', 2, { logStart: 0n, end: 9n })).toEqual({
+      expect(await runner.checkAssignedPosition('assigned', 2, async () => ({ logStart: 0n, end: 9n }))).toEqual({
         kind: 'in-range',
         resumeAt: 8n,
       });
-      expect(await runner.checkAssignedPosition('assigned', 3, { logStart: 0n, end: 9n })).toBeUndefined();
+      expect(
+        await runner.checkAssignedPosition('assigned', 3, async () => ({ logStart: 0n, end: 9n })),
+      ).toBeUndefined();
       const { rows } = await schema.pool.query(
         `SELECT partition, next_offset::int AS next, resets, source_gaps, last_source_gap->>'logStart' AS gap_start
            FROM projector_offsets WHERE topic = 'assigned' ORDER BY partition`,

@@ -81,6 +81,8 @@ export class ProjectionRunner {
   private readonly catalog: EventCatalog;
   private readonly inScope: (ref: SubjectRef) => boolean;
   private readonly partitionBounds?: (topic: string, partition: number) => Promise<PartitionBounds>;
+  /** Per partition, the stored position a fetch was last sent back to (see processBatch). */
+  private readonly soughtBack = new Map<string, bigint>();
 
   constructor(
     private readonly pool: Pool,
@@ -127,11 +129,13 @@ export class ProjectionRunner {
    * Compares a partition's stored position with the broker's bounds when the partition is assigned, and moves it
    * where consumption must resume (see checkPosition): an offset reset or a gap in the source is recorded with the
    * position, so it is reported once, not at every rebalance. A partition never consumed has nothing to compare.
+   * The bounds are asked for after the position is locked: batches of the new assignment may already be applying,
+   * and an end read before them would make a position they moved on look like one beyond the end.
    */
   async checkAssignedPosition(
     topic: string,
     partition: number,
-    bounds: PartitionBounds,
+    bounds: () => Promise<PartitionBounds>,
   ): Promise<PositionCheck | undefined> {
     return this.inTransaction(async (client) => {
       await this.holdApplyLock(client);
@@ -140,7 +144,7 @@ export class ProjectionRunner {
         [this.consumer, topic, partition],
       );
       if (rows.length === 0) return undefined;
-      const check = checkPosition(BigInt(rows[0].next_offset), bounds);
+      const check = checkPosition(BigInt(rows[0].next_offset), await bounds());
       await this.recordPositionCheck(client, topic, partition, check);
       return check;
     });
@@ -227,6 +231,12 @@ export class ProjectionRunner {
         if (check.kind === 'source-gap') {
           await this.recordPositionCheck(client, topic, partition, check);
           outcome.sourceGap = check;
+        } else if (this.soughtBack.get(`${topic}\u0000${partition}`) !== stored) {
+          // The broker still holds the stored offset: the fetch began elsewhere (Kafka's committed offset ahead of a
+          // restored database, a fetch before the assignment's seek). Apply nothing; read again from the position.
+          // Only once per position: if a fetch from it still starts later, those offsets do not exist to be read.
+          this.soughtBack.set(`${topic}\u0000${partition}`, stored);
+          return { ...outcome, resumeAt: stored.toString() };
         }
       }
       const fresh = messages.filter((m) => BigInt(m.offset) >= stored);

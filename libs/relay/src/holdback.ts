@@ -205,6 +205,10 @@ export class Holds<R extends HeldRow> {
     return this.byBucket.has(bucket);
   }
 
+  holdOf(bucket: number): Hold<R> | undefined {
+    return this.byBucket.get(bucket);
+  }
+
   /** The held bucket to try again now, if any: for a missing topic, one of its buckets stands for all of them. */
   due(now: number): number | undefined {
     for (const [topic, state] of this.missing) {

@@ -260,7 +260,13 @@ export class OutboxRelay {
       boundMs: this.options.retriableBoundMs ?? DEFAULT_RETRIABLE_BOUND_MS,
       suspect: failed.send !== 'batch',
     });
-    if (!fault) return undefined;
+    if (!fault) {
+      // A held row's retry that fails for another reason (Kafka away, a timeout) still waits its turn: left due, it
+      // would be retried before every batch and keep the free buckets from being sent at all.
+      const held = failed.send === 'held' && failed.rows[0] ? this.holds.holdOf(failed.rows[0].bucket) : undefined;
+      if (held) this.holdBack(failed.rows[0], held.reason, String(failed.cause), now);
+      return undefined;
+    }
     this.refusingSince = undefined;
     const topic =
       fault === 'unknown-topic' && failed.send !== 'held'

@@ -119,7 +119,11 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
       void this.restartConsuming();
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      void this.seekToStored(payload.memberAssignment);
+      // The consumer that joined, not this.consumer: a restart may have replaced it meanwhile, and seeking one that is
+      // not running throws.
+      this.seekToStored(consumer, payload.memberAssignment).catch((error: unknown) =>
+        this.logger.warn({ message: 'could not seek the assigned partitions', error: String(error) }),
+      );
     });
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics, fromBeginning: true });
@@ -190,21 +194,20 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
    * partition's bounds (an offset reset or a gap in the source is reported and resumed from the right place). Without
    * the broker's bounds it seeks to the stored position; a reset is then found by the first fetch.
    */
-  private async seekToStored(assignment: Record<string, number[]>): Promise<void> {
+  private async seekToStored(consumer: Consumer, assignment: Record<string, number[]>): Promise<void> {
     for (const [topic, partitions] of Object.entries(assignment)) {
-      const bounds = await this.topicBounds(topic).catch(() => undefined);
       for (const partition of partitions) {
-        const within = bounds?.get(partition);
-        const check = within
-          ? await this.runner.checkAssignedPosition(topic, partition, within).catch(() => undefined)
-          : undefined;
+        const check = await this.runner
+          .checkAssignedPosition(topic, partition, () => this.partitionBounds(topic, partition))
+          .catch(() => undefined);
+        if (this.consumer !== consumer) return;
         if (check) {
           this.reportPosition(topic, partition, check);
-          this.consumer.seek({ topic, partition, offset: check.resumeAt.toString() });
+          consumer.seek({ topic, partition, offset: check.resumeAt.toString() });
           continue;
         }
         const stored = await this.runner.storedOffset(topic, partition).catch(() => undefined);
-        if (stored !== undefined) this.consumer.seek({ topic, partition, offset: stored });
+        if (stored !== undefined && this.consumer === consumer) consumer.seek({ topic, partition, offset: stored });
       }
     }
   }
