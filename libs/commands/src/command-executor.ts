@@ -67,6 +67,24 @@ export interface ExecutorOptions {
   clock?: () => Date;
 }
 
+/**
+ * The schema version a decided event is stored at. A decider that emits an event its catalog does not declare, or on
+ * another subject type (which picks the topic: the event would go where no consumer of its type reads), is a
+ * configuration error that fails the command, never a stored event.
+ */
+export function schemaVersionFor(catalog: EventCatalog, eventType: string, subjectType: string): number {
+  if (!catalog.has(eventType)) {
+    throw new Error(`event type ${JSON.stringify(eventType)} is not declared in the ${catalog.name} event catalog`);
+  }
+  if (catalog.subjectTypeOf(eventType) !== subjectType) {
+    throw new Error(
+      `${eventType} belongs to ${catalog.subjectTypeOf(eventType)} subjects in the ${catalog.name} catalog, ` +
+        `not to ${JSON.stringify(subjectType)}`,
+    );
+  }
+  return catalog.versionOf(eventType);
+}
+
 export const concurrencyConflict = (subject: SubjectRef, expected: number, actual: number) =>
   new DomainError(
     'concurrency',
@@ -225,25 +243,6 @@ export class CommandExecutor {
     return { ...reply, replayed: false };
   }
 
-  /**
-   * A decider that emits an event its catalog does not declare, or on another subject type, is a configuration
-   * error, never a stored event.
-   */
-  private schemaVersion(eventType: string, subjectType: string): number {
-    const { catalog } = this.options;
-    if (!catalog.has(eventType)) {
-      throw new Error(`event type ${JSON.stringify(eventType)} is not declared in the ${catalog.name} event catalog`);
-    }
-    // The subject type picks the topic: a wrong one would send the event where no consumer of its type reads.
-    if (catalog.subjectTypeOf(eventType) !== subjectType) {
-      throw new Error(
-        `${eventType} belongs to ${catalog.subjectTypeOf(eventType)} subjects in the ${catalog.name} catalog, ` +
-          `not to ${JSON.stringify(subjectType)}`,
-      );
-    }
-    return catalog.versionOf(eventType);
-  }
-
   /** Gives each decided event its identity, sequence and metadata, and folds it into its subject's state. */
   private record(
     pending: readonly PendingEvent[],
@@ -262,7 +261,7 @@ export class CommandExecutor {
         tenantId: ctx.tenantId,
         spaceId: ctx.spaceId,
         eventType: p.event.eventType,
-        eventSchemaVersion: this.schemaVersion(p.event.eventType, p.subjectType),
+        eventSchemaVersion: schemaVersionFor(this.options.catalog, p.event.eventType, p.subjectType),
         subjectType: p.subjectType,
         subjectId: p.subjectId,
         actorId: ctx.actorId,

@@ -210,35 +210,17 @@ export class ProjectionRunner {
          RETURNING next_offset`,
         [this.consumer, topic, partition],
       );
-      let stored = BigInt(rows[0].next_offset);
-      if (highWatermark !== undefined && stored > BigInt(highWatermark)) {
-        // A batch fetched before a rebalance moved the position on looks the same: the broker decides.
-        const bounds = this.partitionBounds
-          ? await this.partitionBounds(topic, partition)
-          : { end: BigInt(highWatermark) };
-        const check = checkPosition(stored, bounds);
-        if (check.kind === 'reset') {
-          await this.recordPositionCheck(client, topic, partition, check);
-          outcome.reset = check;
-          stored = check.resumeAt;
-        }
-      }
-      // A fetch that starts past the stored position skipped offsets: the consumer reset to the log start before the
-      // assignment check ran, or retention struck meanwhile. Only the broker's log start tells which.
-      const first = messages.length > 0 ? BigInt(messages[0].offset) : undefined;
-      if (first !== undefined && first > stored && this.partitionBounds && !outcome.reset) {
-        const check = checkPosition(stored, await this.partitionBounds(topic, partition));
-        if (check.kind === 'source-gap') {
-          await this.recordPositionCheck(client, topic, partition, check);
-          outcome.sourceGap = check;
-        } else if (this.soughtBack.get(`${topic}\u0000${partition}`) !== stored) {
-          // The broker still holds the stored offset: the fetch began elsewhere (Kafka's committed offset ahead of a
-          // restored database, a fetch before the assignment's seek). Apply nothing; read again from the position.
-          // Only once per position: if a fetch from it still starts later, those offsets do not exist to be read.
-          this.soughtBack.set(`${topic}\u0000${partition}`, stored);
-          return { ...outcome, resumeAt: stored.toString() };
-        }
-      }
+      const settled = await this.settlePosition(
+        client,
+        topic,
+        partition,
+        BigInt(rows[0].next_offset),
+        messages,
+        highWatermark,
+      );
+      if ('sendBack' in settled) return { ...outcome, resumeAt: settled.sendBack.toString() };
+      const { stored } = settled;
+      Object.assign(outcome, settled.anomaly);
       const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
       outcome.skipped += messages.length - fresh.length;
       const subjects = await this.prefetchSubjects(client, fresh);
@@ -255,6 +237,45 @@ export class ProjectionRunner {
       );
       return outcome;
     });
+  }
+
+  /**
+   * Where this batch starts applying, given the stored position and what the fetch saw. Offsets that start over (a
+   * stored position beyond the high watermark) and offsets that vanished (a fetch starting past the stored position,
+   * retention having deleted what lay between) are recorded with the position and returned to be reported; the
+   * broker confirms each, so a batch fetched before a rebalance or a seek is not taken for one. A fetch that starts
+   * past a position the broker still holds is sent back to it, once per position: if a fetch from there still starts
+   * later, those offsets do not exist to be read.
+   */
+  private async settlePosition(
+    client: PoolClient,
+    topic: string,
+    partition: number,
+    stored: bigint,
+    messages: readonly Delivery[],
+    highWatermark: string | undefined,
+  ): Promise<{ stored: bigint; anomaly?: Pick<BatchOutcome, 'reset' | 'sourceGap'> } | { sendBack: bigint }> {
+    if (highWatermark !== undefined && stored > BigInt(highWatermark)) {
+      const bounds = this.partitionBounds
+        ? await this.partitionBounds(topic, partition)
+        : { end: BigInt(highWatermark) };
+      const check = checkPosition(stored, bounds);
+      if (check.kind === 'reset') {
+        await this.recordPositionCheck(client, topic, partition, check);
+        return { stored: check.resumeAt, anomaly: { reset: check } };
+      }
+    }
+    const first = messages.length > 0 ? BigInt(messages[0].offset) : undefined;
+    if (first === undefined || first <= stored || !this.partitionBounds) return { stored };
+    const check = checkPosition(stored, await this.partitionBounds(topic, partition));
+    if (check.kind === 'source-gap') {
+      await this.recordPositionCheck(client, topic, partition, check);
+      return { stored, anomaly: { sourceGap: check } };
+    }
+    const key = `${topic}\u0000${partition}`;
+    if (this.soughtBack.get(key) === stored) return { stored };
+    this.soughtBack.set(key, stored);
+    return { sendBack: stored };
   }
 
   /**

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Kafka, type Admin, type Consumer } from 'kafkajs';
+import { Kafka, type Consumer } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import type { Pool } from 'pg';
+import { KafkaAdmin } from '@spine/kafka';
 import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
 import type { PartitionBounds, PositionCheck } from '../partition-position';
 import { ProjectionRunner } from '../projection-runner';
@@ -30,6 +31,7 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
   constructor(
     private readonly kafka: Kafka,
     private readonly metrics: Metrics,
+    private readonly kafkaAdmin: KafkaAdmin,
     @Inject(PROJECTIONS_POOL) private readonly pool: Pool,
     @Inject(PROJECTIONS_OPTIONS) options: ProjectionsModuleOptions,
   ) {
@@ -49,7 +51,6 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
         allowAutoTopicCreation: false,
       });
     this.consumer = this.newConsumer();
-    this.lagAdmin = kafka.admin();
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -71,7 +72,7 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
       'From recordedAt of an event to its read-model commit',
       LATENCY_BUCKETS,
     );
-    const kafkaAdmin = this.lagAdmin;
+    const { admin } = this.kafkaAdmin;
     const runner = this.runner;
     const topics = this.topics;
     this.metrics.gauge(
@@ -80,9 +81,8 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
       ['topic', 'partition'],
       async function () {
         try {
-          await kafkaAdmin.connect();
           for (const topic of topics) {
-            for (const p of await kafkaAdmin.fetchTopicOffsets(topic)) {
+            for (const p of await admin.fetchTopicOffsets(topic)) {
               const stored = Number((await runner.storedOffset(topic, p.partition)) ?? 0);
               // Negative lag is shown as it is: a position beyond the partition's end is an offset reset to report.
               this.set({ topic, partition: String(p.partition) }, Number(p.high) - stored);
@@ -212,16 +212,11 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  private async topicBounds(topic: string): Promise<Map<number, PartitionBounds>> {
-    await this.lagAdmin.connect();
-    const offsets = await this.lagAdmin.fetchTopicOffsets(topic);
-    return new Map(offsets.map((p) => [p.partition, { logStart: BigInt(p.low), end: BigInt(p.high) }]));
-  }
-
   private async partitionBounds(topic: string, partition: number): Promise<PartitionBounds> {
-    const bounds = (await this.topicBounds(topic)).get(partition);
+    const offsets = await this.kafkaAdmin.admin.fetchTopicOffsets(topic);
+    const bounds = offsets.find((p) => p.partition === partition);
     if (!bounds) throw new Error(`partition ${topic}/${partition} is unknown to the broker`);
-    return bounds;
+    return { logStart: BigInt(bounds.low), end: BigInt(bounds.high) };
   }
 
   private reportPosition(topic: string, partition: number, check: PositionCheck): void {
@@ -251,13 +246,11 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  private readonly lagAdmin: Admin;
   private positionEvents!: Counter<'topic' | 'partition' | 'kind'>;
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     await this.consumer.disconnect();
-    await this.lagAdmin.disconnect();
     await this.pool.end();
   }
 }
