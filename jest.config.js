@@ -43,7 +43,7 @@ const common = {
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages})/)`],
   moduleNameMapper: {
-    '^@spine/(.*)$': '<rootDir>/libs/$1/src',
+    '^@event-spine/(.*)$': '<rootDir>/libs/$1/src',
     '^@ledger/contract$': '<rootDir>/apps/ledger-contract/src',
   },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],

@@ -1,4 +1,4 @@
-import { describeConfig } from '@spine/config';
+import { describeConfig } from '@event-spine/config';
 import { commandServiceConfig } from '../apps/command-service/src/command-service.config';
 import { outboxRelayConfig } from '../apps/outbox-relay/src/outbox-relay.config';
 import { projectorConfig } from '../apps/projector/src/projector.config';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
-import { TestSchema, testKafka, uniqueName, waitFor } from '@spine/testing';
+import { TestSchema, testKafka, uniqueName, waitFor } from '@event-spine/testing';
 
 // Proves the parts the suite stands on are the real ones: a PostgreSQL transaction that commits or leaves nothing,
 // and a Kafka broker that takes a message from an idempotent producer and hands it to a consumer group.

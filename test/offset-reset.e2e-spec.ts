@@ -1,4 +1,4 @@
-import { testKafka, waitFor, type ServiceProcess } from '@spine/testing';
+import { testKafka, waitFor, type ServiceProcess } from '@event-spine/testing';
 import { expectReadModelsToEqualTheFold } from './support/read-models';
 import { call, metric, Pipeline, token } from './support/pipeline';
 

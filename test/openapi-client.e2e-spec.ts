@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { signToken } from '@spine/auth';
-import { uniqueName, type ServiceProcess } from '@spine/testing';
+import { signToken } from '@event-spine/auth';
+import { uniqueName, type ServiceProcess } from '@event-spine/testing';
 import { E2E_SECRET, Pipeline } from './support/pipeline';
 
 const ROOT = resolve(__dirname, '..');

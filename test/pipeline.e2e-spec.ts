@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { Partitioners } from 'kafkajs';
-import { testKafka, waitFor, type ServiceProcess } from '@spine/testing';
+import { testKafka, waitFor, type ServiceProcess } from '@event-spine/testing';
 import { call, Pipeline, token } from './support/pipeline';
 
 interface Envelope {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Partitioners, type Producer } from 'kafkajs';
-import { signToken } from '@spine/auth';
-import { testKafka, waitFor, type ServiceProcess } from '@spine/testing';
+import { signToken } from '@event-spine/auth';
+import { testKafka, waitFor, type ServiceProcess } from '@event-spine/testing';
 import { call, E2E_SECRET, Pipeline, token } from './support/pipeline';
 
 const tenantId = 'tenant-e2e';

@@ -1,6 +1,6 @@
 import { Kafka } from 'kafkajs';
-import { signToken } from '@spine/auth';
-import { waitFor, type ServiceProcess } from '@spine/testing';
+import { signToken } from '@event-spine/auth';
+import { waitFor, type ServiceProcess } from '@event-spine/testing';
 import { call, E2E_SECRET, Pipeline, token } from './support/pipeline';
 import { expectReadModelsToEqualTheFold, liveSnapshot } from './support/read-models';
 

@@ -19,8 +19,8 @@ import {
   uniqueName,
   waitFor,
   type AppName,
-} from '@spine/testing';
-import { signToken } from '@spine/auth';
+} from '@event-spine/testing';
+import { signToken } from '@event-spine/auth';
 import { migrateCommandSchema } from './support/pipeline';
 
 // Each of the three services boots as a real process, serves health, readiness and metrics, carries correlation

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ledgerCatalog } from '@ledger/contract';
-import { serializeEnvelope, type EventEnvelope } from '@spine/events';
-import { toOutboxMessage, type OutboxMessage } from '@spine/outbox';
+import { serializeEnvelope, type EventEnvelope } from '@event-spine/events';
+import { toOutboxMessage, type OutboxMessage } from '@event-spine/outbox';
 import { benchConfig } from './config';
 
 /**

@@ -1,5 +1,5 @@
 import { Partitioners, type Admin, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
-import type { OutboxMessage } from '@spine/outbox';
+import type { OutboxMessage } from '@event-spine/outbox';
 import { RUN_ID } from './deployment';
 
 /** A producer configured exactly as the relay's (apps/outbox-relay RelayService): idempotent, one batch in flight. */

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { kafkaHeaders, serializeEnvelope } from '@spine/events';
+import { kafkaHeaders, serializeEnvelope } from '@event-spine/events';
 import { benchConfig } from '../lib/config';
 import { databaseUrl, Deployment, schemaPool } from '../lib/deployment';
 import { EventStream } from '../lib/events';

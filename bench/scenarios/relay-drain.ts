@@ -1,4 +1,4 @@
-import { enqueueOutbox, type Queryable } from '@spine/outbox';
+import { enqueueOutbox, type Queryable } from '@event-spine/outbox';
 import { benchConfig } from '../lib/config';
 import { Deployment, kafka, schemaPool } from '../lib/deployment';
 import { EventStream } from '../lib/events';

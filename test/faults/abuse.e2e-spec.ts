@@ -5,8 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { Kafka, Partitioners } from 'kafkajs';
-import { signToken } from '@spine/auth';
-import { freePort, uniqueName, waitFor, type ServiceProcess } from '@spine/testing';
+import { signToken } from '@event-spine/auth';
+import { freePort, uniqueName, waitFor, type ServiceProcess } from '@event-spine/testing';
 import { call, E2E_SECRET, Pipeline, token } from '../support/pipeline';
 
 type Unary = (req: object, meta: Metadata, cb: (e: ServiceError | null, r: unknown) => void) => unknown;

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Kafka, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
-import { freePort, uniqueName, waitFor, type ServiceProcess } from '@spine/testing';
+import { freePort, uniqueName, waitFor, type ServiceProcess } from '@event-spine/testing';
 import { CommandLoad } from '../support/command-load';
 import { expectInvariants, type InvariantReport } from '../support/invariants';
 import { call, metric, Pipeline, PrivateBroker, token } from '../support/pipeline';

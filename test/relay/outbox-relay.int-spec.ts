@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
-import { testDatabaseUrl, testKafka, waitFor } from '@spine/testing';
+import { testDatabaseUrl, testKafka, waitFor } from '@event-spine/testing';
 import { CommandServiceHarness, tokenFor } from '../../apps/command-service/test/command-service.harness';
 import { RelayUnderTest, TopicRecorder } from '../../apps/outbox-relay/test/relay.harness';
 

@@ -1,4 +1,4 @@
-import { testKafka, waitFor, type ServiceProcess } from '@spine/testing';
+import { testKafka, waitFor, type ServiceProcess } from '@event-spine/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { TopicRecorder } from '../../apps/outbox-relay/test/relay.harness';
 import { call, metric, Pipeline, PrivateBroker, token } from '../support/pipeline';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, type Admin, type ProducerBatch } from 'kafkajs';
-import { Metrics } from '@spine/observability';
-import type { RelayOptions } from '@spine/relay';
-import { testKafka, waitFor } from '@spine/testing';
+import { Metrics } from '@event-spine/observability';
+import type { RelayOptions } from '@event-spine/relay';
+import { testKafka, waitFor } from '@event-spine/testing';
 import { CommandServiceHarness } from '../../apps/command-service/test/command-service.harness';
 import { RelayUnderTest, TopicRecorder } from '../../apps/outbox-relay/test/relay.harness';
 import { relayMetrics } from '../../apps/outbox-relay/src/relay/relay-metrics';

@@ -1,5 +1,5 @@
 import { Kafka } from 'kafkajs';
-import { uniqueName, waitFor } from '@spine/testing';
+import { uniqueName, waitFor } from '@event-spine/testing';
 import type { Pipeline } from './pipeline';
 import { expectReadModelsToEqualTheFold, foldReadModels, logEvents } from './read-models';
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { signToken } from '@spine/auth';
+import { signToken } from '@event-spine/auth';
 import { ledgerCatalog } from '@ledger/contract';
 import {
   ServiceProcess,
@@ -10,7 +10,7 @@ import {
   testKafkaBrokers,
   uniqueName,
   type AppName,
-} from '@spine/testing';
+} from '@event-spine/testing';
 
 export const E2E_SECRET = 'e2e-secret-that-is-long-enough-0123456789';
 
@@ -151,10 +151,10 @@ export class PrivateBroker {
 /** Applies the command service's migrations to a schema (the relay's database is the command service's). */
 export async function migrateCommandSchema(schema: string): Promise<void> {
   const { DataSource } = await import('typeorm');
-  const { dataSourceOptions, migrate } = await import('@spine/persistence');
-  const { EventLog1763800000000 } = await import('@spine/event-log');
-  const { Outbox1763800000100 } = await import('@spine/outbox');
-  const { CommandState1763800000200 } = await import('@spine/commands');
+  const { dataSourceOptions, migrate } = await import('@event-spine/persistence');
+  const { EventLog1763800000000 } = await import('@event-spine/event-log');
+  const { Outbox1763800000100 } = await import('@event-spine/outbox');
+  const { CommandState1763800000200 } = await import('@event-spine/commands');
   const dataSource = new DataSource(
     dataSourceOptions({
       url: testDatabaseUrl(),

@@ -1,4 +1,4 @@
-import { commonConfig, databaseConfig, kafkaConfig, port, str, type ConfigOf } from '@spine/config';
+import { commonConfig, databaseConfig, kafkaConfig, port, str, type ConfigOf } from '@event-spine/config';
 
 export const commandServiceConfig = {
   ...commonConfig,

@@ -1,12 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ledgerCatalog } from '@ledger/contract';
-import { AuthModule } from '@spine/auth';
-import { commandsMigrations } from '@spine/commands';
-import { eventLogMigrations } from '@spine/event-log';
-import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
-import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
-import { outboxMigrations } from '@spine/outbox';
-import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
+import { AuthModule } from '@event-spine/auth';
+import { commandsMigrations } from '@event-spine/commands';
+import { eventLogMigrations } from '@event-spine/event-log';
+import { KafkaModule, KafkaReadinessCheck } from '@event-spine/kafka';
+import { HealthModule, LoggingModule, MetricsModule } from '@event-spine/observability';
+import { outboxMigrations } from '@event-spine/outbox';
+import { DatabaseReadinessCheck, PersistenceModule } from '@event-spine/persistence';
 import type { CommandServiceConfig } from './command-service.config';
 import { LedgerModule } from './ledger/ledger.module';
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { loadConfig } from '@spine/config';
-import { createHttpApp, exitOnStartupFailure, runHttpService } from '@spine/http';
+import { loadConfig } from '@event-spine/config';
+import { createHttpApp, exitOnStartupFailure, runHttpService } from '@event-spine/http';
 import { commandServiceConfig } from './command-service.config';
 import { CommandServiceModule, SERVICE_NAME } from './command-service.module';
 import { grpcOptions } from './grpc.options';

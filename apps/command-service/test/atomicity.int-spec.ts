@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { testDatabaseUrl } from '@spine/testing';
+import { testDatabaseUrl } from '@event-spine/testing';
 import { CommandServiceHarness, tokenFor } from './command-service.harness';
 
 // State, event and outbox row commit together or not at all: each of the three writes is made to fail in the real

@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { signToken, type Principal } from '@spine/auth';
-import { loadConfig } from '@spine/config';
-import { createHttpApp } from '@spine/http';
+import { signToken, type Principal } from '@event-spine/auth';
+import { loadConfig } from '@event-spine/config';
+import { createHttpApp } from '@event-spine/http';
 import { ledgerCatalog } from '@ledger/contract';
 import {
   freePort,
@@ -11,7 +11,7 @@ import {
   testKafkaBrokers,
   uniqueName,
   waitFor,
-} from '@spine/testing';
+} from '@event-spine/testing';
 import { grpcOptions } from '../src/grpc.options';
 import { commandServiceConfig } from '../src/command-service.config';
 import { CommandServiceModule } from '../src/command-service.module';

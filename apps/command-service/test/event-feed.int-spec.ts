@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import type { EventEnvelope } from '@spine/events';
-import { testDatabaseUrl } from '@spine/testing';
+import type { EventEnvelope } from '@event-spine/events';
+import { testDatabaseUrl } from '@event-spine/testing';
 import { CommandServiceHarness, tokenFor } from './command-service.harness';
 
 type Page = { events: EventEnvelope[]; nextCursor: string | null };

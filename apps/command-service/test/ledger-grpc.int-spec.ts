@@ -2,7 +2,7 @@ import { credentials, loadPackageDefinition, Metadata, status, type ServiceError
 import { loadSync } from '@grpc/proto-loader';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { EventEnvelope } from '@spine/events';
+import type { EventEnvelope } from '@event-spine/events';
 import { CommandServiceHarness, tokenFor } from './command-service.harness';
 
 // A plain @grpc/grpc-js client that loads the .proto file itself, as any client would; not through Nest.

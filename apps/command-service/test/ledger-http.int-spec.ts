@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventEnvelope } from '@spine/events';
+import type { EventEnvelope } from '@event-spine/events';
 import { CommandServiceHarness, tokenFor } from './command-service.harness';
 
 // The command API against the real PostgreSQL: every route, state + event log + outbox written together, and the

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { signToken } from '@spine/auth';
+import { signToken } from '@event-spine/auth';
 import { CommandServiceHarness, principal, tokenFor } from './command-service.harness';
 
 describe('authentication and tenant isolation', () => {

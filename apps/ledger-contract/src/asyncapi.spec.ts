@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { asyncApiDocument } from '@spine/events';
+import { asyncApiDocument } from '@event-spine/events';
 import { ledgerCatalog } from './ledger.catalog';
 
 describe('AsyncAPI document', () => {

@@ -1,4 +1,4 @@
-import { defineEventCatalog, strictObject } from '@spine/events';
+import { defineEventCatalog, strictObject } from '@event-spine/events';
 import type { LedgerEvent } from './ledger-events';
 
 const amount = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'minor units (cents)' };

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { loadConfig } from '@spine/config';
-import { createHttpApp, exitOnStartupFailure, runHttpService } from '@spine/http';
+import { loadConfig } from '@event-spine/config';
+import { createHttpApp, exitOnStartupFailure, runHttpService } from '@event-spine/http';
 import { outboxRelayConfig } from './outbox-relay.config';
 import { OutboxRelayModule, SERVICE_NAME } from './outbox-relay.module';
 

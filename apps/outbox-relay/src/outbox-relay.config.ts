@@ -1,5 +1,5 @@
-import { bool, commonConfig, databaseConfig, int, kafkaConfig, port, str, type ConfigOf } from '@spine/config';
-import { DEFAULT_RETRIABLE_BOUND_MS } from '@spine/relay';
+import { bool, commonConfig, databaseConfig, int, kafkaConfig, port, str, type ConfigOf } from '@event-spine/config';
+import { DEFAULT_RETRIABLE_BOUND_MS } from '@event-spine/relay';
 
 export const outboxRelayConfig = {
   ...commonConfig,

@@ -1,8 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ledgerCatalog } from '@ledger/contract';
-import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
-import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
-import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
+import { KafkaModule, KafkaReadinessCheck } from '@event-spine/kafka';
+import { HealthModule, LoggingModule, MetricsModule } from '@event-spine/observability';
+import { DatabaseReadinessCheck, PersistenceModule } from '@event-spine/persistence';
 import type { OutboxRelayConfig } from './outbox-relay.config';
 import { OutboxReadinessCheck } from './relay/outbox-readiness.check';
 import { RELAY_CONFIG, RelayService } from './relay/relay.service';

@@ -1,6 +1,6 @@
 import type { Consumer, Kafka, Producer } from 'kafkajs';
-import { OutboxRelay, RELAY_PRODUCER_CONFIG, type HoldReason, type RelayOptions } from '@spine/relay';
-import { testDatabaseUrl, testKafka, uniqueName, waitFor } from '@spine/testing';
+import { OutboxRelay, RELAY_PRODUCER_CONFIG, type HoldReason, type RelayOptions } from '@event-spine/relay';
+import { testDatabaseUrl, testKafka, uniqueName, waitFor } from '@event-spine/testing';
 
 export interface Received {
   topic: string;

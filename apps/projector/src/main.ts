@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { loadConfig } from '@spine/config';
-import { createHttpApp, exitOnStartupFailure, runHttpService } from '@spine/http';
+import { loadConfig } from '@event-spine/config';
+import { createHttpApp, exitOnStartupFailure, runHttpService } from '@event-spine/http';
 import { projectorConfig } from './projector.config';
 import { ProjectorModule, SERVICE_NAME } from './projector.module';
 

@@ -1,11 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ledgerCatalog } from '@ledger/contract';
-import { AuthModule } from '@spine/auth';
-import { KafkaModule, KafkaReadinessCheck } from '@spine/kafka';
-import { HealthModule, LoggingModule, MetricsModule } from '@spine/observability';
-import { DatabaseReadinessCheck, PersistenceModule } from '@spine/persistence';
-import { eventLogRepair, PositionsReadinessCheck, ProjectionsModule, projectionsMigrations } from '@spine/projections';
-import { eventLogFeedReader, ReplayModule, replayMigrations } from '@spine/replay';
+import { AuthModule } from '@event-spine/auth';
+import { KafkaModule, KafkaReadinessCheck } from '@event-spine/kafka';
+import { HealthModule, LoggingModule, MetricsModule } from '@event-spine/observability';
+import { DatabaseReadinessCheck, PersistenceModule } from '@event-spine/persistence';
+import {
+  eventLogRepair,
+  PositionsReadinessCheck,
+  ProjectionsModule,
+  projectionsMigrations,
+} from '@event-spine/projections';
+import { eventLogFeedReader, ReplayModule, replayMigrations } from '@event-spine/replay';
 import type { ProjectorConfig } from './projector.config';
 import { projections } from './projections';
 import { ReadModels1763800002000 } from './projections/read-models.migration';

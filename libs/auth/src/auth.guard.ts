@@ -11,7 +11,7 @@ import {
 import { ApiBearerAuth } from '@nestjs/swagger';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '@spine/http';
+import { ApiError } from '@event-spine/http';
 import { InvalidTokenError, verifyToken } from './jwt';
 import { isAdmin, type Principal } from './principal';
 

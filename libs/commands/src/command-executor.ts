@@ -7,10 +7,10 @@ import {
   type Loaded,
   type PendingEvent,
   type SubjectRef,
-} from '@spine/domain';
-import type { EventCatalog, EventEnvelope } from '@spine/events';
-import { appendEvents, type Queryable } from '@spine/event-log';
-import { enqueueOutbox, toOutboxMessage } from '@spine/outbox';
+} from '@event-spine/domain';
+import type { EventCatalog, EventEnvelope } from '@event-spine/events';
+import { appendEvents, type Queryable } from '@event-spine/event-log';
+import { enqueueOutbox, toOutboxMessage } from '@event-spine/outbox';
 import { assertEmissions, type ActionDeclaration } from './action-registry';
 
 /** Who asks, in which conversation, with which retry protection. Taken from the transport (HTTP or gRPC). */

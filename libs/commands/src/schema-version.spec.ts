@@ -1,4 +1,4 @@
-import { defineEventCatalog } from '@spine/events';
+import { defineEventCatalog } from '@event-spine/events';
 import { schemaVersionFor } from './command-executor';
 
 // A fixture domain: the platform knows none of its own.

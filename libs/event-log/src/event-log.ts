@@ -1,5 +1,5 @@
-import { DomainError } from '@spine/domain';
-import type { EventCatalog, EventEnvelope } from '@spine/events';
+import { DomainError } from '@event-spine/domain';
+import type { EventCatalog, EventEnvelope } from '@event-spine/events';
 
 /** Anything that runs a parameterised query: a TypeORM EntityManager or QueryRunner, or a pg client. */
 export interface Queryable {

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { correlationIdFrom, CORRELATION_HEADER } from '@spine/observability';
-import { DomainError, REFUSAL_HTTP_STATUS } from '@spine/domain';
+import { correlationIdFrom, CORRELATION_HEADER } from '@event-spine/observability';
+import { DomainError, REFUSAL_HTTP_STATUS } from '@event-spine/domain';
 import { ApiError, FASTIFY_ERRORS, HTTP_STATUS_CODES, type ErrorBody } from './api-error';
 
 const logger = new Logger('HttpError');

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { CORRELATION_HEADER, LATENCY_BUCKETS, Metrics, settleCorrelationId } from '@spine/observability';
+import { CORRELATION_HEADER, LATENCY_BUCKETS, Metrics, settleCorrelationId } from '@event-spine/observability';
 import { ApiError } from './api-error';
 import { ApiErrorFilter, correlationIdOf, sendError } from './error.filter';
 import { completeOpenApi } from './openapi';

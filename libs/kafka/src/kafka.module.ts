@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { Kafka, type Admin } from 'kafkajs';
-import { ReadinessCheck } from '@spine/observability';
+import { ReadinessCheck } from '@event-spine/observability';
 import { createKafka, ensureTopics, type KafkaSettings } from './kafka-client';
 
 export interface KafkaModuleOptions extends KafkaSettings {

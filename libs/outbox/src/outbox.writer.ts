@@ -1,4 +1,10 @@
-import { kafkaHeaders, partitionKey, serializeEnvelope, type EventCatalog, type EventEnvelope } from '@spine/events';
+import {
+  kafkaHeaders,
+  partitionKey,
+  serializeEnvelope,
+  type EventCatalog,
+  type EventEnvelope,
+} from '@event-spine/events';
 
 export interface Queryable {
   query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;

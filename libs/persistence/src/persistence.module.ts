@@ -2,7 +2,7 @@ import { Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { ReadinessCheck } from '@spine/observability';
+import { ReadinessCheck } from '@event-spine/observability';
 import { dataSourceOptions, migrate, type DatabaseSettings } from './data-source';
 
 export interface PersistenceOptions extends DatabaseSettings {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
-import { defineEventCatalog } from '@spine/events';
-import { TestSchema } from '@spine/testing';
+import { defineEventCatalog } from '@event-spine/events';
+import { TestSchema } from '@event-spine/testing';
 import { ProjectorFences1763800003100 } from './fences.migration';
 import { ProjectorOffsetResets1763800003200 } from './offset-resets.migration';
 import { defineProjection } from './projection';

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { UnknownEventError, type EventCatalog, type EventEnvelope } from '@spine/events';
+import { UnknownEventError, type EventCatalog, type EventEnvelope } from '@event-spine/events';
 import { checkPosition, type PartitionBounds, type PositionCheck } from './partition-position';
 import type { ProjectedEvent, Projection } from './projection';
 

@@ -1,4 +1,4 @@
-import type { DomainEvent, EventEnvelope } from '@spine/events';
+import type { DomainEvent, EventEnvelope } from '@event-spine/events';
 
 export interface Queryable {
   query<T = unknown>(sql: string, parameters?: unknown[]): Promise<{ rows: T[]; rowCount: number | null }>;

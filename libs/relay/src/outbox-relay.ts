@@ -1,6 +1,6 @@
 import { Client, type ClientConfig } from 'pg';
 import { Partitioners, type Producer, type ProducerConfig, type TopicMessages } from 'kafkajs';
-import { OUTBOX_BUCKETS, outboxChannel } from '@spine/outbox';
+import { OUTBOX_BUCKETS, outboxChannel } from '@event-spine/outbox';
 import {
   DEFAULT_RETRIABLE_BOUND_MS,
   Holds,

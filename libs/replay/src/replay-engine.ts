@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { Pool, type PoolClient } from 'pg';
-import { DomainError } from '@spine/domain';
-import type { EventCatalog } from '@spine/events';
-import { surviveDatabaseRestarts } from '@spine/persistence';
+import { DomainError } from '@event-spine/domain';
+import type { EventCatalog } from '@event-spine/events';
+import { surviveDatabaseRestarts } from '@event-spine/persistence';
 import {
   applyLockSql,
   ProjectionRunner,
@@ -11,7 +11,7 @@ import {
   type GapRepair,
   type Projection,
   type Queryable,
-} from '@spine/projections';
+} from '@event-spine/projections';
 import {
   requestKey,
   type ReplayDiff,

@@ -1,4 +1,4 @@
-import type { Queryable, Projection } from '@spine/projections';
+import type { Queryable, Projection } from '@event-spine/projections';
 import type { ReplayDiff, RowSample } from './replay.request';
 
 /** The projector's bookkeeping tables: a shadow gets its own copy, so its positions never touch the live ones. */

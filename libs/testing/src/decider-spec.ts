@@ -1,4 +1,4 @@
-import { DomainError } from '@spine/domain';
+import { DomainError } from '@event-spine/domain';
 
 /**
  * Given/when/then for pure deciders, without Nest or a database:

@@ -1,4 +1,4 @@
-import { ActionRegistry } from '@spine/commands';
+import { ActionRegistry } from '@event-spine/commands';
 
 /**
  * Every action of the ledger with what it does to the domain. Registration refuses a mutating action that emits no

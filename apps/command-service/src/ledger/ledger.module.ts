@@ -1,7 +1,7 @@
 import { ledgerCatalog } from '@ledger/contract';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { CommandsModule } from '@spine/commands';
-import { EventLogHttpModule } from '@spine/event-log';
+import { CommandsModule } from '@event-spine/commands';
+import { EventLogHttpModule } from '@event-spine/event-log';
 import { CloseAccountGrpcController } from './commands/close-account/close-account.grpc.controller';
 import { CloseAccountHttpController } from './commands/close-account/close-account.http.controller';
 import { DepositFundsGrpcController } from './commands/deposit-funds/deposit-funds.grpc.controller';

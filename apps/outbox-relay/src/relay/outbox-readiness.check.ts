@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { ReadinessCheck } from '@spine/observability';
+import { ReadinessCheck } from '@event-spine/observability';
 
 /** Ready only once the outbox exists: the command service, which owns the schema, has migrated it. */
 @Injectable()

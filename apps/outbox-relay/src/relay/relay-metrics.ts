@@ -1,5 +1,5 @@
-import { LATENCY_BUCKETS, type Metrics } from '@spine/observability';
-import { HOLD_REASONS, type RelayObserver } from '@spine/relay';
+import { LATENCY_BUCKETS, type Metrics } from '@event-spine/observability';
+import { HOLD_REASONS, type RelayObserver } from '@event-spine/relay';
 
 /** The relay's own metrics (the backlog gauges read the database on scrape and live with the service). */
 export function relayMetrics(metrics: Metrics): RelayObserver {

@@ -3,8 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Kafka, type Producer } from 'kafkajs';
 import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
-import { Metrics } from '@spine/observability';
-import { OutboxRelay, RELAY_PRODUCER_CONFIG } from '@spine/relay';
+import { Metrics } from '@event-spine/observability';
+import { OutboxRelay, RELAY_PRODUCER_CONFIG } from '@event-spine/relay';
 import type { OutboxRelayConfig } from '../outbox-relay.config';
 import { relayMetrics } from './relay-metrics';
 

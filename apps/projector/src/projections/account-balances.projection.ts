@@ -1,5 +1,5 @@
 import type { LedgerEvent } from '@ledger/contract';
-import { defineProjection } from '@spine/projections';
+import { defineProjection } from '@event-spine/projections';
 import { balanceChange } from './balance-change';
 
 /** One account's events of a batch, folded: opened in the batch (then inserted) or changed (then updated). */

@@ -1,5 +1,5 @@
 import type { LedgerEvent } from '@ledger/contract';
-import { defineProjection } from '@spine/projections';
+import { defineProjection } from '@event-spine/projections';
 import { balanceChange } from './balance-change';
 
 /** `account-statements`: one row per balance-changing entry, with the balance after it. */

@@ -1,5 +1,5 @@
 import type { LedgerEvent } from '@ledger/contract';
-import type { ProjectedEvent } from '@spine/projections';
+import type { ProjectedEvent } from '@event-spine/projections';
 
 /** What an event adds to its account's balance; undefined for events that are not entries. */
 export function balanceChange(e: ProjectedEvent<LedgerEvent>): number | undefined {

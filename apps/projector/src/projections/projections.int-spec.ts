@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { QueryRunner } from 'typeorm';
-import type { ProjectedEvent } from '@spine/projections';
-import { TestSchema } from '@spine/testing';
+import type { ProjectedEvent } from '@event-spine/projections';
+import { TestSchema } from '@event-spine/testing';
 import { projections } from './index';
 import { ReadModels1763800002000 } from './read-models.migration';
 

@@ -1,5 +1,5 @@
 import type { LedgerEvent } from '@ledger/contract';
-import { defineProjection, type ProjectedEvent } from '@spine/projections';
+import { defineProjection, type ProjectedEvent } from '@event-spine/projections';
 import { balanceChange } from './balance-change';
 
 /** `tenant-totals`: per tenant and currency, the number of accounts, of open accounts, and the total balance. */

@@ -2,11 +2,11 @@ import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
-import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
-import { DomainError } from '@spine/domain';
-import { ApiError, ApiRoute } from '@spine/http';
+import { Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
+import { DomainError } from '@event-spine/domain';
+import { ApiError, ApiRoute } from '@event-spine/http';
 import type { Pool } from 'pg';
-import { PROJECTIONS_POOL } from '@spine/projections';
+import { PROJECTIONS_POOL } from '@event-spine/projections';
 
 export const READ_API_CONFIG = Symbol('READ_API_CONFIG');
 export interface ReadApiConfig {

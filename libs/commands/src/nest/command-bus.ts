@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { Principal } from '@spine/auth';
-import { DomainError } from '@spine/domain';
-import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
+import type { Principal } from '@event-spine/auth';
+import { DomainError } from '@event-spine/domain';
+import { LATENCY_BUCKETS, Metrics } from '@event-spine/observability';
 import { CommandExecutor, requestHash, type CommandDefinition, type Outcome } from '../command-executor';
 
 export interface Invocation {

@@ -1,4 +1,4 @@
-import { ApiError } from '@spine/http';
+import { ApiError } from '@event-spine/http';
 
 /** Idempotency-Key, If-Match and the correlation id, read the same way from HTTP headers and gRPC metadata. */
 export interface CommandHeaders {

@@ -1,7 +1,7 @@
 import { createParamDecorator, Injectable, type ExecutionContext } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '@spine/auth';
-import { correlationIdOf } from '@spine/http';
+import type { Principal } from '@event-spine/auth';
+import { correlationIdOf } from '@event-spine/http';
 import type { CommandDefinition } from '../command-executor';
 import { CommandBus } from './command-bus';
 import { parseCommandHeaders, type CommandHeaders } from './command-headers';

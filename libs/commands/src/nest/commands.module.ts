@@ -1,7 +1,7 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { OutboxSignal, outboxChannel } from '@spine/outbox';
+import { OutboxSignal, outboxChannel } from '@event-spine/outbox';
 import { CommandExecutor } from '../command-executor';
 import { CommandBus } from './command-bus';
 import { CommandHttp } from './command-http';

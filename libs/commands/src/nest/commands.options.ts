@@ -1,4 +1,4 @@
-import type { EventCatalog } from '@spine/events';
+import type { EventCatalog } from '@event-spine/events';
 import type { DomainModel } from '../command-executor';
 
 /** What a domain gives the platform to run its commands. */

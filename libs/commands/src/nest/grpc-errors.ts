@@ -1,8 +1,8 @@
 import { Catch, Logger, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { throwError, type Observable } from 'rxjs';
-import { toErrorBody } from '@spine/http';
-import { correlationIdFrom, CORRELATION_HEADER } from '@spine/observability';
+import { toErrorBody } from '@event-spine/http';
+import { correlationIdFrom, CORRELATION_HEADER } from '@event-spine/observability';
 
 const logger = new Logger('GrpcError');
 

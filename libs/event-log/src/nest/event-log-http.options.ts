@@ -1,4 +1,4 @@
-import type { EventCatalog } from '@spine/events';
+import type { EventCatalog } from '@event-spine/events';
 
 export interface EventLogHttpModuleOptions {
   /** The domain's events: stored events are read upcast through it, and subject types are checked against it. */

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { signToken } from '@spine/auth';
-import type { EventEnvelope } from '@spine/events';
+import { signToken } from '@event-spine/auth';
+import type { EventEnvelope } from '@event-spine/events';
 import type { GapRepair } from '../projection-runner';
 
 /**

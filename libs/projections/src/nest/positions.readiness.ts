@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { ReadinessCheck } from '@spine/observability';
+import { ReadinessCheck } from '@event-spine/observability';
 
 /**
  * Reports offset resets and gaps in the source in the readiness detail. They do not make the projector unready: it

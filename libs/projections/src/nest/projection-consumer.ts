@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { Kafka, type Consumer } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import type { Pool } from 'pg';
-import { KafkaAdmin } from '@spine/kafka';
-import { LATENCY_BUCKETS, Metrics } from '@spine/observability';
+import { KafkaAdmin } from '@event-spine/kafka';
+import { LATENCY_BUCKETS, Metrics } from '@event-spine/observability';
 import type { PartitionBounds, PositionCheck } from '../partition-position';
 import { ProjectionRunner } from '../projection-runner';
 import {

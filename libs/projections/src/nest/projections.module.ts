@@ -1,6 +1,6 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { Pool } from 'pg';
-import { surviveDatabaseRestarts } from '@spine/persistence';
+import { surviveDatabaseRestarts } from '@event-spine/persistence';
 import { ProjectorOffsetResets1763800003200 } from '../offset-resets.migration';
 import { ProjectorFences1763800003100 } from '../fences.migration';
 import { ProjectionRunner } from '../projection-runner';

@@ -1,4 +1,4 @@
-import type { EventCatalog } from '@spine/events';
+import type { EventCatalog } from '@event-spine/events';
 import type { Projection } from '../projection';
 import type { GapRepair } from '../projection-runner';
 

@@ -1,5 +1,5 @@
-import { signToken } from '@spine/auth';
-import type { EventEnvelope } from '@spine/events';
+import { signToken } from '@event-spine/auth';
+import type { EventEnvelope } from '@event-spine/events';
 import type { EventLogReader } from '../sources/event-log.source';
 
 /**

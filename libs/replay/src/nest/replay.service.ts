@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
-import { PROJECTIONS_OPTIONS, projectionNames, type ProjectionsModuleOptions } from '@spine/projections';
+import { PROJECTIONS_OPTIONS, projectionNames, type ProjectionsModuleOptions } from '@event-spine/projections';
 import { ReplayEngine } from '../replay-engine';
 import type { EventLogReader } from '../sources/event-log.source';
 

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AdminOnly, CurrentPrincipal, type Principal } from '@spine/auth';
-import { ApiError, ApiRoute } from '@spine/http';
-import { recordAdminAction } from '@spine/projections';
+import { AdminOnly, CurrentPrincipal, type Principal } from '@event-spine/auth';
+import { ApiError, ApiRoute } from '@event-spine/http';
+import { recordAdminAction } from '@event-spine/projections';
 import { DEFAULT_REPLAY_BATCH_SIZE, type ReplayFrom } from '../replay.request';
 import { ReplayViewDto } from './replay-view.dto';
 import { ProjectionNameParamsDto, ReplayIdParamsDto, ReplayRequestDto } from './replay-request.dto';

@@ -1,5 +1,5 @@
-import type { EventEnvelope } from '@spine/events';
-import type { ProjectionRunner } from '@spine/projections';
+import type { EventEnvelope } from '@event-spine/events';
+import type { ProjectionRunner } from '@event-spine/projections';
 
 /**
  * Reads one page of a tenant's canonical event log in commit order (the command service's `GET /v1/events`): the

@@ -1,6 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
-import type { ProjectionRunner } from '@spine/projections';
+import type { ProjectionRunner } from '@event-spine/projections';
 import type { ReplayFrom } from '../replay.request';
 
 export type Positions = Map<string, bigint>;

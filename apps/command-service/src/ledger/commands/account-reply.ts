@@ -1,4 +1,4 @@
-import type { StateView } from '@spine/commands';
+import type { StateView } from '@event-spine/commands';
 import type { AccountState } from '../domain/account';
 
 /** `{accountId, sequence, balance}`: the answer to a command on one account. */

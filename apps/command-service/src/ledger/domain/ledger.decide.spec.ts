@@ -1,5 +1,5 @@
 import type { AccountEvent, TransferEvent } from '@ledger/contract';
-import { deciderSpec } from '@spine/testing';
+import { deciderSpec } from '@event-spine/testing';
 import { evolveAccount, initialAccount } from './account';
 import {
   decideClose,

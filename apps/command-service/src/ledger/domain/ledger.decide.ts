@@ -1,4 +1,4 @@
-import type { PendingEvent } from '@spine/domain';
+import type { PendingEvent } from '@event-spine/domain';
 import type { AccountEvent, LedgerEvent, TransferEvent } from '@ledger/contract';
 import type { AccountState } from './account';
 import { LedgerErrors } from './ledger.errors';

@@ -1,4 +1,4 @@
-import { DomainError } from '@spine/domain';
+import { DomainError } from '@event-spine/domain';
 
 /** The ledger's refusals, each with a stable code. */
 export const LedgerErrors = {

@@ -1,7 +1,7 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
-import { GrpcCommands, GrpcErrorFilter } from '@spine/commands';
+import { GrpcCommands, GrpcErrorFilter } from '@event-spine/commands';
 import { AccountParamsDto } from '../account-params.dto';
 import { closeAccountCommand } from './close-account.command';
 

@@ -1,9 +1,9 @@
 import { Body, Controller, Param, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
-import { ApiError, ApiRoute } from '@spine/http';
-import { CommandHttp, RequestHeaders, type CommandHeaders } from '@spine/commands';
+import { Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
+import { ApiError, ApiRoute } from '@event-spine/http';
+import { CommandHttp, RequestHeaders, type CommandHeaders } from '@event-spine/commands';
 import { OpenAccountResponseDto } from '../open-account/open-account.request.dto';
 import { AccountParamsDto } from '../account-params.dto';
 import { closeAccountCommand } from './close-account.command';

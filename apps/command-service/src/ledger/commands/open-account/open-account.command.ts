@@ -1,4 +1,4 @@
-import type { CommandDefinition } from '@spine/commands';
+import type { CommandDefinition } from '@event-spine/commands';
 import type { AccountState } from '../../domain/account';
 import { decideOpenAccount } from '../../domain/ledger.decide';
 import { LEDGER_ACTIONS } from '../../ledger.actions';

@@ -1,5 +1,5 @@
-import type { CommandDefinition } from '@spine/commands';
-import { findEvent } from '@spine/event-log';
+import type { CommandDefinition } from '@event-spine/commands';
+import { findEvent } from '@event-spine/event-log';
 import { ledgerCatalog, type AccountEvent } from '@ledger/contract';
 import type { AccountState } from '../../domain/account';
 import { decideReverse, type ReversalFacts } from '../../domain/ledger.decide';

@@ -1,4 +1,4 @@
-import type { CommandDefinition } from '@spine/commands';
+import type { CommandDefinition } from '@event-spine/commands';
 import type { AccountState } from '../../domain/account';
 import { decideTransfer } from '../../domain/ledger.decide';
 import type { TransferState } from '../../domain/transfer';

@@ -2,7 +2,7 @@ import { Controller, UseFilters } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import { GrpcCommands, GrpcErrorFilter } from '@spine/commands';
+import { GrpcCommands, GrpcErrorFilter } from '@event-spine/commands';
 import { transferFundsCommand } from './transfer-funds.command';
 import { TransferFundsRequestDto } from './transfer-funds.request.dto';
 

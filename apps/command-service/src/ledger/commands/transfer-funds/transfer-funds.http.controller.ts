@@ -2,11 +2,11 @@ import { Body, Controller, Post, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
-import { CommandHttp, RequestHeaders, type CommandHeaders } from '@spine/commands';
+import { Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
+import { CommandHttp, RequestHeaders, type CommandHeaders } from '@event-spine/commands';
 import { transferFundsCommand } from './transfer-funds.command';
 import { TransferFundsRequestDto, TransferFundsResponseDto } from './transfer-funds.request.dto';
-import { ApiRoute } from '@spine/http';
+import { ApiRoute } from '@event-spine/http';
 
 @ApiTags('transfers')
 @Authenticated()

@@ -1,12 +1,12 @@
 import { Body, Controller, Param, Post, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
-import { CommandHttp, RequestHeaders, type CommandHeaders } from '@spine/commands';
+import { Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
+import { CommandHttp, RequestHeaders, type CommandHeaders } from '@event-spine/commands';
 import { AccountParamsDto } from '../account-params.dto';
 import { AccountBalanceResponseDto, EntryRequestDto } from '../entry.request.dto';
 import { withdrawFundsCommand } from './withdraw-funds.command';
-import { ApiRoute } from '@spine/http';
+import { ApiRoute } from '@event-spine/http';
 
 @ApiTags('accounts')
 @Authenticated()

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { readSubjectEvents } from '@spine/event-log';
+import { readSubjectEvents } from '@event-spine/event-log';
 import { ledgerCatalog, type AccountEvent } from '@ledger/contract';
 import { evolveAccount, initialAccount, type AccountState } from '../../domain/account';
 import { LedgerErrors } from '../../domain/ledger.errors';

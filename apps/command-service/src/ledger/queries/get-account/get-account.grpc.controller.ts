@@ -2,7 +2,7 @@ import { Controller, UseFilters } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
 import { AccountParamsDto } from '../../commands/account-params.dto';
-import { GrpcCommands, GrpcErrorFilter } from '@spine/commands';
+import { GrpcCommands, GrpcErrorFilter } from '@event-spine/commands';
 import { AccountReader } from './account.reader';
 import { GetAccountQueryDto } from './get-account.http.controller';
 

@@ -2,10 +2,10 @@ import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsISO8601, IsOptional } from 'class-validator';
 import type { FastifyReply } from 'fastify';
-import { Authenticated, CurrentPrincipal, type Principal } from '@spine/auth';
+import { Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
 import { AccountParamsDto } from '../../commands/account-params.dto';
 import { AccountReader } from './account.reader';
-import { ApiRoute } from '@spine/http';
+import { ApiRoute } from '@event-spine/http';
 
 export class GetAccountQueryDto {
   @ApiProperty({
