@@ -5,7 +5,7 @@ import type { RelayOptions } from '@event-spine/relay';
 import { testKafka, waitFor } from '@event-spine/testing';
 import { CommandServiceHarness } from '../../apps/command-service/test/command-service.harness';
 import { RelayUnderTest, TopicRecorder } from '../../apps/outbox-relay/test/relay.harness';
-import { relayMetrics } from '../../apps/outbox-relay/src/relay/relay-metrics';
+import { relayMetrics } from '@event-spine/relay';
 
 type Entry = Record<string, unknown>;
 interface Row {

@@ -1,14 +1,14 @@
 import 'reflect-metadata';
-import { loadConfig } from '@event-spine/config';
-import { createHttpApp, exitOnStartupFailure, runHttpService } from '@event-spine/http';
+import { runService } from '@event-spine/platform';
 import { commandServiceConfig } from './command-service.config';
 import { CommandServiceModule, SERVICE_NAME } from './command-service.module';
 import { grpcOptions } from './grpc.options';
 
-async function main(): Promise<void> {
-  const config = loadConfig(commandServiceConfig);
-  const app = await createHttpApp(CommandServiceModule.forRoot(config), {
-    bodyLimitBytes: config.HTTP_BODY_LIMIT_BYTES,
+runService({
+  name: SERVICE_NAME,
+  config: commandServiceConfig,
+  module: (config) => CommandServiceModule.forRoot(config),
+  http: (config) => ({
     openApi: {
       title: 'Event Spine command API',
       description: 'Commands and event-log reads',
@@ -18,13 +18,5 @@ async function main(): Promise<void> {
     },
     // gRPC in the same process, on the same providers: the very same command handlers serve both transports.
     configure: (nest) => nest.connectMicroservice(grpcOptions(config.GRPC_HOST, config.GRPC_PORT)),
-  });
-  await runHttpService(app, {
-    name: SERVICE_NAME,
-    host: config.HTTP_HOST,
-    port: config.HTTP_PORT,
-    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  });
-}
-
-main().catch(exitOnStartupFailure(SERVICE_NAME));
+  }),
+});

@@ -1,35 +1,6 @@
-import { bool, commonConfig, databaseConfig, int, kafkaConfig, port, str, type ConfigOf } from '@event-spine/config';
-import { DEFAULT_RETRIABLE_BOUND_MS } from '@event-spine/relay';
+import type { ConfigOf } from '@event-spine/config';
+import { relayServiceConfig } from '@event-spine/platform';
 
-export const outboxRelayConfig = {
-  ...commonConfig,
-  HTTP_HOST: str('interface the HTTP server (health, metrics) binds to', { default: '127.0.0.1' }),
-  HTTP_PORT: port('HTTP port for health and metrics', 3002),
-  ...databaseConfig,
-  // The command service owns the schema of its database; the relay only reads and marks its outbox.
-  DATABASE_RUN_MIGRATIONS: bool('apply pending migrations at start-up (the command service owns them)', false),
-  ...kafkaConfig,
-  RELAY_INSTANCE_ID: str('name of this instance among several relays; empty: <hostname>-<pid>', { default: '' }),
-  RELAY_BATCH_SIZE: int('outbox rows published per Kafka batch', { default: 500, min: 1, max: 10000 }),
-  RELAY_MAX_IDLE_MS: int('longest pause between polls when idle (a NOTIFY wakes the relay sooner)', {
-    default: 100,
-    min: 1,
-    max: 10000,
-  }),
-  RELAY_REBALANCE_MS: int('how often instances renew their heartbeat and share buckets', {
-    default: 1000,
-    min: 100,
-  }),
-  RELAY_INSTANCE_TTL_MS: int('an instance silent this long is considered gone', { default: 5000, min: 500 }),
-  RELAY_CLEANUP_INTERVAL_MS: int('how often published rows are deleted', { default: 1000, min: 100 }),
-  RELAY_CLEANUP_BATCH: int('most published rows deleted per round (no DELETE storms)', {
-    default: 5000,
-    min: 100,
-  }),
-  RELAY_RETRIABLE_BOUND_MS: int(
-    "how long Kafka may keep refusing a row as retriable before only that row's bucket is held back (a missing topic: at once)",
-    { default: DEFAULT_RETRIABLE_BOUND_MS, min: 0, max: 3_600_000 },
-  ),
-} as const;
+export const outboxRelayConfig = relayServiceConfig({ httpPort: 3002 });
 
 export type OutboxRelayConfig = ConfigOf<typeof outboxRelayConfig>;

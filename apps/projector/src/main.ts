@@ -1,13 +1,13 @@
 import 'reflect-metadata';
-import { loadConfig } from '@event-spine/config';
-import { createHttpApp, exitOnStartupFailure, runHttpService } from '@event-spine/http';
+import { runService } from '@event-spine/platform';
 import { projectorConfig } from './projector.config';
 import { ProjectorModule, SERVICE_NAME } from './projector.module';
 
-async function main(): Promise<void> {
-  const config = loadConfig(projectorConfig);
-  const app = await createHttpApp(ProjectorModule.forRoot(config), {
-    bodyLimitBytes: config.HTTP_BODY_LIMIT_BYTES,
+runService({
+  name: SERVICE_NAME,
+  config: projectorConfig,
+  module: (config) => ProjectorModule.forRoot(config),
+  http: (config) => ({
     openApi: {
       title: 'Event Spine projector API',
       description: 'Read models and admin replay',
@@ -15,13 +15,5 @@ async function main(): Promise<void> {
       bearerAuth: true,
       servers: [{ url: `http://127.0.0.1:${config.HTTP_PORT}`, description: 'this projector (npm run up)' }],
     },
-  });
-  await runHttpService(app, {
-    name: SERVICE_NAME,
-    host: config.HTTP_HOST,
-    port: config.HTTP_PORT,
-    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  });
-}
-
-main().catch(exitOnStartupFailure(SERVICE_NAME));
+  }),
+});

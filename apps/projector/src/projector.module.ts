@@ -1,9 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ledgerCatalog } from '@ledger/contract';
-import { AuthModule } from '@event-spine/auth';
-import { KafkaModule, KafkaReadinessCheck } from '@event-spine/kafka';
-import { HealthModule, LoggingModule, MetricsModule } from '@event-spine/observability';
-import { DatabaseReadinessCheck, PersistenceModule } from '@event-spine/persistence';
 import {
   eventLogRepair,
   PositionsReadinessCheck,
@@ -11,6 +7,7 @@ import {
   projectionsMigrations,
 } from '@event-spine/projections';
 import { eventLogFeedReader, ReplayModule, replayMigrations } from '@event-spine/replay';
+import { PlatformModule } from '@event-spine/platform';
 import type { ProjectorConfig } from './projector.config';
 import { projections } from './projections';
 import { ReadModels1763800002000 } from './projections/read-models.migration';
@@ -26,25 +23,14 @@ export class ProjectorModule {
     return {
       module: ProjectorModule,
       imports: [
-        LoggingModule.forRoot({ service: SERVICE_NAME, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY }),
-        MetricsModule.forRoot(SERVICE_NAME),
-        PersistenceModule.forRoot({
-          url: config.DATABASE_URL,
-          schema: config.DATABASE_SCHEMA,
-          poolSize: config.DATABASE_POOL_SIZE,
-          runMigrations: config.DATABASE_RUN_MIGRATIONS,
-          applicationName: SERVICE_NAME,
+        PlatformModule.forRoot({
+          service: SERVICE_NAME,
+          config,
           migrations: [...projectionsMigrations, ReadModels1763800002000, ...replayMigrations],
-        }),
-        KafkaModule.forRoot({
-          brokers: config.KAFKA_BROKERS,
-          clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE_NAME}`,
           topics: ledgerCatalog.topics(config.KAFKA_TOPIC_PREFIX),
-          partitions: config.KAFKA_TOPIC_PARTITIONS,
-          required: true,
+          kafkaRequired: true,
+          readiness: [PositionsReadinessCheck],
         }),
-        HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck, PositionsReadinessCheck]),
-        AuthModule.forRoot(config.JWT_SECRET),
         ProjectionsModule.forRoot({
           catalog: ledgerCatalog,
           projections,

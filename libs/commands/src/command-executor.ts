@@ -8,7 +8,8 @@ import {
   type PendingEvent,
   type SubjectRef,
 } from '@event-spine/domain';
-import type { EventCatalog, EventEnvelope } from '@event-spine/events';
+import type { DomainEvent, EventCatalog, EventEnvelope } from '@event-spine/events';
+import type { DomainModel } from './domain-model';
 import { appendEvents, type Queryable } from '@event-spine/event-log';
 import { enqueueOutbox, toOutboxMessage } from '@event-spine/outbox';
 import { assertEmissions, type ActionDeclaration } from './action-registry';
@@ -40,21 +41,19 @@ export interface Outcome extends Reply {
   replayed: boolean;
 }
 
-/** A command as data plus functions: which subjects it touches, what it decides, what it answers. */
-export interface CommandDefinition<Input, Facts = undefined> extends ActionDeclaration {
+/**
+ * A command as data plus functions: which subjects it touches, what it decides, what it answers. `E` is the union of
+ * the domain's events (the catalog's type), so a decider cannot emit an event of another shape.
+ */
+export interface CommandDefinition<Input, Facts = undefined, E extends DomainEvent = DomainEvent>
+  extends ActionDeclaration {
   subjects(input: Input): SubjectRef[];
   /** The subject If-Match refers to. */
   primarySubject(input: Input): SubjectRef;
   /** Extra reads the decision needs, made under the subjects' locks. */
   facts?(db: Queryable, input: Input, ctx: CommandContext): Promise<Facts>;
-  decide(input: Input, states: StateView, facts: Facts): PendingEvent[];
+  decide(input: Input, states: StateView, facts: Facts): PendingEvent<E>[];
   reply(input: Input, after: StateView, events: readonly EventEnvelope[], ctx: CommandContext): Reply;
-}
-
-/** How the subjects of the domain start and change: the fold the executor keeps current state with. */
-export interface DomainModel {
-  initialState(subjectType: string): unknown;
-  evolve(subjectType: string, state: unknown, event: { eventType: string; payload: unknown }): unknown;
 }
 
 export interface ExecutorOptions {
@@ -276,7 +275,7 @@ export class CommandExecutor {
       };
       envelopes.push(envelope);
       after.set(ref, {
-        state: this.domain.evolve(p.subjectType, current.state, p.event),
+        state: this.domain.evolve(p.subjectType, current.state, envelope),
         sequence: envelope.sequence,
       });
     }

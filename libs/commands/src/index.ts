@@ -1,6 +1,7 @@
 export * from './action-registry';
 export * from './command-executor';
 export * from './commands.migration';
+export * from './domain-model';
 export * from './nest/command-bus';
 export * from './nest/command-headers';
 export * from './nest/command-http';

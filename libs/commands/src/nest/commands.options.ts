@@ -1,5 +1,5 @@
 import type { EventCatalog } from '@event-spine/events';
-import type { DomainModel } from '../command-executor';
+import type { DomainModel } from '../domain-model';
 
 /** What a domain gives the platform to run its commands. */
 export interface CommandsModuleOptions {

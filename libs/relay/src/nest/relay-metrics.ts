@@ -1,5 +1,6 @@
 import { LATENCY_BUCKETS, type Metrics } from '@event-spine/observability';
-import { HOLD_REASONS, type RelayObserver } from '@event-spine/relay';
+import { HOLD_REASONS } from '../holdback';
+import type { RelayObserver } from '../outbox-relay';
 
 /** The relay's own metrics (the backlog gauges read the database on scrape and live with the service). */
 export function relayMetrics(metrics: Metrics): RelayObserver {

@@ -4,11 +4,9 @@ import { Kafka, type Producer } from 'kafkajs';
 import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
 import { Metrics } from '@event-spine/observability';
-import { OutboxRelay, RELAY_PRODUCER_CONFIG } from '@event-spine/relay';
-import type { OutboxRelayConfig } from '../outbox-relay.config';
+import { OutboxRelay, RELAY_PRODUCER_CONFIG } from '../outbox-relay';
+import { RELAY_CONFIG, type RelayModuleConfig } from './relay.config';
 import { relayMetrics } from './relay-metrics';
-
-export const RELAY_CONFIG = Symbol('RELAY_CONFIG');
 
 /** The relay loop in the Nest shell: started after boot, stopped (batch finished, buckets released) on shutdown. */
 @Injectable()
@@ -21,7 +19,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     kafka: Kafka,
     metrics: Metrics,
     @InjectDataSource() dataSource: DataSource,
-    @Inject(RELAY_CONFIG) config: OutboxRelayConfig,
+    @Inject(RELAY_CONFIG) config: RelayModuleConfig,
   ) {
     this.producer = kafka.producer(RELAY_PRODUCER_CONFIG);
     const schema = config.DATABASE_SCHEMA;

@@ -1,0 +1,70 @@
+import { commonConfig, databaseConfig, int, kafkaConfig, port, str } from '@event-spine/config';
+import { relayConfig } from '@event-spine/relay';
+
+const jwtSecret = str('HS256 secret that signs bearer tokens (at least 32 characters)', {
+  minLength: 32,
+  secret: true,
+});
+
+/** Variables of every service: logs, shutdown, body limit, its database and Kafka. */
+export const serviceConfig = { ...commonConfig, ...databaseConfig, ...kafkaConfig } as const;
+
+/** A command service's variables; `httpPort` is its default (each domain's service has its own). */
+export function commandServiceConfig(defaults: { httpPort: number }) {
+  return {
+    ...commonConfig,
+    HTTP_HOST: str('interface the HTTP server binds to', { default: '127.0.0.1' }),
+    HTTP_PORT: port('HTTP port of the command API', defaults.httpPort),
+    ...databaseConfig,
+    ...kafkaConfig,
+    JWT_SECRET: jwtSecret,
+  } as const;
+}
+
+/** The variables of a command service that also serves its commands over gRPC. */
+export function grpcConfig(defaults: { grpcPort: number }) {
+  return {
+    GRPC_HOST: str('interface the gRPC server binds to', { default: '127.0.0.1' }),
+    GRPC_PORT: port('gRPC port of the command API', defaults.grpcPort),
+  } as const;
+}
+
+/** A relay's variables: health and metrics over HTTP, the command service's database, Kafka and the relay's own. */
+export function relayServiceConfig(defaults: { httpPort: number }) {
+  return {
+    ...commonConfig,
+    HTTP_HOST: str('interface the HTTP server (health, metrics) binds to', { default: '127.0.0.1' }),
+    HTTP_PORT: port('HTTP port for health and metrics', defaults.httpPort),
+    ...databaseConfig,
+    ...kafkaConfig,
+    ...relayConfig,
+  } as const;
+}
+
+/** A projector's variables: its read and admin API, its own database, Kafka, the consumer and gap repair. */
+export function projectorServiceConfig(defaults: { httpPort: number; groupId: string }) {
+  return {
+    ...commonConfig,
+    HTTP_HOST: str('interface the HTTP server binds to', { default: '127.0.0.1' }),
+    HTTP_PORT: port('HTTP port of the read and admin API', defaults.httpPort),
+    ...databaseConfig,
+    ...kafkaConfig,
+    JWT_SECRET: jwtSecret,
+    PROJECTOR_GROUP_ID: str('Kafka consumer group of the projector (prefixed with KAFKA_TOPIC_PREFIX)', {
+      default: defaults.groupId,
+    }),
+    PROJECTOR_SESSION_TIMEOUT_MS: int('Kafka session timeout: how fast a dead instance’s partitions move', {
+      default: 10000,
+      min: 1000,
+    }),
+    PROJECTOR_PARTITIONS_CONCURRENTLY: int(
+      'partitions one instance applies at the same time (each in its own transaction)',
+      { default: 3, min: 1, max: 16 },
+    ),
+    COMMAND_SERVICE_URL: str(
+      'command service base URL, to repair sequence gaps from its event log (empty: park them)',
+      { default: '', pattern: /^(https?:\/\/[^\s]+)?$/ },
+    ),
+    READ_MAX_WAIT_MS: int('longest read-your-writes wait (waitMs) a read may ask for', { default: 10000, min: 0 }),
+  } as const;
+}

@@ -1,0 +1,34 @@
+import { bool, int, str, type ConfigOf } from '@event-spine/config';
+import { DEFAULT_RETRIABLE_BOUND_MS } from '../holdback';
+
+/** The relay's own variables; a relay service adds them to the common, database and Kafka ones. */
+export const relayConfig = {
+  // The command service owns the schema of its database; the relay only reads and marks its outbox.
+  DATABASE_RUN_MIGRATIONS: bool('apply pending migrations at start-up (the command service owns them)', false),
+  RELAY_INSTANCE_ID: str('name of this instance among several relays; empty: <hostname>-<pid>', { default: '' }),
+  RELAY_BATCH_SIZE: int('outbox rows published per Kafka batch', { default: 500, min: 1, max: 10000 }),
+  RELAY_MAX_IDLE_MS: int('longest pause between polls when idle (a NOTIFY wakes the relay sooner)', {
+    default: 100,
+    min: 1,
+    max: 10000,
+  }),
+  RELAY_REBALANCE_MS: int('how often instances renew their heartbeat and share buckets', {
+    default: 1000,
+    min: 100,
+  }),
+  RELAY_INSTANCE_TTL_MS: int('an instance silent this long is considered gone', { default: 5000, min: 500 }),
+  RELAY_CLEANUP_INTERVAL_MS: int('how often published rows are deleted', { default: 1000, min: 100 }),
+  RELAY_CLEANUP_BATCH: int('most published rows deleted per round (no DELETE storms)', {
+    default: 5000,
+    min: 100,
+  }),
+  RELAY_RETRIABLE_BOUND_MS: int(
+    "how long Kafka may keep refusing a row as retriable before only that row's bucket is held back (a missing topic: at once)",
+    { default: DEFAULT_RETRIABLE_BOUND_MS, min: 0, max: 3_600_000 },
+  ),
+} as const;
+
+/** What the relay module reads: its own variables and the database whose outbox it publishes. */
+export type RelayModuleConfig = ConfigOf<typeof relayConfig> & { DATABASE_URL: string; DATABASE_SCHEMA: string };
+
+export const RELAY_CONFIG = Symbol('RELAY_CONFIG');
