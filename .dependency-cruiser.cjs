@@ -29,6 +29,21 @@ module.exports = {
       to: { path: '^apps/', pathNot: '^apps/ledger-contract/' },
     },
     {
+      name: 'examples-use-only-package-entry-points',
+      comment:
+        "An example is a team's own application: it reaches Event Spine only through the @event-spine/* entry points (libs/<name>/src/index.ts), never a file inside a library, and never the ledger.",
+      severity: 'error',
+      from: { path: '^examples/' },
+      to: { path: ['^libs/[^/]+/src/(?!index\\.ts$)', '^apps/'] },
+    },
+    {
+      name: 'examples-are-independent',
+      comment: 'Each example domain stands alone, as another team’s repository would.',
+      severity: 'error',
+      from: { path: '^examples/([^/]+)/' },
+      to: { path: '^examples/', pathNot: '^examples/$1/' },
+    },
+    {
       name: 'domain-is-pure',
       comment: 'Domain code (decide/evolve, event types) imports no framework, ORM or driver.',
       severity: 'error',

@@ -45,8 +45,11 @@ export interface Outcome extends Reply {
  * A command as data plus functions: which subjects it touches, what it decides, what it answers. `E` is the union of
  * the domain's events (the catalog's type), so a decider cannot emit an event of another shape.
  */
-export interface CommandDefinition<Input, Facts = undefined, E extends DomainEvent = DomainEvent>
-  extends ActionDeclaration {
+export interface CommandDefinition<
+  Input,
+  Facts = undefined,
+  E extends DomainEvent = DomainEvent,
+> extends ActionDeclaration {
   subjects(input: Input): SubjectRef[];
   /** The subject If-Match refers to. */
   primarySubject(input: Input): SubjectRef;

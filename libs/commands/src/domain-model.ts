@@ -21,21 +21,20 @@ export interface SubjectModel<S, E extends DomainEvent> {
   evolve(state: S, event: RecordedEvent<E>): S;
 }
 
-/** The events of a catalog's union that belong to the subject type whose fold is being declared. */
-type SubjectModels<E extends DomainEvent, States extends Record<string, unknown>> = {
-  [T in keyof States]: SubjectModel<States[T], E>;
-};
+/** Per subject type, its state and the events recorded on it: `{customer: {state: CustomerState; event: CustomerEvent}}`. */
+export type SubjectTypes = Record<string, { state: unknown; event: DomainEvent }>;
 
 /**
- * Declares a domain's model, one typed fold per subject type (`defineDomainModel<ConsentsEvent, {customer:
- * CustomerState}>({customer: {initial, evolve}})`). The executor only ever hands a subject's fold the events recorded
- * on that subject, and a subject type the model does not know is a configuration error, never a silent no-op.
+ * Declares a domain's model, one typed fold per subject type. The executor only ever hands a subject's fold the events
+ * recorded on that subject (the catalog ties each event type to one subject type), and a subject type the model does
+ * not know is a configuration error, never a silent no-op.
  */
-export function defineDomainModel<E extends DomainEvent, States extends Record<string, unknown>>(
-  subjects: SubjectModels<E, States>,
-): DomainModel {
-  const model = (subjectType: string): SubjectModel<unknown, E> => {
-    const found = (subjects as Record<string, SubjectModel<unknown, E> | undefined>)[subjectType];
+export function defineDomainModel<M extends SubjectTypes>(subjects: {
+  [T in keyof M]: SubjectModel<M[T]['state'], M[T]['event']>;
+}): DomainModel {
+  const byType = subjects as Record<string, SubjectModel<unknown, DomainEvent> | undefined>;
+  const model = (subjectType: string): SubjectModel<unknown, DomainEvent> => {
+    const found = byType[subjectType];
     if (!found) {
       throw new Error(
         `no model for subject type ${JSON.stringify(subjectType)} (known: ${Object.keys(subjects).join(', ')})`,
@@ -45,6 +44,6 @@ export function defineDomainModel<E extends DomainEvent, States extends Record<s
   };
   return {
     initialState: (subjectType) => model(subjectType).initial,
-    evolve: (subjectType, state, event) => model(subjectType).evolve(state, event as RecordedEvent<E>),
+    evolve: (subjectType, state, event) => model(subjectType).evolve(state, event),
   };
 }

@@ -10,3 +10,4 @@ export * from './nest/commands.options';
 export * from './nest/grpc-commands';
 export * from './nest/grpc-errors';
 export * from './nest/grpc-server.options';
+export * from './nest/subject-reader';

@@ -33,7 +33,14 @@ export interface EventCatalogSpec<E extends DomainEvent> {
   events: { [T in E['eventType']]: EventTypeSpec };
   /** The topic of a subject type; `spine.<subjectType>.events` unless the domain says otherwise. */
   topic?: (subjectType: string) => string;
+  /**
+   * What a subject id of each subject type looks like (a regular expression's source, anchored), where it is not a
+   * UUID: `{customer: '[A-Za-z0-9_-]{1,64}'}`. Routes that take a subject id check it with this.
+   */
+  subjectIds?: Record<string, string>;
 }
+
+const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 
 /**
  * A domain's events as the platform needs to know them: which subject type each belongs to, its current schema
@@ -48,6 +55,7 @@ export class EventCatalog<E extends DomainEvent = DomainEvent> {
   readonly subjectTypes: readonly string[];
   private readonly specs: ReadonlyMap<string, EventTypeSpec>;
   private readonly topicOf: (subjectType: string) => string;
+  private readonly subjectIds: ReadonlyMap<string, RegExp>;
 
   constructor(spec: EventCatalogSpec<E>) {
     this.name = spec.name;
@@ -64,6 +72,19 @@ export class EventCatalog<E extends DomainEvent = DomainEvent> {
     this.eventTypes = entries.map(([type]) => type);
     this.subjectTypes = [...new Set(entries.map(([, s]) => s.subjectType))];
     this.topicOf = spec.topic ?? defaultTopic;
+    this.subjectIds = new Map(
+      this.subjectTypes.map((t) => [t, new RegExp(`^(?:${spec.subjectIds?.[t] ?? UUID})$`)] as const),
+    );
+  }
+
+  /** Whether `subjectId` is a well-formed id of a subject of this type (a UUID unless the catalog says otherwise). */
+  isSubjectId(subjectType: string, subjectId: string): boolean {
+    return this.subjectIds.get(subjectType)?.test(subjectId) ?? false;
+  }
+
+  /** How a subject id of this type is written, for error messages and API documents. */
+  subjectIdPattern(subjectType: string): string | undefined {
+    return this.subjectIds.get(subjectType)?.source;
   }
 
   has(eventType: string): eventType is E['eventType'] {

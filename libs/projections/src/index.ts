@@ -12,3 +12,4 @@ export * from './nest/projection-consumer';
 export * from './nest/projections-admin.http.controller';
 export * from './nest/projections.module';
 export * from './nest/projections.options';
+export * from './nest/read-your-writes';

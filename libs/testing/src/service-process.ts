@@ -6,6 +6,10 @@ import { waitFor } from './wait';
 const ROOT = resolve(__dirname, '../../..');
 
 export type AppName = 'command-service' | 'outbox-relay' | 'projector';
+/** A ledger service by name, or any service by its entry file relative to the repository (`examples/x/src/main.ts`). */
+export type ServiceEntry = AppName | `${string}/main.ts`;
+
+const entryFile = (app: ServiceEntry) => resolve(ROOT, app.endsWith('main.ts') ? app : `apps/${app}/src/main.ts`);
 
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
 export async function freePort(): Promise<number> {
@@ -26,7 +30,7 @@ export class ServiceProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(
-    readonly app: AppName,
+    readonly app: ServiceEntry,
     readonly port: number,
     readonly child: ChildProcess,
   ) {
@@ -38,11 +42,11 @@ export class ServiceProcess {
     this.exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
   }
 
-  static async start(app: AppName, env: Record<string, string>): Promise<ServiceProcess> {
+  static async start(app: ServiceEntry, env: Record<string, string>): Promise<ServiceProcess> {
     const port = Number(env.HTTP_PORT ?? (await freePort()));
     // Several command services run side by side in the suites: none may take the default gRPC port.
     const grpc = app === 'command-service' && !env.GRPC_PORT ? { GRPC_PORT: String(await freePort()) } : {};
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', resolve(ROOT, `apps/${app}/src/main.ts`)], {
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', entryFile(app)], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'info', ...grpc, ...env, HTTP_PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,7 @@ import { CommandBus } from './command-bus';
 import { CommandHttp } from './command-http';
 import { COMMANDS_OPTIONS, type CommandsModuleOptions } from './commands.options';
 import { GrpcCommands } from './grpc-commands';
+import { SubjectReader } from './subject-reader';
 
 /**
  * The command side of a domain's service in one import: the executor over the domain's catalog and model, the bus
@@ -45,8 +46,9 @@ export class CommandsModule {
         CommandBus,
         CommandHttp,
         GrpcCommands,
+        SubjectReader,
       ],
-      exports: [COMMANDS_OPTIONS, CommandExecutor, CommandBus, CommandHttp, GrpcCommands],
+      exports: [COMMANDS_OPTIONS, CommandExecutor, CommandBus, CommandHttp, GrpcCommands, SubjectReader],
     };
   }
 }

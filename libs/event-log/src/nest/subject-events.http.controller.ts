@@ -2,12 +2,12 @@ import { Controller, Get, Inject, Param, Query, type Type as Class } from '@nest
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsUUID, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
 import type { DataSource } from 'typeorm';
 import { Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
 import { DomainError } from '@event-spine/domain';
 import type { EventCatalog } from '@event-spine/events';
-import { ApiRoute, EventListDto } from '@event-spine/http';
+import { ApiError, ApiRoute, EventListDto } from '@event-spine/http';
 import { readSubjectEvents } from '../event-log';
 import { EVENT_LOG_CATALOG } from './event-log-http.options';
 import { PageQueryDto } from './page.query.dto';
@@ -37,8 +37,9 @@ export function subjectEventsHttpController(catalog: EventCatalog): Class {
     @IsIn(catalog.subjectTypes, { message: `subjectType must be one of ${catalog.subjectTypes.join(', ')}` })
     subjectType!: string;
 
-    @ApiProperty({ format: 'uuid' })
-    @IsUUID('all', { message: 'subjectId must be a UUID' })
+    @ApiProperty({ description: 'a UUID unless the subject type’s catalog entry says otherwise' })
+    @IsString()
+    @Length(1, 128, { message: 'subjectId must be 1 to 128 characters' })
     subjectId!: string;
   }
 
@@ -64,8 +65,15 @@ export function subjectEventsHttpController(catalog: EventCatalog): Class {
       @Query() query: SubjectEventsQueryDto,
       @CurrentPrincipal() principal: Principal,
     ) {
+      if (!this.catalog.isSubjectId(params.subjectType, params.subjectId)) {
+        const pattern = this.catalog.subjectIdPattern(params.subjectType);
+        throw new ApiError(400, 'VALIDATION_FAILED', 'Request validation failed', [
+          { field: 'subjectId', errors: [`subjectId must match ${pattern} for ${params.subjectType} subjects`] },
+        ]);
+      }
+      // The log, not the current state: a subject recorded only by an import or an older deployment has a history too.
       const exists = await this.db.query<unknown[]>(
-        `SELECT 1 FROM subject_state WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3`,
+        `SELECT 1 FROM event_log WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 LIMIT 1`,
         [principal.tenantId, params.subjectType, params.subjectId],
       );
       if (exists.length === 0) {

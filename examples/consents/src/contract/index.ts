@@ -1,0 +1,2 @@
+export * from './consents-events';
+export * from './consents.catalog';

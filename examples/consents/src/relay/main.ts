@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { ConfigOf } from '@event-spine/config';
+import { PlatformModule, relayServiceConfig, runService } from '@event-spine/platform';
+import { OutboxReadinessCheck, OutboxRelayModule } from '@event-spine/relay';
+import { consentsCatalog } from '../contract';
+
+const SERVICE_NAME = 'consents-outbox-relay';
+const config = relayServiceConfig({ httpPort: 3102 });
+
+/** The relay of the consents command service's outbox; it creates the domain's topics before publishing to them. */
+@Module({})
+class ConsentsRelayModule {
+  static forRoot(c: ConfigOf<typeof config>): DynamicModule {
+    return {
+      module: ConsentsRelayModule,
+      imports: [
+        PlatformModule.forRoot({
+          service: SERVICE_NAME,
+          config: c,
+          topics: consentsCatalog.topics(c.KAFKA_TOPIC_PREFIX),
+          kafkaRequired: true,
+          readiness: [OutboxReadinessCheck],
+        }),
+        OutboxRelayModule.forRoot(c),
+      ],
+    };
+  }
+}
+
+runService({ name: SERVICE_NAME, config, module: (c) => ConsentsRelayModule.forRoot(c) });
