@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { UnknownEventError, type EventCatalog, type EventEnvelope } from '@event-spine/events';
+import { withTransaction } from '@event-spine/persistence';
 import { checkPosition, type PartitionBounds, type PositionCheck } from './partition-position';
 import type { ProjectedEvent, Projection } from './projection';
 
@@ -96,19 +97,8 @@ export class ProjectionRunner {
     this.partitionBounds = options.partitionBounds;
   }
 
-  private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  private inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, work);
   }
 
   /** Waits for the apply lock (see applyLockSql): for work that is not a consumer's, which may block. */

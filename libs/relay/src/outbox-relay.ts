@@ -1,6 +1,7 @@
 import { Client, type ClientConfig } from 'pg';
 import { Partitioners, type Producer, type ProducerConfig, type TopicMessages } from 'kafkajs';
 import { OUTBOX_BUCKETS, outboxChannel } from '@event-spine/outbox';
+import { withTransaction } from '@event-spine/persistence';
 import {
   DEFAULT_RETRIABLE_BOUND_MS,
   Holds,
@@ -186,22 +187,18 @@ export class OutboxRelay {
     const probe = `SELECT EXISTS (SELECT 1 FROM relay_cursor WHERE tx_id >= ${future})
                        OR EXISTS (SELECT 1 FROM outbox WHERE tx_id >= ${future}) AS restored`;
     if (!(await client.query<{ restored: boolean }>(probe)).rows[0].restored) return;
-    await client.query('BEGIN');
-    try {
-      await client.query('LOCK TABLE relay_cursor IN EXCLUSIVE MODE');
-      if (!(await client.query<{ restored: boolean }>(probe)).rows[0].restored)
-        return void (await client.query('COMMIT'));
-      const { rowCount: moved } = await client.query(`UPDATE outbox SET tx_id = '1'`);
-      await client.query(`UPDATE relay_cursor SET tx_id = '0', position = 0, inflight_tx = NULL, inflight_pos = NULL`);
-      await client.query('COMMIT');
-      this.options.log?.warn({
-        message: 'transaction ids went backwards (a restore into another cluster?): outbox order rebased',
-        rowsToSend: moved,
-      });
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    const moved = await withTransaction(client, async (tx) => {
+      await tx.query('LOCK TABLE relay_cursor IN EXCLUSIVE MODE');
+      if (!(await tx.query<{ restored: boolean }>(probe)).rows[0].restored) return undefined;
+      const { rowCount } = await tx.query(`UPDATE outbox SET tx_id = '1'`);
+      await tx.query(`UPDATE relay_cursor SET tx_id = '0', position = 0, inflight_tx = NULL, inflight_pos = NULL`);
+      return rowCount;
+    });
+    if (moved === undefined) return;
+    this.options.log?.warn({
+      message: 'transaction ids went backwards (a restore into another cluster?): outbox order rebased',
+      rowsToSend: moved,
+    });
   }
 
   private async loop(): Promise<void> {

@@ -3,7 +3,7 @@ import type { Kafka } from 'kafkajs';
 import { Pool, type PoolClient } from 'pg';
 import { DomainError } from '@event-spine/domain';
 import type { EventCatalog } from '@event-spine/events';
-import { surviveDatabaseRestarts } from '@event-spine/persistence';
+import { surviveDatabaseRestarts, withTransaction } from '@event-spine/persistence';
 import {
   applyLockSql,
   ProjectionRunner,
@@ -104,7 +104,7 @@ const FINAL_ATTEMPTS = 20;
  * gone), marked failed and cleaned up; the live read model was never touched by it.
  */
 export class ReplayEngine {
-  readonly pool: Pool;
+  private readonly pool: Pool;
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private reaper?: NodeJS.Timeout;
 
@@ -445,18 +445,16 @@ export class ReplayEngine {
         logger.error({ message: 'could not drop a replay shadow', shadow, error: String(error) }),
       );
       // The state change and its audit row commit together (a completed replay was audited when it completed).
-      const settle = await this.pool.connect().catch(() => undefined);
-      try {
-        await settle?.query('BEGIN');
-        const { rows } = (await settle?.query<{ state: ReplayState; was: ReplayState }>(
+      await withTransaction(this.pool, async (settle) => {
+        const { rows } = await settle.query<{ state: ReplayState; was: ReplayState }>(
           `UPDATE replays r SET state = CASE WHEN r.state = 'running' THEN $2 ELSE r.state END,
                   error = CASE WHEN r.state = 'running' THEN $3 ELSE r.error END,
                   phase = CASE WHEN r.state = 'running' THEN $2 ELSE r.phase END,
                   finished_at = coalesce(r.finished_at, now()), updated_at = now()
              FROM replays old WHERE old.id = r.id AND r.id = $1 RETURNING r.state, old.state AS was`,
           [id, finalState.state, finalState.error ?? null],
-        )) ?? { rows: [] };
-        if (settle && rows[0]?.was === 'running')
+        );
+        if (rows[0]?.was === 'running')
           await recordAdminAction(settle, {
             actorId: who.actorId,
             tenantId: who.tenantId,
@@ -465,13 +463,9 @@ export class ReplayEngine {
             outcome: rows[0].state,
             details: finalState.error ? { error: finalState.error } : undefined,
           });
-        await settle?.query('COMMIT');
-      } catch (error) {
-        await settle?.query('ROLLBACK').catch(() => undefined);
-        logger.error({ message: 'could not record the end of a replay', replayId: id, error: String(error) });
-      } finally {
-        settle?.release();
-      }
+      }).catch((error: unknown) =>
+        logger.error({ message: 'could not record the end of a replay', replayId: id, error: String(error) }),
+      );
       await owner.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [id]).catch(() => undefined);
       owner.release();
     }
@@ -527,40 +521,37 @@ export class ReplayEngine {
         if (!reached) continue;
         status.phase = request.mode === 'rebuild' ? 'swapping' : 'comparing';
         await saveProgress();
-        const client = await this.pool.connect();
-        try {
-          await client.query('BEGIN');
-          await client.query(`SET LOCAL lock_timeout = '10s'`);
-          await client.query(`SELECT pg_advisory_xact_lock(${applyLockSql('$1::text')})`, [live]);
-          const now = await livePositions(client, this.options.liveConsumer);
-          const samePlace = [...fence].every(([key, offset]) => (now.get(key) ?? 0n) === offset);
-          differing = await subjectsDiffering(client, live, shadow, request.scope);
-          const settle = samePlace && (differing.count === 0 || (request.mode === 'preview' && attempt >= 3));
-          if (settle && !signal.aborted) {
-            const result =
-              request.mode === 'preview'
-                ? await this.completePreview(client, id, shadow, projection, request, differing.count)
-                : await this.completeRebuild(client, id, shadow, projection, request, fence);
-            await client.query(`DELETE FROM projector_fences WHERE replay_id = $1`, [id]);
-            // Recorded with the state change: whoever sees the replay completed finds its outcome audited.
-            await recordAdminAction(client, {
-              actorId: who.actorId,
-              tenantId: who.tenantId,
-              action: 'replay.outcome',
-              target: { projection: projection.name, replayId: id, scope: request.scope },
-              outcome: 'completed',
-              details: undefined,
-            });
-            await client.query('COMMIT');
-            return result;
-          }
-          await client.query('ROLLBACK');
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        } finally {
-          client.release();
-        }
+        const settled = await withTransaction(
+          this.pool,
+          async (client, tx) => {
+            await client.query(`SELECT pg_advisory_xact_lock(${applyLockSql('$1::text')})`, [live]);
+            const now = await livePositions(client, this.options.liveConsumer);
+            const samePlace = [...fence].every(([key, offset]) => (now.get(key) ?? 0n) === offset);
+            differing = await subjectsDiffering(client, live, shadow, request.scope);
+            const settle = samePlace && (differing.count === 0 || (request.mode === 'preview' && attempt >= 3));
+            if (settle && !signal.aborted) {
+              const result =
+                request.mode === 'preview'
+                  ? await this.completePreview(client, id, shadow, projection, request, differing.count)
+                  : await this.completeRebuild(client, id, shadow, projection, request, fence);
+              await client.query(`DELETE FROM projector_fences WHERE replay_id = $1`, [id]);
+              // Recorded with the state change: whoever sees the replay completed finds its outcome audited.
+              await recordAdminAction(client, {
+                actorId: who.actorId,
+                tenantId: who.tenantId,
+                action: 'replay.outcome',
+                target: { projection: projection.name, replayId: id, scope: request.scope },
+                outcome: 'completed',
+                details: undefined,
+              });
+              return result;
+            }
+            tx.rollback();
+            return undefined;
+          },
+          { lockTimeout: '10s' },
+        );
+        if (settled) return settled;
       } finally {
         await this.pool.query(`DELETE FROM projector_fences WHERE replay_id = $1`, [id]);
       }
@@ -579,35 +570,30 @@ export class ReplayEngine {
    * past the fence; it expires by itself in case this replay dies.
    */
   private async raiseFence(id: string, startAt: Positions): Promise<Positions> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`SET LOCAL lock_timeout = '10s'`);
-      await client.query(`SELECT pg_advisory_xact_lock(${applyLockSql('$1::text')})`, [this.options.liveSchema]);
-      const now = await livePositions(client, this.options.liveConsumer);
-      const fence: Positions = new Map([...startAt.keys()].map((key) => [key, now.get(key) ?? 0n]));
-      for (const [key, offset] of now) fence.set(key, offset);
-      const entries = [...fence].map(([key, offset]) => [...key.split('\u0000'), offset.toString()]);
-      await client.query(
-        `INSERT INTO projector_fences (replay_id, topic, partition, fence_offset, expires_at)
-         SELECT $1, t, p::int, o::bigint, now() + make_interval(secs => $5)
-           FROM unnest($2::text[], $3::text[], $4::text[]) AS x(t, p, o)`,
-        [
-          id,
-          entries.map((e) => e[0]),
-          entries.map((e) => e[1]),
-          entries.map((e) => e[2]),
-          (this.options.fenceTtlMs ?? 60000) / 1000,
-        ],
-      );
-      await client.query('COMMIT');
-      return fence;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    return withTransaction(
+      this.pool,
+      async (client) => {
+        await client.query(`SELECT pg_advisory_xact_lock(${applyLockSql('$1::text')})`, [this.options.liveSchema]);
+        const now = await livePositions(client, this.options.liveConsumer);
+        const fence: Positions = new Map([...startAt.keys()].map((key) => [key, now.get(key) ?? 0n]));
+        for (const [key, offset] of now) fence.set(key, offset);
+        const entries = [...fence].map(([key, offset]) => [...key.split('\u0000'), offset.toString()]);
+        await client.query(
+          `INSERT INTO projector_fences (replay_id, topic, partition, fence_offset, expires_at)
+             SELECT $1, t, p::int, o::bigint, now() + make_interval(secs => $5)
+               FROM unnest($2::text[], $3::text[], $4::text[]) AS x(t, p, o)`,
+          [
+            id,
+            entries.map((e) => e[0]),
+            entries.map((e) => e[1]),
+            entries.map((e) => e[2]),
+            (this.options.fenceTtlMs ?? 60000) / 1000,
+          ],
+        );
+        return fence;
+      },
+      { lockTimeout: '10s' },
+    );
   }
 
   private async completePreview(

@@ -37,13 +37,6 @@ export function ledgerActions(registry = new ActionRegistry()) {
       mutatesDomain: true,
       emitsEvents: ['TransferRequested', 'FundsWithdrawn', 'FundsDeposited', 'TransferCompleted'],
     }),
-    getAccount: registry.register({ actionId: 'ledger.get-account', mutatesDomain: false, emitsEvents: [] }),
-    listSubjectEvents: registry.register({
-      actionId: 'ledger.list-subject-events',
-      mutatesDomain: false,
-      emitsEvents: [],
-    }),
-    readEventFeed: registry.register({ actionId: 'ledger.read-event-feed', mutatesDomain: false, emitsEvents: [] }),
   };
 }
 

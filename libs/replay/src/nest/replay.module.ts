@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Replays1763800003000 } from '../replays.migration';
-import { ReplayService, REPLAY_OPTIONS, type ReplayModuleOptions } from './replay.service';
+import { ReplayEngine } from '../replay-engine';
+import { REPLAY_ENGINE_PROVIDER, ReplayLifecycle, REPLAY_OPTIONS, type ReplayModuleOptions } from './replay.service';
 import { ReplaysHttpController } from './replays.http.controller';
 
 /** The replay table, for the projector's migrations. */
@@ -16,8 +17,8 @@ export class ReplayModule {
     return {
       module: ReplayModule,
       controllers: [ReplaysHttpController],
-      providers: [{ provide: REPLAY_OPTIONS, useValue: options }, ReplayService],
-      exports: [ReplayService],
+      providers: [{ provide: REPLAY_OPTIONS, useValue: options }, REPLAY_ENGINE_PROVIDER, ReplayLifecycle],
+      exports: [ReplayEngine],
     };
   }
 }

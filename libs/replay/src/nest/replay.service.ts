@@ -11,30 +11,37 @@ export interface ReplayModuleOptions {
   eventLog?: EventLogReader;
 }
 
-/** The replay engine in the projector process: started after migrations, stopped (replays cancelled) on shutdown. */
-@Injectable()
-export class ReplayService implements OnApplicationBootstrap, OnApplicationShutdown {
-  readonly engine: ReplayEngine;
+/** The engine over the projector's own options: its catalog, projections, positions and broker. */
+export function replayEngineFactory(
+  kafka: Kafka,
+  projections: ProjectionsModuleOptions,
+  options: ReplayModuleOptions,
+): ReplayEngine {
+  const { groupId, topics } = projectionNames(projections);
+  return new ReplayEngine({
+    databaseUrl: projections.databaseUrl,
+    liveSchema: projections.schema,
+    liveConsumer: groupId,
+    topics,
+    catalog: projections.catalog,
+    projections: projections.projections,
+    kafka,
+    repair: projections.repair,
+    eventLog: options.eventLog,
+    logger: new Logger('Replay'),
+  });
+}
 
-  constructor(
-    kafka: Kafka,
-    @Inject(PROJECTIONS_OPTIONS) projections: ProjectionsModuleOptions,
-    @Inject(REPLAY_OPTIONS) options: ReplayModuleOptions,
-  ) {
-    const { groupId, topics } = projectionNames(projections);
-    this.engine = new ReplayEngine({
-      databaseUrl: projections.databaseUrl,
-      liveSchema: projections.schema,
-      liveConsumer: groupId,
-      topics,
-      catalog: projections.catalog,
-      projections: projections.projections,
-      kafka,
-      repair: projections.repair,
-      eventLog: options.eventLog,
-      logger: new Logger('Replay'),
-    });
-  }
+export const REPLAY_ENGINE_PROVIDER = {
+  provide: ReplayEngine,
+  useFactory: replayEngineFactory,
+  inject: [Kafka, PROJECTIONS_OPTIONS, REPLAY_OPTIONS],
+};
+
+/** The engine's life in the projector process: its reaper starts after migrations; replays are cancelled on shutdown. */
+@Injectable()
+export class ReplayLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(@Inject(ReplayEngine) private readonly engine: ReplayEngine) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.engine.startReaper();

@@ -1,19 +1,23 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import type { Pool } from 'pg';
 import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, CurrentPrincipal, type Principal } from '@event-spine/auth';
 import { ApiError, ApiRoute } from '@event-spine/http';
-import { recordAdminAction } from '@event-spine/projections';
+import { PROJECTIONS_POOL, recordAdminAction } from '@event-spine/projections';
 import { DEFAULT_REPLAY_BATCH_SIZE, type ReplayFrom } from '../replay.request';
 import { ReplayViewDto } from './replay-view.dto';
 import { ProjectionNameParamsDto, ReplayIdParamsDto, ReplayRequestDto } from './replay-request.dto';
-import { ReplayService } from './replay.service';
+import { ReplayEngine } from '../replay-engine';
 
 /** The admin replay API (SPEC section 9). A replay is always scoped to the admin's own tenant. */
 @ApiTags('admin')
 @AdminOnly()
 @Controller('admin')
 export class ReplaysHttpController {
-  constructor(private readonly replays: ReplayService) {}
+  constructor(
+    @Inject(ReplayEngine) private readonly engine: ReplayEngine,
+    @Inject(PROJECTIONS_POOL) private readonly pool: Pool,
+  ) {}
 
   @Post('projections/:name/replays')
   @ApiRoute({
@@ -37,7 +41,7 @@ export class ReplaysHttpController {
   ) {
     const who = { actorId: principal.actorId, tenantId: principal.tenantId };
     if (body.scope?.tenantId !== undefined && body.scope.tenantId !== principal.tenantId) {
-      await recordAdminAction(this.replays.engine.pool, {
+      await recordAdminAction(this.pool, {
         ...who,
         action: 'replay.request',
         target: { projection: params.name, scope: body.scope },
@@ -56,7 +60,7 @@ export class ReplaysHttpController {
       : body.from.timestamp
         ? { timestamp: body.from.timestamp }
         : { earliest: true };
-    return this.replays.engine.request(
+    return this.engine.request(
       {
         projection: params.name,
         mode: body.mode,
@@ -79,7 +83,7 @@ export class ReplaysHttpController {
   })
   @ApiOkResponse({ type: ReplayViewDto })
   view(@Param() params: ReplayIdParamsDto, @CurrentPrincipal() principal: Principal) {
-    return this.replays.engine.view(params.id, principal.tenantId);
+    return this.engine.view(params.id, principal.tenantId);
   }
 
   @Post('replays/:id/cancel')
@@ -92,6 +96,6 @@ export class ReplaysHttpController {
   @ApiAcceptedResponse({ type: ReplayViewDto })
   @HttpCode(202)
   cancel(@Param() params: ReplayIdParamsDto, @CurrentPrincipal() principal: Principal) {
-    return this.replays.engine.cancel(params.id, { actorId: principal.actorId, tenantId: principal.tenantId });
+    return this.engine.cancel(params.id, { actorId: principal.actorId, tenantId: principal.tenantId });
   }
 }
