@@ -7,6 +7,8 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      // Each library's build output (npm run build:libs); published packages are built from src.
+      'libs/*/dist/**',
       'node_modules/**',
       '.local/**',
       'coverage/**',

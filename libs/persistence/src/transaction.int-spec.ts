@@ -1,4 +1,4 @@
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { TestSchema } from '@event-spine/testing';
 import { withTransaction } from './transaction';
 
