@@ -332,7 +332,7 @@ describe('consents: a second domain on the platform packages alone', () => {
       // Damage the live model: one row's score changed, another row lost.
       await d.projectorDb.query(
         `UPDATE credit_pull_evidence SET score = score + 1
-          WHERE tenant_id = $1 AND credit_check_id = (SELECT min(credit_check_id) FROM credit_pull_evidence WHERE tenant_id = $1)`,
+          WHERE tenant_id = $1 AND credit_check_id = (SELECT min(credit_check_id) FROM credit_pull_evidence WHERE tenant_id = $1 AND score IS NOT NULL)`,
         [TENANT],
       );
       await d.projectorDb.query(
