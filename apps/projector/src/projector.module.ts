@@ -11,7 +11,7 @@ import { PlatformModule } from '@event-spine/platform';
 import type { ProjectorConfig } from './projector.config';
 import { projections } from './projections';
 import { ReadModels1763800002000 } from './projections/read-models.migration';
-import { READ_API_CONFIG, ReadModelsHttpController } from './read-api/read-models.http.controller';
+import { ReadModelsHttpController } from './read-api/read-models.http.controller';
 
 export const SERVICE_NAME = 'projector';
 
@@ -41,11 +41,11 @@ export class ProjectorModule {
           partitionsConcurrently: config.PROJECTOR_PARTITIONS_CONCURRENTLY,
           sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
           repair: eventLog ? eventLogRepair(eventLog, config.JWT_SECRET) : undefined,
+          readMaxWaitMs: config.READ_MAX_WAIT_MS,
         }),
         ReplayModule.forRoot({ eventLog: eventLog ? eventLogFeedReader(eventLog, config.JWT_SECRET) : undefined }),
       ],
       controllers: [ReadModelsHttpController],
-      providers: [{ provide: READ_API_CONFIG, useValue: { maxWaitMs: config.READ_MAX_WAIT_MS } }],
     };
   }
 }

@@ -13,6 +13,8 @@ import type { DomainModel } from './domain-model';
 import { appendEvents, type Queryable } from '@event-spine/event-log';
 import { enqueueOutbox, toOutboxMessage } from '@event-spine/outbox';
 import { assertEmissions, type ActionDeclaration } from './action-registry';
+import { findStoredResponse, storeResponse } from './idempotency.store';
+import { loadSubjectStates, lockSubjects, saveSubjectState } from './subject-state.store';
 
 /** Who asks, in which conversation, with which retry protection. Taken from the transport (HTTP or gRPC). */
 export interface CommandContext {
@@ -187,18 +189,13 @@ export class CommandExecutor {
     ctx: CommandContext,
   ): Promise<Outcome> {
     const refs = uniqueSorted(command.subjects(input));
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`, [
-      refs.map((r) => JSON.stringify([ctx.tenantId, r.subjectType, r.subjectId])),
-    ]);
+    await lockSubjects(tx, ctx.tenantId, refs);
 
     if (ctx.idempotency) {
-      const stored = await tx.query<{ request_hash: string; status_code: number; body: Record<string, unknown> }[]>(
-        `SELECT request_hash, status_code, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,
-        [ctx.tenantId, ctx.idempotency.key],
-      );
-      if (stored[0]) {
-        if (stored[0].request_hash !== ctx.idempotency.requestHash) throw idempotencyKeyReused(ctx.idempotency.key);
-        return { statusCode: stored[0].status_code, body: stored[0].body, replayed: true };
+      const stored = await findStoredResponse(tx, ctx.tenantId, ctx.idempotency.key);
+      if (stored) {
+        if (stored.requestHash !== ctx.idempotency.requestHash) throw idempotencyKeyReused(ctx.idempotency.key);
+        return { statusCode: stored.statusCode, body: stored.body, replayed: true };
       }
     }
 
@@ -229,17 +226,10 @@ export class CommandExecutor {
 
     const reply = command.reply(input, after, envelopes, ctx);
     if (ctx.idempotency) {
-      await tx.query(
-        `INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [
-          ctx.tenantId,
-          ctx.idempotency.key,
-          command.actionId,
-          ctx.idempotency.requestHash,
-          reply.statusCode,
-          reply.body,
-        ],
+      await storeResponse(
+        tx,
+        { tenantId: ctx.tenantId, actionId: command.actionId, ...ctx.idempotency, ...reply },
+        'fail',
       );
     }
     return { ...reply, replayed: false };
@@ -286,13 +276,7 @@ export class CommandExecutor {
   }
 
   private async load(tx: EntityManager, tenantId: string, refs: readonly SubjectRef[]): Promise<LoadedStates> {
-    const rows = await tx.query<{ subject_type: string; subject_id: string; sequence: number; state: unknown }[]>(
-      `SELECT s.subject_type, s.subject_id, s.sequence, s.state
-         FROM subject_state s
-         JOIN unnest($2::text[], $3::text[]) AS r(subject_type, subject_id) USING (subject_type, subject_id)
-        WHERE s.tenant_id = $1`,
-      [tenantId, refs.map((r) => r.subjectType), refs.map((r) => r.subjectId)],
-    );
+    const rows = await loadSubjectStates(tx, tenantId, refs);
     const states = new LoadedStates(this.domain);
     for (const row of rows) {
       states.set(
@@ -308,28 +292,8 @@ export class CommandExecutor {
     for (const [key, next] of after.changedSince(before)) {
       const [subjectType, subjectId] = splitKey(key);
       const previous = before.get({ subjectType, subjectId }).sequence;
-      // Wrapped in a CTE so the driver answers rows for both statements (it answers UPDATE with a row count).
-      const [{ n }] = await tx.query<{ n: number }[]>(
-        previous === 0
-          ? `WITH w AS (
-               INSERT INTO subject_state (tenant_id, subject_type, subject_id, sequence, state, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1)
-             SELECT count(*)::int AS n FROM w`
-          : `WITH w AS (
-               UPDATE subject_state SET sequence = $4, state = $5, updated_at = $6
-                WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 AND sequence = $7 RETURNING 1)
-             SELECT count(*)::int AS n FROM w`,
-        [
-          tenantId,
-          subjectType,
-          subjectId,
-          next.sequence,
-          JSON.stringify(next.state),
-          now,
-          ...(previous === 0 ? [] : [previous]),
-        ],
-      );
-      if (n !== 1) throw new StaleStateError(`${key} moved past sequence ${previous}`);
+      if (!(await saveSubjectState(tx, tenantId, { subjectType, subjectId }, previous, next, now)))
+        throw new StaleStateError(`${key} moved past sequence ${previous}`);
     }
   }
 
@@ -337,10 +301,10 @@ export class CommandExecutor {
   private async rememberRefusal(command: ActionDeclaration, ctx: CommandContext, error: DomainError): Promise<void> {
     if (!ctx.idempotency || error.code === 'IDEMPOTENCY_KEY_REUSED') return;
     const { statusCode, body } = refusalReply(error, ctx.correlationId);
-    await this.dataSource.query(
-      `INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-      [ctx.tenantId, ctx.idempotency.key, command.actionId, ctx.idempotency.requestHash, statusCode, body],
+    await storeResponse(
+      this.dataSource,
+      { tenantId: ctx.tenantId, actionId: command.actionId, ...ctx.idempotency, statusCode, body },
+      'keep-existing',
     );
   }
 }

@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The canonical event log. Append-only by construction: triggers refuse UPDATE, DELETE and TRUNCATE for every role
  * the application uses. `tx_id` (the writing transaction's id) orders reads gap-safely: a reader never moves past
- * a transaction that is still in flight (see event-log.reader.ts).
+ * a transaction that is still in flight (see readFeed in event-log.ts).
  */
 export class EventLog1763800000000 implements MigrationInterface {
   name = 'EventLog1763800000000';

@@ -13,3 +13,4 @@ export * from './nest/projections-admin.http.controller';
 export * from './nest/projections.module';
 export * from './nest/projections.options';
 export * from './nest/read-your-writes';
+export * from './sequence-check';

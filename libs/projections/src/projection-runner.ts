@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { UnknownEventError, type EventCatalog, type EventEnvelope } from '@event-spine/events';
 import { withTransaction } from '@event-spine/persistence';
+import { checkSequence } from './sequence-check';
 import { checkPosition, type PartitionBounds, type PositionCheck } from './partition-position';
 import type { ProjectedEvent, Projection } from './projection';
 
@@ -412,29 +413,28 @@ export class ProjectionRunner {
     }
     if (!this.inScope(ref)) return void outcome.skipped++;
     const subject = await this.subject(client, subjects, ref);
-    if (subject.parkedReason !== null) {
-      await park(ref, 'waiting behind a parked event', envelope);
-      return;
-    }
-    if (!Number.isInteger(envelope.sequence) || envelope.sequence < 1) {
-      await park(ref, 'poison: the envelope has no valid sequence', envelope);
-      return;
-    }
-    if (envelope.sequence <= subject.last) {
-      outcome.duplicates++;
-      return;
-    }
-    if (envelope.sequence > subject.last + 1) {
-      outcome.gaps++;
-      // First try to fill the gap from the canonical event log; park only if that fails.
-      const missing = await this.fetchMissing(ref, subject.last, envelope.sequence - 1);
-      for (const m of missing) {
-        if (!(await this.applyOne(client, ref, subject, m, park, outcome, queue))) return;
+    const verdict = checkSequence({ last: subject.last, parked: subject.parkedReason !== null }, envelope.sequence);
+    switch (verdict.kind) {
+      case 'behind-parked':
+        return park(ref, 'waiting behind a parked event', envelope);
+      case 'bad-sequence':
+        return park(ref, 'poison: the envelope has no valid sequence', envelope);
+      case 'duplicate':
+        return void outcome.duplicates++;
+      case 'gap': {
+        outcome.gaps++;
+        // First try to fill the gap from the canonical event log; park only if that fails.
+        const missing = await this.fetchMissing(ref, subject.last, verdict.to);
+        for (const m of missing) {
+          if (!(await this.applyOne(client, ref, subject, m, park, outcome, queue))) return;
+        }
+        if (envelope.sequence > subject.last + 1) {
+          return park(ref, `gap: expected sequence ${subject.last + 1}, got ${envelope.sequence}`, envelope);
+        }
+        break;
       }
-      if (envelope.sequence > subject.last + 1) {
-        await park(ref, `gap: expected sequence ${subject.last + 1}, got ${envelope.sequence}`, envelope);
-        return;
-      }
+      case 'next':
+        break;
     }
     await this.applyOne(client, ref, subject, envelope, park, outcome, queue);
   }

@@ -4,15 +4,16 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
 import { DomainError } from '@event-spine/domain';
-import { ApiError, ApiRoute } from '@event-spine/http';
+import { ApiRoute } from '@event-spine/http';
 import type { Pool } from 'pg';
-import { PROJECTIONS_POOL } from '@event-spine/projections';
-
-export const READ_API_CONFIG = Symbol('READ_API_CONFIG');
-export interface ReadApiConfig {
-  /** The longest read-your-writes wait a read may ask for. */
-  maxWaitMs: number;
-}
+import {
+  PROJECTIONS_OPTIONS,
+  PROJECTIONS_POOL,
+  readMaxWaitMs,
+  ReadYourWritesQueryDto,
+  waitForSequence,
+  type ProjectionsModuleOptions,
+} from '@event-spine/projections';
 
 export class AccountParamsDto {
   @ApiProperty({ format: 'uuid' })
@@ -20,24 +21,7 @@ export class AccountParamsDto {
   id!: string;
 }
 
-export class ReadYourWritesDto {
-  @ApiProperty({ required: false, description: 'wait until the account has reached this sequence' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'minSequence must be an integer' })
-  @Min(1)
-  minSequence?: number;
-
-  @ApiProperty({ required: false, description: 'how long to wait for minSequence, in ms' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'waitMs must be an integer' })
-  @Min(0)
-  @Max(60000)
-  waitMs?: number;
-}
-
-export class StatementQueryDto extends ReadYourWritesDto {
+export class StatementQueryDto extends ReadYourWritesQueryDto {
   @ApiProperty({ required: false, default: 100 })
   @IsOptional()
   @Type(() => Number)
@@ -108,7 +92,7 @@ interface BalanceRow {
 export class ReadModelsHttpController {
   constructor(
     @Inject(PROJECTIONS_POOL) private readonly pool: Pool,
-    @Inject(READ_API_CONFIG) private readonly config: ReadApiConfig,
+    @Inject(PROJECTIONS_OPTIONS) private readonly options: ProjectionsModuleOptions,
   ) {}
 
   @Get('accounts/:id')
@@ -120,7 +104,7 @@ export class ReadModelsHttpController {
   @ApiOkResponse({ type: AccountBalanceDto })
   async account(
     @Param() params: AccountParamsDto,
-    @Query() query: ReadYourWritesDto,
+    @Query() query: ReadYourWritesQueryDto,
     @CurrentPrincipal() principal: Principal,
   ) {
     await this.waitFor(principal.tenantId, params.id, query);
@@ -178,25 +162,14 @@ export class ReadModelsHttpController {
     return rows[0];
   }
 
-  /** Read-your-writes: wait up to waitMs for the account to reach minSequence, else 503 with Retry-After. */
-  private async waitFor(tenantId: string, accountId: string, query: ReadYourWritesDto): Promise<void> {
-    if (query.minSequence === undefined) return;
-    const deadline = Date.now() + Math.min(query.waitMs ?? 0, this.config.maxWaitMs);
-    for (;;) {
-      const row = await this.balance(tenantId, accountId);
-      if (row && row.sequence >= query.minSequence) return;
-      if (Date.now() >= deadline) {
-        throw new ApiError(
-          503,
-          'NOT_YET_PROJECTED',
-          `Account ${accountId} has not reached sequence ${query.minSequence} yet`,
-          {
-            retryAfterSeconds: 1,
-            currentSequence: row?.sequence ?? 0,
-          },
-        );
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+  /** Read-your-writes: wait up to waitMs for the account to reach minSequence, else 503 NOT_YET_PROJECTED. */
+  private waitFor(tenantId: string, accountId: string, query: ReadYourWritesQueryDto): Promise<void> {
+    return waitForSequence({
+      subject: `Account ${accountId}`,
+      minSequence: query.minSequence,
+      waitMs: query.waitMs,
+      maxWaitMs: readMaxWaitMs(this.options),
+      applied: async () => (await this.balance(tenantId, accountId))?.sequence ?? 0,
+    });
   }
 }

@@ -13,7 +13,6 @@ import { projections } from './projections';
 import { ConsentsReadModels1764600000000 } from './projections/read-models.migration';
 import { ConsentsHttpController } from './read-api/consents.http.controller';
 import { EvidenceHttpController } from './read-api/evidence.http.controller';
-import { READ_API_CONFIG } from './read-api/read-api.config';
 
 export const SERVICE_NAME = 'consents-projector';
 export const consentsProjectorConfig = projectorServiceConfig({ httpPort: 3101, groupId: 'consents-projector' });
@@ -45,11 +44,11 @@ export class ConsentsProjectorModule {
           partitionsConcurrently: config.PROJECTOR_PARTITIONS_CONCURRENTLY,
           sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
           repair: eventLog ? eventLogRepair(eventLog, config.JWT_SECRET) : undefined,
+          readMaxWaitMs: config.READ_MAX_WAIT_MS,
         }),
         ReplayModule.forRoot({ eventLog: eventLog ? eventLogFeedReader(eventLog, config.JWT_SECRET) : undefined }),
       ],
       controllers: [ConsentsHttpController, EvidenceHttpController],
-      providers: [{ provide: READ_API_CONFIG, useValue: { maxWaitMs: config.READ_MAX_WAIT_MS } }],
     };
   }
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { Loaded, SubjectRef } from '@event-spine/domain';
 import { readSubjectEvents } from '@event-spine/event-log';
+import { readSubjectState } from '../subject-state.store';
 import { COMMANDS_OPTIONS, type CommandsModuleOptions } from './commands.options';
 
 /** The most events folded for one temporal read; a subject with more is answered from a page, never silently cut. */
@@ -21,11 +22,8 @@ export class SubjectReader {
 
   async read<S>(tenantId: string, ref: SubjectRef, asOf?: Date): Promise<Loaded<S>> {
     if (asOf) return this.asOf<S>(tenantId, ref, asOf);
-    const rows = await this.db.query<{ state: S; sequence: number }[]>(
-      `SELECT state, sequence FROM subject_state WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3`,
-      [tenantId, ref.subjectType, ref.subjectId],
-    );
-    return rows[0] ?? { state: this.options.model.initialState(ref.subjectType) as S, sequence: 0 };
+    const current = await readSubjectState<S>(this.db, tenantId, ref);
+    return current ?? { state: this.options.model.initialState(ref.subjectType) as S, sequence: 0 };
   }
 
   private async asOf<S>(tenantId: string, ref: SubjectRef, asOf: Date): Promise<Loaded<S>> {

@@ -20,7 +20,12 @@ export interface ProjectionsModuleOptions {
   sessionTimeoutMs: number;
   /** Fills a sequence gap from the canonical event log before parking (see `eventLogRepair`). */
   repair?: GapRepair;
+  /** The longest read-your-writes wait (`waitMs`) the domain's read routes grant; 10 s unless set. */
+  readMaxWaitMs?: number;
 }
+
+/** The longest read-your-writes wait of a projector's read routes (`waitForSequence`'s `maxWaitMs`). */
+export const readMaxWaitMs = (options: ProjectionsModuleOptions): number => options.readMaxWaitMs ?? 10_000;
 
 export const PROJECTIONS_OPTIONS = Symbol('PROJECTIONS_OPTIONS');
 /** The projector's pg pool on the read models' schema: positions, parked events, read-model queries. */

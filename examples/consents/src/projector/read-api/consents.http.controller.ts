@@ -3,10 +3,16 @@ import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import { Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
 import { ApiRoute } from '@event-spine/http';
-import { PROJECTIONS_POOL, ReadYourWritesQueryDto, waitForSequence } from '@event-spine/projections';
+import {
+  PROJECTIONS_OPTIONS,
+  PROJECTIONS_POOL,
+  readMaxWaitMs,
+  ReadYourWritesQueryDto,
+  waitForSequence,
+  type ProjectionsModuleOptions,
+} from '@event-spine/projections';
 import { CHANNELS, PURPOSES } from '../../contract';
 import { CustomerParamsDto } from '../../shared/params.dto';
-import { READ_API_CONFIG, type ReadApiConfig } from './read-api.config';
 
 export class ConsentStatusDto {
   @ApiProperty() customerId!: string;
@@ -31,7 +37,7 @@ export class ConsentStatusListDto {
 export class ConsentsHttpController {
   constructor(
     @Inject(PROJECTIONS_POOL) private readonly pool: Pool,
-    @Inject(READ_API_CONFIG) private readonly config: ReadApiConfig,
+    @Inject(PROJECTIONS_OPTIONS) private readonly options: ProjectionsModuleOptions,
   ) {}
 
   @Get(':customerId/consents')
@@ -49,7 +55,7 @@ export class ConsentsHttpController {
     await waitForSequence({
       subject: `Customer ${params.customerId}`,
       ...query,
-      maxWaitMs: this.config.maxWaitMs,
+      maxWaitMs: readMaxWaitMs(this.options),
       applied: async () => {
         const { rows } = await this.pool.query<{ applied: number }>(
           `SELECT coalesce(max(sequence), 0) AS applied FROM consent_status WHERE tenant_id = $1 AND customer_id = $2`,
