@@ -1,7 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ledgerCatalog } from '@ledger/contract';
-import { PlatformModule } from '@event-spine/platform';
-import { OutboxReadinessCheck, OutboxRelayModule } from '@event-spine/relay';
+import { relayServiceModules } from '@event-spine/platform';
 import type { OutboxRelayConfig } from './outbox-relay.config';
 
 export const SERVICE_NAME = 'outbox-relay';
@@ -12,16 +11,7 @@ export class LedgerOutboxRelayModule {
   static forRoot(config: OutboxRelayConfig): DynamicModule {
     return {
       module: LedgerOutboxRelayModule,
-      imports: [
-        PlatformModule.forRoot({
-          service: SERVICE_NAME,
-          config,
-          topics: ledgerCatalog.topics(config.KAFKA_TOPIC_PREFIX),
-          kafkaRequired: true,
-          readiness: [OutboxReadinessCheck],
-        }),
-        OutboxRelayModule.forRoot(config),
-      ],
+      imports: relayServiceModules({ service: SERVICE_NAME, catalog: ledgerCatalog, config }),
     };
   }
 }

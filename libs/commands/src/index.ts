@@ -11,3 +11,4 @@ export * from './nest/grpc-commands';
 export * from './nest/grpc-errors';
 export * from './nest/grpc-server.options';
 export * from './nest/subject-reader';
+export * from './nest/as-of.query.dto';

@@ -1,9 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { ConfigOf } from '@event-spine/config';
-import { CommandsModule, commandsMigrations } from '@event-spine/commands';
-import { EventLogHttpModule, eventLogMigrations } from '@event-spine/event-log';
-import { outboxMigrations } from '@event-spine/outbox';
-import { commandServiceConfig, PlatformModule } from '@event-spine/platform';
+import { commandServiceConfig, commandServiceModules } from '@event-spine/platform';
 import { consentsCatalog } from '../contract';
 import { consentsModel } from '../domain/consents.model';
 import { CompleteCreditCheckHttpController } from './commands/complete-credit-check/complete-credit-check.http.controller';
@@ -17,28 +14,13 @@ export const SERVICE_NAME = 'consents-command-service';
 export const consentsCommandConfig = commandServiceConfig({ httpPort: 3100 });
 export type ConsentsCommandConfig = ConfigOf<typeof consentsCommandConfig>;
 
-/** The consents command service: the platform's command and event-log modules over this domain's catalog and model. */
+/** The consents command service: the platform's command-service modules over this domain's catalog and model. */
 @Module({})
 export class ConsentsCommandModule {
   static forRoot(config: ConsentsCommandConfig): DynamicModule {
     return {
       module: ConsentsCommandModule,
-      imports: [
-        PlatformModule.forRoot({
-          service: SERVICE_NAME,
-          config,
-          migrations: [...eventLogMigrations, ...outboxMigrations, ...commandsMigrations],
-          topics: consentsCatalog.topics(config.KAFKA_TOPIC_PREFIX),
-          kafkaRequired: false,
-        }),
-        CommandsModule.forRoot({
-          catalog: consentsCatalog,
-          model: consentsModel,
-          topicPrefix: config.KAFKA_TOPIC_PREFIX,
-          databaseSchema: config.DATABASE_SCHEMA,
-        }),
-        EventLogHttpModule.forRoot({ catalog: consentsCatalog }),
-      ],
+      imports: commandServiceModules({ service: SERVICE_NAME, catalog: consentsCatalog, model: consentsModel, config }),
       controllers: [
         GrantConsentHttpController,
         RevokeConsentHttpController,

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { ConfigOf } from '@event-spine/config';
-import { PlatformModule, relayServiceConfig, runService } from '@event-spine/platform';
-import { OutboxReadinessCheck, OutboxRelayModule } from '@event-spine/relay';
+import { relayServiceConfig, relayServiceModules, runService } from '@event-spine/platform';
 import { consentsCatalog } from '../contract';
 
 const SERVICE_NAME = 'consents-outbox-relay';
@@ -14,16 +13,7 @@ class ConsentsRelayModule {
   static forRoot(c: ConfigOf<typeof config>): DynamicModule {
     return {
       module: ConsentsRelayModule,
-      imports: [
-        PlatformModule.forRoot({
-          service: SERVICE_NAME,
-          config: c,
-          topics: consentsCatalog.topics(c.KAFKA_TOPIC_PREFIX),
-          kafkaRequired: true,
-          readiness: [OutboxReadinessCheck],
-        }),
-        OutboxRelayModule.forRoot(c),
-      ],
+      imports: relayServiceModules({ service: SERVICE_NAME, catalog: consentsCatalog, config: c }),
     };
   }
 }

@@ -1,25 +1,13 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsISO8601, IsOptional } from 'class-validator';
 import { Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
-import { SubjectReader } from '@event-spine/commands';
+import { AsOfQueryDto, SubjectReader } from '@event-spine/commands';
 import { ApiRoute } from '@event-spine/http';
 import { CHANNELS, PURPOSES } from '../../contract';
 import { customer } from '../../domain/consents.decide';
 import { ConsentsErrors } from '../../domain/consents.errors';
 import type { CustomerState } from '../../domain/customer';
 import { CustomerParamsDto } from '../../shared/params.dto';
-
-export class AsOfQueryDto {
-  @ApiProperty({
-    required: false,
-    format: 'date-time',
-    description: 'answer as the system knew it then: the fold of the events recorded at or before this time',
-  })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true }, { message: 'asOf must be an ISO-8601 date-time' })
-  asOf?: string;
-}
 
 export class ConsentViewDto {
   @ApiProperty({ enum: PURPOSES }) purpose!: string;

@@ -1,22 +1,14 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsISO8601, IsOptional } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
+import { AsOfQueryDto } from '@event-spine/commands';
 import { AccountParamsDto } from '../../commands/account-params.dto';
 import { AccountReader } from './account.reader';
 import { ApiRoute } from '@event-spine/http';
 
-export class GetAccountQueryDto {
-  @ApiProperty({
-    required: false,
-    format: 'date-time',
-    description: 'answer as the system knew it then: the fold of the events recorded at or before this time',
-  })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true }, { message: 'asOf must be an ISO-8601 date-time' })
-  asOf?: string;
-}
+/** The account's query: `?asOf=`. */
+export class GetAccountQueryDto extends AsOfQueryDto {}
 
 export class AccountStateDto {
   @ApiProperty({ format: 'uuid' }) accountId!: string;

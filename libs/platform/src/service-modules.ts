@@ -1,0 +1,102 @@
+import type { DynamicModule } from '@nestjs/common';
+import { CommandsModule, commandsMigrations, type DomainModel } from '@event-spine/commands';
+import type { ConfigOf } from '@event-spine/config';
+import { EventLogHttpModule, eventLogMigrations } from '@event-spine/event-log';
+import type { EventCatalog } from '@event-spine/events';
+import { outboxMigrations } from '@event-spine/outbox';
+import type { MigrationInterface } from 'typeorm';
+import {
+  eventLogRepair,
+  PositionsReadinessCheck,
+  ProjectionsModule,
+  projectionsMigrations,
+  type Projection,
+} from '@event-spine/projections';
+import { OutboxReadinessCheck, OutboxRelayModule } from '@event-spine/relay';
+import { eventLogFeedReader, ReplayModule, replayMigrations } from '@event-spine/replay';
+import { PlatformModule } from './platform.module';
+import type { commandServiceConfig, projectorServiceConfig, relayServiceConfig } from './service.config';
+
+/**
+ * The modules of each kind of service for one domain, so a domain's module lists only its own controllers. They are
+ * the same modules a team can import one by one when it needs something else.
+ */
+
+export function commandServiceModules(options: {
+  service: string;
+  catalog: EventCatalog;
+  model: DomainModel;
+  config: ConfigOf<ReturnType<typeof commandServiceConfig>>;
+}): DynamicModule[] {
+  const { config, catalog } = options;
+  return [
+    PlatformModule.forRoot({
+      service: options.service,
+      config,
+      migrations: [...eventLogMigrations, ...outboxMigrations, ...commandsMigrations],
+      topics: catalog.topics(config.KAFKA_TOPIC_PREFIX),
+      // Commands keep succeeding while the broker is down: the outbox holds them.
+      kafkaRequired: false,
+    }),
+    CommandsModule.forRoot({
+      catalog,
+      model: options.model,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      databaseSchema: config.DATABASE_SCHEMA,
+    }),
+    EventLogHttpModule.forRoot({ catalog }),
+  ];
+}
+
+export function relayServiceModules(options: {
+  service: string;
+  catalog: EventCatalog;
+  config: ConfigOf<ReturnType<typeof relayServiceConfig>>;
+}): DynamicModule[] {
+  const { config } = options;
+  return [
+    PlatformModule.forRoot({
+      service: options.service,
+      config,
+      topics: options.catalog.topics(config.KAFKA_TOPIC_PREFIX),
+      kafkaRequired: true,
+      readiness: [OutboxReadinessCheck],
+    }),
+    OutboxRelayModule.forRoot(config),
+  ];
+}
+
+export function projectorServiceModules(options: {
+  service: string;
+  catalog: EventCatalog;
+  projections: readonly Projection[];
+  /** The migrations of the projections' tables. */
+  readModelMigrations: readonly (new () => MigrationInterface)[];
+  config: ConfigOf<ReturnType<typeof projectorServiceConfig>>;
+}): DynamicModule[] {
+  const { config, catalog } = options;
+  const eventLog = config.COMMAND_SERVICE_URL.replace(/\/$/, '');
+  return [
+    PlatformModule.forRoot({
+      service: options.service,
+      config,
+      migrations: [...projectionsMigrations, ...options.readModelMigrations, ...replayMigrations],
+      topics: catalog.topics(config.KAFKA_TOPIC_PREFIX),
+      kafkaRequired: true,
+      readiness: [PositionsReadinessCheck],
+    }),
+    ProjectionsModule.forRoot({
+      catalog,
+      projections: options.projections,
+      databaseUrl: config.DATABASE_URL,
+      schema: config.DATABASE_SCHEMA,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      groupId: config.PROJECTOR_GROUP_ID,
+      partitionsConcurrently: config.PROJECTOR_PARTITIONS_CONCURRENTLY,
+      sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
+      repair: eventLog ? eventLogRepair(eventLog, config.JWT_SECRET) : undefined,
+      readMaxWaitMs: config.READ_MAX_WAIT_MS,
+    }),
+    ReplayModule.forRoot({ eventLog: eventLog ? eventLogFeedReader(eventLog, config.JWT_SECRET) : undefined }),
+  ];
+}
