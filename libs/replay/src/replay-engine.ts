@@ -55,6 +55,8 @@ export interface ReplayEngineOptions {
   fenceTtlMs?: number;
   /** The live projection is fenced once the shadow is at most this many Kafka messages behind it. */
   fenceWithin?: number;
+  /** Told how each replay ended (for the `spine_replays_total` metric). */
+  onFinished?: (outcome: { projection: string; mode: string; state: ReplayState }) => void;
 }
 
 export interface Requester {
@@ -436,6 +438,7 @@ export class ReplayEngine {
         : { state: 'failed', error: error instanceof Error ? error.message : String(error) };
       logger.warn({ message: 'replay ended early', replayId: id, ...finalState });
     } finally {
+      this.options.onFinished?.({ projection: projection.name, mode: request.mode, state: finalState.state });
       clearInterval(tick);
       await persist().catch(() => undefined);
       await feed?.stop();

@@ -93,6 +93,22 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
         }
       },
     );
+    const pool = this.pool;
+    this.metrics.gauge(
+      'spine_projector_parked_subjects',
+      'Subjects parked now (waiting for an admin to retry or skip them), all tenants',
+      [],
+      async function () {
+        try {
+          const { rows } = await pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM projector_subjects WHERE parked_reason IS NOT NULL`,
+          );
+          this.set(rows[0].n);
+        } catch {
+          // Unknown while the database is away; readiness reports that.
+        }
+      },
+    );
     this.metricsSink = { applied, duplicates, parked, gaps, latency };
     await this.startConsuming();
   }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
+import { Metrics } from '@event-spine/observability';
 import { PROJECTIONS_OPTIONS, projectionNames, type ProjectionsModuleOptions } from '@event-spine/projections';
 import { ReplayEngine } from '../replay-engine';
 import type { EventLogReader } from '../sources/event-log.source';
@@ -16,8 +17,14 @@ export function replayEngineFactory(
   kafka: Kafka,
   projections: ProjectionsModuleOptions,
   options: ReplayModuleOptions,
+  metrics: Metrics,
 ): ReplayEngine {
   const { groupId, topics } = projectionNames(projections);
+  const finished = metrics.counter('spine_replays_total', 'Replays that ended, by projection, mode and state', [
+    'projection',
+    'mode',
+    'state',
+  ]);
   return new ReplayEngine({
     databaseUrl: projections.databaseUrl,
     liveSchema: projections.schema,
@@ -29,13 +36,14 @@ export function replayEngineFactory(
     repair: projections.repair,
     eventLog: options.eventLog,
     logger: new Logger('Replay'),
+    onFinished: (o) => finished.inc(o),
   });
 }
 
 export const REPLAY_ENGINE_PROVIDER = {
   provide: ReplayEngine,
   useFactory: replayEngineFactory,
-  inject: [Kafka, PROJECTIONS_OPTIONS, REPLAY_OPTIONS],
+  inject: [Kafka, PROJECTIONS_OPTIONS, REPLAY_OPTIONS, Metrics],
 };
 
 /** The engine's life in the projector process: its reaper starts after migrations; replays are cancelled on shutdown. */
