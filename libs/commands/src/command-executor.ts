@@ -11,6 +11,7 @@ import {
 import type { DomainEvent, EventCatalog, EventEnvelope } from '@event-spine/events';
 import type { DomainModel } from './domain-model';
 import { appendEvents, type Queryable } from '@event-spine/event-log';
+import { inSpan, traceHeaders } from '@event-spine/observability';
 import { enqueueOutbox, toOutboxMessage } from '@event-spine/outbox';
 import { assertEmissions, type ActionDeclaration } from './action-registry';
 import { findStoredResponse, storeResponse } from './idempotency.store';
@@ -164,22 +165,27 @@ export class CommandExecutor {
     input: Input,
     ctx: CommandContext,
   ): Promise<Outcome> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const outcome = await this.dataSource.transaction('READ COMMITTED', (tx) =>
-          this.attempt(tx, command, input, ctx),
-        );
-        if (!outcome.replayed) this.options.onCommitted?.();
-        return outcome;
-      } catch (error) {
-        if (error instanceof DomainError) {
-          await this.rememberRefusal(command, ctx, error);
-          throw error;
+    return inSpan('command transaction', { attributes: { 'spine.action': command.actionId } }, async (span) => {
+      for (let attempt = 1; ; attempt++) {
+        span.setAttribute('spine.attempts', attempt);
+        try {
+          const outcome = await this.dataSource.transaction('READ COMMITTED', (tx) =>
+            this.attempt(tx, command, input, ctx),
+          );
+          if (!outcome.replayed) this.options.onCommitted?.();
+          span.setAttribute('spine.replayed', outcome.replayed);
+          return outcome;
+        } catch (error) {
+          if (error instanceof DomainError) {
+            span.setAttribute('spine.refusal', error.code);
+            await this.rememberRefusal(command, ctx, error);
+            throw error;
+          }
+          if (attempt >= this.maxAttempts || !isRetryable(error)) throw error;
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
         }
-        if (attempt >= this.maxAttempts || !isRetryable(error)) throw error;
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       }
-    }
+    });
   }
 
   private async attempt<Input, Facts>(
@@ -219,9 +225,11 @@ export class CommandExecutor {
 
     await this.save(tx, ctx.tenantId, before, after, now);
     await appendEvents(tx, envelopes);
+    // The command's trace context goes with each row: the relay links its publish to it, and it reaches Kafka.
+    const trace = traceHeaders();
     await enqueueOutbox(
       tx,
-      envelopes.map((e) => toOutboxMessage(e, this.options.catalog, this.options.topicPrefix)),
+      envelopes.map((e) => toOutboxMessage(e, this.options.catalog, this.options.topicPrefix, trace)),
     );
 
     const reply = command.reply(input, after, envelopes, ctx);

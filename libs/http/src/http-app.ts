@@ -122,6 +122,8 @@ export interface RunOptions {
   host: string;
   port: number;
   shutdownTimeoutMs: number;
+  /** Runs after the application closed, before the process exits (e.g. sending the last buffered spans). */
+  beforeExit?: () => Promise<void>;
 }
 
 /**
@@ -144,8 +146,9 @@ export async function runHttpService(app: NestFastifyApplication, options: RunOp
       process.exit(1);
     }, options.shutdownTimeoutMs).unref();
     app.close().then(
-      () => {
+      async () => {
         logger.log({ message: 'stopped cleanly' });
+        await options.beforeExit?.().catch(() => undefined);
         process.exit(0);
       },
       (error: unknown) => {

@@ -2,3 +2,4 @@ export * from './correlation';
 export * from './logging.module';
 export * from './metrics';
 export * from './health';
+export * from './tracing';

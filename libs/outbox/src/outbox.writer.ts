@@ -19,12 +19,18 @@ export interface OutboxMessage {
 }
 
 /** The Kafka message an event becomes: its catalog's topic, the key, headers and the envelope as JSON. */
-export function toOutboxMessage(envelope: EventEnvelope, catalog: EventCatalog, topicPrefix = ''): OutboxMessage {
+export function toOutboxMessage(
+  envelope: EventEnvelope,
+  catalog: EventCatalog,
+  topicPrefix = '',
+  /** W3C trace headers of the command that recorded it; they travel with the row to Kafka. */
+  trace: Record<string, string> = {},
+): OutboxMessage {
   return {
     eventId: envelope.id,
     topic: catalog.topicFor(envelope.subjectType, topicPrefix),
     key: partitionKey(envelope),
-    headers: kafkaHeaders(envelope),
+    headers: { ...kafkaHeaders(envelope), ...trace },
     value: serializeEnvelope(envelope),
   };
 }

@@ -1,5 +1,6 @@
 import type { DynamicModule } from '@nestjs/common';
 import { loadConfig, type ConfigOf, type ConfigSchema } from '@event-spine/config';
+import { startTracing, stopTracing } from '@event-spine/observability';
 import { createHttpApp, exitOnStartupFailure, runHttpService, type HttpAppOptions } from '@event-spine/http';
 
 interface ServedConfig {
@@ -26,6 +27,8 @@ export interface ServiceDefinition<S extends ConfigSchema> {
 export function runService<S extends ConfigSchema>(definition: ServiceDefinition<S>): void {
   const start = async () => {
     const config = loadConfig(definition.config);
+    // Before the application is built, so every span of its start-up already goes to the exporter.
+    startTracing(definition.name);
     const served = config as ConfigOf<S> & ServedConfig;
     const app = await createHttpApp(definition.module(config), {
       ...definition.http?.(config),
@@ -36,6 +39,7 @@ export function runService<S extends ConfigSchema>(definition: ServiceDefinition
       host: served.HTTP_HOST,
       port: served.HTTP_PORT,
       shutdownTimeoutMs: served.SHUTDOWN_TIMEOUT_MS,
+      beforeExit: stopTracing,
     });
   };
   start().catch(exitOnStartupFailure(definition.name));

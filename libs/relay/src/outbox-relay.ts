@@ -1,6 +1,7 @@
 import { Client, type ClientConfig } from 'pg';
 import { Partitioners, type Producer, type ProducerConfig, type TopicMessages } from 'kafkajs';
 import { OUTBOX_BUCKETS, outboxChannel } from '@event-spine/outbox';
+import { inSpan, linksFrom, SpanKind } from '@event-spine/observability';
 import { withTransaction } from '@event-spine/persistence';
 import {
   DEFAULT_RETRIABLE_BOUND_MS,
@@ -410,12 +411,20 @@ export class OutboxRelay {
     if (rows.length > 0) {
       const readAt = performance.now();
       const startedAt = Date.now();
-      try {
-        await this.options.producer.sendBatch({ topicMessages: toTopicMessages(rows), acks: -1 });
-      } catch (error) {
-        throw new PublishFailed(error, rows, send.kind, startedAt);
-      }
-      await this.advance(rows);
+      // One span per send, linked to the command of every row in it (the trace context each row carries).
+      const span = {
+        kind: SpanKind.PRODUCER,
+        links: linksFrom(rows.map((r) => r.headers)),
+        attributes: { 'messaging.system': 'kafka', 'messaging.batch.message_count': rows.length },
+      };
+      await inSpan('relay publish', span, async () => {
+        try {
+          await this.options.producer.sendBatch({ topicMessages: toTopicMessages(rows), acks: -1 });
+        } catch (error) {
+          throw new PublishFailed(error, rows, send.kind, startedAt);
+        }
+        await this.advance(rows);
+      });
       // Age when read, plus the time to Kafka's acknowledgement: row written → acknowledged.
       const sinceRead = (performance.now() - readAt) / 1000;
       this.options.observer?.published(

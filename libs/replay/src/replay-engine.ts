@@ -3,6 +3,7 @@ import type { Kafka } from 'kafkajs';
 import { Pool, type PoolClient } from 'pg';
 import { DomainError } from '@event-spine/domain';
 import type { EventCatalog } from '@event-spine/events';
+import { annotateActiveSpan, inSpan } from '@event-spine/observability';
 import { surviveDatabaseRestarts, withTransaction } from '@event-spine/persistence';
 import {
   applyLockSql,
@@ -279,7 +280,17 @@ export class ReplayEngine {
       },
     );
     const abort = new AbortController();
-    const done = this.run(id, shadow, projection, request, who, abort.signal).finally(() => this.running.delete(id));
+    const span = {
+      attributes: {
+        'spine.replay.id': id,
+        'spine.replay.projection': projection.name,
+        'spine.replay.mode': request.mode,
+        'spine.replay.source': request.source,
+      },
+    };
+    const done = inSpan(`replay ${projection.name}`, span, () =>
+      this.run(id, shadow, projection, request, who, abort.signal),
+    ).finally(() => this.running.delete(id));
     this.running.set(id, { abort, done });
     return { replayId: id };
   }
@@ -439,6 +450,7 @@ export class ReplayEngine {
       logger.warn({ message: 'replay ended early', replayId: id, ...finalState });
     } finally {
       this.options.onFinished?.({ projection: projection.name, mode: request.mode, state: finalState.state });
+      annotateActiveSpan({ 'spine.replay.state': finalState.state, 'spine.replay.error': finalState.error });
       clearInterval(tick);
       await persist().catch(() => undefined);
       await feed?.stop();

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@event-spine/auth';
 import { DomainError } from '@event-spine/domain';
-import { LATENCY_BUCKETS, Metrics } from '@event-spine/observability';
+import { contextFrom, inSpan, LATENCY_BUCKETS, Metrics, SpanKind } from '@event-spine/observability';
 import { CommandExecutor, requestHash, type CommandDefinition, type Outcome } from '../command-executor';
 
 export interface Invocation {
@@ -9,6 +9,8 @@ export interface Invocation {
   correlationId: string;
   idempotencyKey?: string;
   expectedSequence?: number;
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** The one entry point of every command, whichever transport it came by (HTTP or gRPC). */
@@ -42,6 +44,28 @@ export class CommandBus {
   ): Promise<Outcome> {
     const { principal } = invocation;
     const stop = this.duration.startTimer({ action: command.actionId });
+    const span = {
+      kind: SpanKind.SERVER,
+      parent: contextFrom(invocation),
+      attributes: {
+        'spine.action': command.actionId,
+        'spine.tenant_id': principal.tenantId,
+        'spine.correlation_id': invocation.correlationId,
+      },
+    };
+    return inSpan(`command ${command.actionId}`, span, () =>
+      this.execute(command, input, requestInput, invocation, stop),
+    );
+  }
+
+  private async execute<Input, Facts>(
+    command: CommandDefinition<Input, Facts>,
+    input: Input,
+    requestInput: unknown,
+    invocation: Invocation,
+    stop: () => void,
+  ): Promise<Outcome> {
+    const { principal } = invocation;
     try {
       const outcome = await this.executor.execute(command, input, {
         tenantId: principal.tenantId,

@@ -5,6 +5,9 @@ export interface CommandHeaders {
   correlationId: string;
   idempotencyKey?: string;
   expectedSequence?: number;
+  /** W3C trace context of the caller, if it sent one: the command's span continues its trace. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -28,5 +31,8 @@ export function parseCommandHeaders(get: (name: string) => string | undefined, c
     }
     expectedSequence = Number(match[1]);
   }
-  return { correlationId, idempotencyKey, expectedSequence };
+  // An unreadable traceparent is ignored (W3C Trace Context): the command then starts a trace of its own.
+  const traceparent = get('traceparent');
+  const tracestate = get('tracestate');
+  return { correlationId, idempotencyKey, expectedSequence, traceparent, tracestate };
 }

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Kafka, type Consumer } from 'kafkajs';
+import { Kafka, type Consumer, type IHeaders } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import type { Pool } from 'pg';
 import { KafkaAdmin } from '@event-spine/kafka';
-import { LATENCY_BUCKETS, Metrics } from '@event-spine/observability';
+import { inSpan, LATENCY_BUCKETS, linksFrom, Metrics, SpanKind, tracingActive } from '@event-spine/observability';
 import type { PartitionBounds, PositionCheck } from '../partition-position';
 import { ProjectionRunner } from '../projection-runner';
 import {
@@ -150,16 +150,31 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
       partitionsConsumedConcurrently: this.concurrency,
       eachBatch: async (payload) => {
         const { batch } = payload;
-        const outcome = await this.runner.process(
-          batch.topic,
-          batch.partition,
-          batch.messages.map((m) => ({
-            offset: m.offset,
-            key: m.key?.toString() ?? null,
-            value: m.value?.toString() ?? null,
-          })),
-          batch.highWatermark,
-        );
+        // One span per batch, linked to the trace context every message carries (its command's).
+        const span = {
+          kind: SpanKind.CONSUMER,
+          links: linksFrom(tracingActive() ? batch.messages.map((m) => traceCarrier(m.headers)) : []),
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.destination.name': batch.topic,
+            'messaging.destination.partition.id': String(batch.partition),
+            'messaging.batch.message_count': batch.messages.length,
+          },
+        };
+        const outcome = await inSpan('projector apply', span, async (active) => {
+          const result = await this.runner.process(
+            batch.topic,
+            batch.partition,
+            batch.messages.map((m) => ({
+              offset: m.offset,
+              key: m.key?.toString() ?? null,
+              value: m.value?.toString() ?? null,
+            })),
+            batch.highWatermark,
+          );
+          active.setAttributes({ 'spine.applied': result.applied, 'spine.duplicates': result.duplicates });
+          return result;
+        });
         const anomaly = outcome.reset ?? outcome.sourceGap;
         if (anomaly) this.reportPosition(batch.topic, batch.partition, anomaly);
         // A replay's fence or swap: what was not applied is fetched again shortly, from where it stopped.
@@ -269,4 +284,11 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
     await this.consumer.disconnect();
     await this.pool.end();
   }
+}
+
+/** The W3C trace headers of a Kafka message, as text. */
+function traceCarrier(headers: IHeaders | undefined): { traceparent?: string } | undefined {
+  const value = headers?.traceparent;
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : { traceparent: first.toString() };
 }
