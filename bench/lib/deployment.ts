@@ -7,7 +7,7 @@ import { signToken } from '@event-spine/auth';
 import { CommandState1763800000200 } from '@event-spine/commands';
 import { EventLog1763800000000 } from '@event-spine/event-log';
 import { ledgerCatalog } from '@ledger/contract';
-import { Outbox1763800000100 } from '@event-spine/outbox';
+import { outboxMigrations } from '@event-spine/outbox';
 import { dataSourceOptions, migrate } from '@event-spine/persistence';
 import { ProjectorCore1763800001000 } from '@event-spine/projections';
 import { ServiceProcess, uniqueName, type AppName } from '@event-spine/testing';
@@ -171,7 +171,7 @@ export class Deployment {
 
   /** Applies the command service's migrations without starting it (the relay's database is the command service's). */
   async migrateCommandSchema(): Promise<void> {
-    await runMigrations(this.commandSchema, [EventLog1763800000000, Outbox1763800000100, CommandState1763800000200]);
+    await runMigrations(this.commandSchema, [EventLog1763800000000, ...outboxMigrations, CommandState1763800000200]);
   }
 
   /** Applies the projector's core and read-model migrations; the projector applies any newer ones itself. */

@@ -40,6 +40,38 @@ describe('outbox relay', () => {
   const allEventIds = async () =>
     (await svc.db.query<{ id: string }>(`SELECT id FROM event_log`)).rows.map((r) => r.id);
 
+  it('records where each event landed on Kafka (partition and offset), as a consumer finds it', async () => {
+    await startRelay();
+    const accounts: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const opened = await post('/v1/accounts', { ownerName: `Placed ${i}`, currency: 'EUR' });
+      accounts.push(opened.body.accountId as string);
+      await post(`/v1/accounts/${accounts[i]}/deposits`, { amount: 5 });
+    }
+    const { rows: events } = await svc.db.query<{ id: string }>(`SELECT id FROM event_log WHERE subject_id = ANY($1)`, [
+      accounts,
+    ]);
+    await recorder.waitForEvents(events.map((e) => e.id));
+    const { rows: placed } = await svc.db.query<{
+      event_id: string;
+      topic: string;
+      partition: number;
+      kafka_offset: string;
+    }>(`SELECT event_id, topic, partition, kafka_offset::text FROM outbox_published WHERE event_id = ANY($1)`, [
+      events.map((e) => e.id),
+    ]);
+    expect(placed).toHaveLength(events.length);
+    expect(new Set(placed.map((p) => p.partition)).size).toBeGreaterThan(1);
+    for (const p of placed) {
+      const message = recorder.messages.find((m) => m.headers['event-id'] === p.event_id)!;
+      expect({ topic: p.topic, partition: p.partition, offset: p.kafka_offset }).toEqual({
+        topic: message.topic,
+        partition: message.partition,
+        offset: message.offset,
+      });
+    }
+  });
+
   it('publishes every event with the spec topic, key, headers and the envelope as value', async () => {
     await startRelay();
     const opened = await post('/v1/accounts', { ownerName: 'Relay', currency: 'EUR' });

@@ -152,16 +152,16 @@ export class PrivateBroker {
 export async function migrateCommandSchema(schema: string): Promise<void> {
   const { DataSource } = await import('typeorm');
   const { dataSourceOptions, migrate } = await import('@event-spine/persistence');
-  const { EventLog1763800000000 } = await import('@event-spine/event-log');
-  const { Outbox1763800000100 } = await import('@event-spine/outbox');
-  const { CommandState1763800000200 } = await import('@event-spine/commands');
+  const { eventLogMigrations } = await import('@event-spine/event-log');
+  const { outboxMigrations } = await import('@event-spine/outbox');
+  const { commandsMigrations } = await import('@event-spine/commands');
   const dataSource = new DataSource(
     dataSourceOptions({
       url: testDatabaseUrl(),
       schema,
       poolSize: 2,
       applicationName: 'test-migrate',
-      migrations: [EventLog1763800000000, Outbox1763800000100, CommandState1763800000200],
+      migrations: [...eventLogMigrations, ...outboxMigrations, ...commandsMigrations],
     }),
   );
   await dataSource.initialize();

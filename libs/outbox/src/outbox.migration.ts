@@ -54,4 +54,28 @@ export class Outbox1763800000100 implements MigrationInterface {
 }
 
 /** The outbox and the relay's bookkeeping, for the migrations of a service that writes commands. */
-export const outboxMigrations = [Outbox1763800000100];
+/**
+ * Where each published event landed on Kafka (partition and offset), kept for a while after the outbox row is gone:
+ * the causality query answers "is it published, and where" from here.
+ */
+export class OutboxPublished1764600000200 implements MigrationInterface {
+  name = 'OutboxPublished1764600000200';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE outbox_published (
+        event_id     uuid        PRIMARY KEY,
+        topic        text        NOT NULL,
+        partition    integer     NOT NULL,
+        kafka_offset bigint      NOT NULL,
+        published_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    await q.query(`CREATE INDEX outbox_published_age ON outbox_published (published_at)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE outbox_published`);
+  }
+}
+
+export const outboxMigrations = [Outbox1763800000100, OutboxPublished1764600000200];

@@ -1,5 +1,12 @@
 import { Client, type ClientConfig } from 'pg';
-import { Partitioners, type Producer, type ProducerConfig, type TopicMessages } from 'kafkajs';
+import {
+  Partitioners,
+  type ICustomPartitioner,
+  type Producer,
+  type ProducerConfig,
+  type RecordMetadata,
+  type TopicMessages,
+} from 'kafkajs';
 import { OUTBOX_BUCKETS, outboxChannel } from '@event-spine/outbox';
 import { inSpan, linksFrom, SpanKind } from '@event-spine/observability';
 import { withTransaction } from '@event-spine/persistence';
@@ -22,11 +29,26 @@ import {
  * an error. Bounded retries, because kafkajs retries an idempotent send for ever by default: a send that cannot
  * succeed has to come back, so the relay can hold back the row at fault instead of stalling every bucket behind it.
  */
+const partitionOf = new WeakMap<object, number>();
+
+/**
+ * kafkajs's default partitioner (murmur2 of the key, as the Java client's), remembering the partition it chose for
+ * each message object: with the base offset Kafka acknowledges per partition, that gives each event's offset.
+ */
+export const recordingPartitioner: ICustomPartitioner = () => {
+  const partition = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const chosen = partition(args);
+    partitionOf.set(args.message, chosen);
+    return chosen;
+  };
+};
+
 export const RELAY_PRODUCER_CONFIG = {
   idempotent: true,
   maxInFlightRequests: 1,
   allowAutoTopicCreation: false,
-  createPartitioner: Partitioners.DefaultPartitioner,
+  createPartitioner: recordingPartitioner,
   retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
 } as const satisfies ProducerConfig;
 
@@ -46,6 +68,8 @@ export interface RelayOptions {
   instanceTtlMs: number;
   cleanupIntervalMs: number;
   cleanupBatch: number;
+  /** How long where each event landed on Kafka is kept for the causality query; 1 hour unless set. */
+  publishedRetentionMs?: number;
   /**
    * How long Kafka may keep refusing a batch as retriable (no leader, too few replicas...) before the relay narrows it
    * down to the row at fault and holds back only that row's bucket. A missing topic is held back at once; an
@@ -418,12 +442,14 @@ export class OutboxRelay {
         attributes: { 'messaging.system': 'kafka', 'messaging.batch.message_count': rows.length },
       };
       await inSpan('relay publish', span, async () => {
+        const topicMessages = toTopicMessages(rows);
+        let acknowledged: RecordMetadata[];
         try {
-          await this.options.producer.sendBatch({ topicMessages: toTopicMessages(rows), acks: -1 });
+          acknowledged = await this.options.producer.sendBatch({ topicMessages, acks: -1 });
         } catch (error) {
           throw new PublishFailed(error, rows, send.kind, startedAt);
         }
-        await this.advance(rows);
+        await this.advance(rows, placements(topicMessages, acknowledged));
       });
       // Age when read, plus the time to Kafka's acknowledgement: row written → acknowledged.
       const sinceRead = (performance.now() - readAt) / 1000;
@@ -482,14 +508,30 @@ export class OutboxRelay {
   }
 
   /** Kafka acknowledged these rows: each bucket's cursor moves to its last one. */
-  private async advance(rows: Row[]): Promise<void> {
+  private async advance(rows: Row[], placed: Placement[]): Promise<void> {
     const ends = batchEnds(rows);
+    // Where each event landed, recorded with the cursor move (a re-send after a crash records its new place).
     const { rowCount } = await this.client!.query(
-      `UPDATE relay_cursor c SET tx_id = e.tx_id, position = e.position, inflight_tx = NULL, inflight_pos = NULL,
+      `WITH placed AS (
+         INSERT INTO outbox_published (event_id, topic, partition, kafka_offset)
+         SELECT * FROM unnest($5::uuid[], $6::text[], $7::int[], $8::bigint[])
+         ON CONFLICT (event_id) DO UPDATE
+            SET topic = EXCLUDED.topic, partition = EXCLUDED.partition, kafka_offset = EXCLUDED.kafka_offset,
+                published_at = now())
+       UPDATE relay_cursor c SET tx_id = e.tx_id, position = e.position, inflight_tx = NULL, inflight_pos = NULL,
               published = c.published + e.n, updated_at = now()
          FROM unnest($1::smallint[], $2::xid8[], $3::bigint[], $4::int[]) AS e(bucket, tx_id, position, n)
         WHERE c.bucket = e.bucket`,
-      [ends.map((e) => e.bucket), ends.map((e) => e.txId), ends.map((e) => e.position), ends.map((e) => e.count)],
+      [
+        ends.map((e) => e.bucket),
+        ends.map((e) => e.txId),
+        ends.map((e) => e.position),
+        ends.map((e) => e.count),
+        placed.map((p) => p.eventId),
+        placed.map((p) => p.topic),
+        placed.map((p) => p.partition),
+        placed.map((p) => p.offset),
+      ],
     );
     if (rowCount !== ends.length) throw new Error('relay cursor rows are missing');
   }
@@ -510,6 +552,12 @@ export class OutboxRelay {
              JOIN outbox o ON o.bucket = c.bucket AND (o.tx_id, o.position) <= (c.tx_id, c.position)
             LIMIT $1)`,
         [this.options.cleanupBatch],
+      );
+      await client.query(
+        `DELETE FROM outbox_published WHERE event_id IN (
+           SELECT event_id FROM outbox_published
+            WHERE published_at < now() - make_interval(secs => $2::float8 / 1000) LIMIT $1)`,
+        [this.options.cleanupBatch, this.options.publishedRetentionMs ?? 3_600_000],
       );
     } finally {
       await client.query(`SELECT pg_advisory_unlock($1, -1)`, [this.lockClass]);
@@ -553,14 +601,48 @@ function batchEnds(rows: Row[]) {
 }
 
 /** Grouped by topic, in outbox order: per key (one partition), Kafka receives them in that order. */
-function toTopicMessages(rows: Row[]): TopicMessages[] {
-  const byTopic = new Map<string, TopicMessages>();
+/** The messages of a send, by topic, each remembering its outbox row's event. */
+type RowMessages = TopicMessages & { eventIds: string[] };
+
+function toTopicMessages(rows: Row[]): RowMessages[] {
+  const byTopic = new Map<string, RowMessages>();
   for (const r of rows) {
     let t = byTopic.get(r.topic);
-    if (!t) byTopic.set(r.topic, (t = { topic: r.topic, messages: [] }));
+    if (!t) byTopic.set(r.topic, (t = { topic: r.topic, messages: [], eventIds: [] }));
     t.messages.push({ key: r.message_key, value: r.value, headers: r.headers });
+    t.eventIds.push(r.event_id);
   }
   return [...byTopic.values()];
+}
+
+export interface Placement {
+  eventId: string;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * Each sent event's partition and offset: Kafka acknowledges a base offset per partition, and a partition's
+ * messages of one send follow it in the order they were given. An event whose partition is unknown is left out.
+ */
+export function placements(sent: readonly RowMessages[], acknowledged: readonly RecordMetadata[]): Placement[] {
+  const out: Placement[] = [];
+  for (const t of sent) {
+    const next = new Map<number, bigint>();
+    for (const ack of acknowledged) {
+      if (ack.topicName === t.topic && ack.baseOffset !== undefined) next.set(ack.partition, BigInt(ack.baseOffset));
+    }
+    t.messages.forEach((message, i) => {
+      const partition = partitionOf.get(message);
+      const offset = partition === undefined ? undefined : next.get(partition);
+      if (partition === undefined || offset === undefined) return;
+      next.set(partition, offset + 1n);
+      out.push({ eventId: t.eventIds[i], topic: t.topic, partition, offset: offset.toString() });
+    });
+  }
+  // One place per event (rows written by hand may repeat an event id): the last one sent.
+  return [...new Map(out.map((p) => [p.eventId, p])).values()];
 }
 
 function hashString(s: string): number {

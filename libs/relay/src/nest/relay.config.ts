@@ -22,6 +22,10 @@ export const relayConfig = {
     default: 5000,
     min: 100,
   }),
+  RELAY_PUBLISHED_RETENTION_MS: int(
+    'how long where each event landed on Kafka (partition, offset) is kept for the causality query',
+    { default: 3_600_000, min: 1000 },
+  ),
   RELAY_RETRIABLE_BOUND_MS: int(
     "how long Kafka may keep refusing a row as retriable before only that row's bucket is held back (a missing topic: at once)",
     { default: DEFAULT_RETRIABLE_BOUND_MS, min: 0, max: 3_600_000 },

@@ -73,6 +73,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
       instanceTtlMs: config.RELAY_INSTANCE_TTL_MS,
       cleanupIntervalMs: config.RELAY_CLEANUP_INTERVAL_MS,
       cleanupBatch: config.RELAY_CLEANUP_BATCH,
+      publishedRetentionMs: config.RELAY_PUBLISHED_RETENTION_MS,
       retriableBoundMs: config.RELAY_RETRIABLE_BOUND_MS,
       observer: relayMetrics(metrics),
       log: {
