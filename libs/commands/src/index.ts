@@ -12,3 +12,4 @@ export * from './nest/grpc-errors';
 export * from './nest/grpc-server.options';
 export * from './nest/subject-reader';
 export * from './nest/as-of.query.dto';
+export * from './nest/causality.http.controller';

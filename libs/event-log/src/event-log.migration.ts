@@ -55,4 +55,19 @@ export class EventLog1763800000000 implements MigrationInterface {
 }
 
 /** The event log's table, for the migrations of every service that writes or serves it. */
-export const eventLogMigrations = [EventLog1763800000000];
+/** The causality query's lookups: the events of one command invocation, or of one conversation (correlation). */
+export class EventLogCausality1764600000100 implements MigrationInterface {
+  name = 'EventLogCausality1764600000100';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE INDEX event_log_invocation ON event_log (tenant_id, action_invocation_id)`);
+    await q.query(`CREATE INDEX event_log_correlation ON event_log (tenant_id, correlation_id)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX event_log_correlation`);
+    await q.query(`DROP INDEX event_log_invocation`);
+  }
+}
+
+export const eventLogMigrations = [EventLog1763800000000, EventLogCausality1764600000100];

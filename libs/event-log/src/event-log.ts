@@ -111,6 +111,28 @@ export async function readSubjectEvents(
   return rows.map((row) => catalog.read(rowToEnvelope(row)));
 }
 
+/** What the causality query follows: one command invocation's events, or one conversation's. */
+export type CausalKey = { actionInvocationId: string } | { correlationId: string };
+
+/** The events of an invocation or a correlation, in the order they were recorded (upcast for reading). */
+export async function readCausalEvents(
+  db: Queryable,
+  catalog: EventCatalog,
+  tenantId: string,
+  key: CausalKey,
+  limit = 1000,
+): Promise<EventEnvelope[]> {
+  const [match, value] =
+    'actionInvocationId' in key
+      ? ['action_invocation_id = $2::uuid', key.actionInvocationId]
+      : ['correlation_id = $2', key.correlationId];
+  const rows = await db.query<EventRow[]>(
+    `SELECT ${COLUMNS} FROM event_log WHERE tenant_id = $1 AND ${match} ORDER BY global_position LIMIT $3`,
+    [tenantId, value, limit],
+  );
+  return rows.map((row) => catalog.read(rowToEnvelope(row)));
+}
+
 export async function findEvent(
   db: Queryable,
   catalog: EventCatalog,

@@ -99,3 +99,36 @@ export class OutboxSignal {
     }
   }
 }
+
+/** Whether an event has reached Kafka, and where, as the outbox and the relay's records know it. */
+export interface Publication {
+  published: boolean;
+  topic?: string;
+  partition?: number;
+  offset?: string;
+}
+
+/**
+ * The publication of each event: pending while its outbox row is past its bucket's cursor; published once the relay
+ * moved past it (the row may be gone since), with its partition and offset while the relay's record is kept.
+ */
+export async function publicationOf(db: Queryable, eventIds: readonly string[]): Promise<Map<string, Publication>> {
+  const rows = await db.query<
+    { id: string; pending: boolean; topic: string | null; partition: number | null; kafka_offset: string | null }[]
+  >(
+    `SELECT x.id::text AS id, p.topic, p.partition, p.kafka_offset::text AS kafka_offset,
+            EXISTS (SELECT 1 FROM outbox o JOIN relay_cursor c ON c.bucket = o.bucket
+                     WHERE o.event_id = x.id AND (o.tx_id, o.position) > (c.tx_id, c.position)) AS pending
+       FROM unnest($1::uuid[]) AS x(id)
+       LEFT JOIN outbox_published p ON p.event_id = x.id`,
+    [eventIds],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      r.pending || r.topic === null
+        ? { published: !r.pending }
+        : { published: true, topic: r.topic, partition: r.partition!, offset: r.kafka_offset! },
+    ]),
+  );
+}

@@ -6,6 +6,7 @@ import type { EventCatalog } from '@event-spine/events';
 import { outboxMigrations } from '@event-spine/outbox';
 import type { MigrationInterface } from 'typeorm';
 import {
+  eventLogCausality,
   eventLogRepair,
   PositionsReadinessCheck,
   ProjectionsModule,
@@ -95,6 +96,7 @@ export function projectorServiceModules(options: {
       partitionsConcurrently: config.PROJECTOR_PARTITIONS_CONCURRENTLY,
       sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
       repair: eventLog ? eventLogRepair(eventLog, config.JWT_SECRET) : undefined,
+      causality: eventLog ? eventLogCausality(eventLog, config.JWT_SECRET) : undefined,
       readMaxWaitMs: config.READ_MAX_WAIT_MS,
     }),
     ReplayModule.forRoot({ eventLog: eventLog ? eventLogFeedReader(eventLog, config.JWT_SECRET) : undefined }),

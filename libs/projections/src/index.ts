@@ -14,3 +14,6 @@ export * from './nest/projections.module';
 export * from './nest/projections.options';
 export * from './nest/read-your-writes';
 export * from './sequence-check';
+export * from './causality';
+export * from './nest/event-log-causality';
+export * from './nest/invocations.http.controller';

@@ -3,6 +3,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { OutboxSignal, outboxChannel } from '@event-spine/outbox';
 import { CommandExecutor } from '../command-executor';
+import { CausalityHttpController } from './causality.http.controller';
 import { CommandBus } from './command-bus';
 import { CommandHttp } from './command-http';
 import { COMMANDS_OPTIONS, type CommandsModuleOptions } from './commands.options';
@@ -21,6 +22,7 @@ export class CommandsModule {
   static forRoot(options: CommandsModuleOptions): DynamicModule {
     return {
       module: CommandsModule,
+      controllers: [CausalityHttpController],
       providers: [
         { provide: COMMANDS_OPTIONS, useValue: options },
         {

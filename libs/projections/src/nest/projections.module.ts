@@ -6,6 +6,7 @@ import { ProjectorFences1763800003100 } from '../fences.migration';
 import { ProjectionRunner } from '../projection-runner';
 import { ProjectorCore1763800001000 } from '../projections.migration';
 import { ProjectionConsumer } from './projection-consumer';
+import { InvocationsHttpController } from './invocations.http.controller';
 import { ProjectionsAdminHttpController } from './projections-admin.http.controller';
 import { PROJECTIONS_OPTIONS, PROJECTIONS_POOL, type ProjectionsModuleOptions } from './projections.options';
 
@@ -29,7 +30,7 @@ export class ProjectionsModule {
     return {
       module: ProjectionsModule,
       global: true,
-      controllers: [ProjectionsAdminHttpController],
+      controllers: [ProjectionsAdminHttpController, InvocationsHttpController],
       providers: [
         { provide: PROJECTIONS_OPTIONS, useValue: options },
         {

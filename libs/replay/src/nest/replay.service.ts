@@ -25,6 +25,13 @@ export function replayEngineFactory(
     'mode',
     'state',
   ]);
+  // Every series exists from the start, so an alert on increase() sees the first failure too.
+  for (const projection of projections.projections) {
+    for (const mode of ['preview', 'rebuild']) {
+      for (const state of ['completed', 'failed', 'cancelled'])
+        finished.inc({ projection: projection.name, mode, state }, 0);
+    }
+  }
   return new ReplayEngine({
     databaseUrl: projections.databaseUrl,
     liveSchema: projections.schema,
