@@ -10,6 +10,11 @@ export const commonConfig = {
     min: 100,
   }),
   HTTP_BODY_LIMIT_BYTES: int('largest accepted HTTP request body', { default: 65536, min: 1024 }),
+  METRICS_TOP_TENANTS: int('tenants that per-tenant metrics name; the others are summed as "other"', {
+    default: 10,
+    min: 0,
+    max: 100,
+  }),
 } as const;
 
 export const databaseConfig = {

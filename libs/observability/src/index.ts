@@ -3,3 +3,4 @@ export * from './logging.module';
 export * from './metrics';
 export * from './health';
 export * from './tracing';
+export * from './tenant-signals';

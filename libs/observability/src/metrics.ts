@@ -10,7 +10,14 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 export class Metrics {
   readonly registry = new Registry();
 
-  constructor(service: string) {
+  /**
+   * @param topTenants how many tenants per-tenant metrics name (the rest are summed as "other"): their series stay
+   *   bounded however many tenants there are.
+   */
+  constructor(
+    service: string,
+    readonly topTenants = 10,
+  ) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });
   }
@@ -59,12 +66,12 @@ export class MetricsController {
 
 @Module({})
 export class MetricsModule {
-  static forRoot(service: string): DynamicModule {
+  static forRoot(service: string, options: { topTenants?: number } = {}): DynamicModule {
     return {
       module: MetricsModule,
       global: true,
       controllers: [MetricsController],
-      providers: [{ provide: Metrics, useValue: new Metrics(service) }],
+      providers: [{ provide: Metrics, useValue: new Metrics(service, options.topTenants) }],
       exports: [Metrics],
     };
   }

@@ -33,7 +33,7 @@ export class PlatformModule {
       module: PlatformModule,
       imports: [
         LoggingModule.forRoot({ service, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY }),
-        MetricsModule.forRoot(service),
+        MetricsModule.forRoot(service, { topTenants: config.METRICS_TOP_TENANTS }),
         PersistenceModule.forRoot({
           url: config.DATABASE_URL,
           schema: config.DATABASE_SCHEMA,

@@ -20,6 +20,8 @@ export interface BatchOutcome {
   skipped: number;
   /** recordedAt of each applied event, for commit-to-projection latency. */
   appliedRecordedAt: string[];
+  /** The tenant of each applied event, in the same order as `appliedRecordedAt`. */
+  appliedTenantIds: string[];
   /**
    * Set when the batch was not (fully) applied because a replay is about to swap this projection in: the consumer
    * must come back to this offset shortly (seek), without blocking.
@@ -499,6 +501,7 @@ export class ProjectionRunner {
     subject.dirty = true;
     outcome.applied++;
     outcome.appliedRecordedAt.push(envelope.recordedAt);
+    outcome.appliedTenantIds.push(envelope.tenantId);
     return true;
   }
 
@@ -632,7 +635,7 @@ function read(message: RawMessage): Delivery {
 }
 
 function emptyOutcome(): BatchOutcome {
-  return { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [] };
+  return { applied: 0, duplicates: 0, parked: 0, gaps: 0, skipped: 0, appliedRecordedAt: [], appliedTenantIds: [] };
 }
 
 /** Runs a batch savepoint-free; if a handler failed, runs it again event by event behind savepoints to park it. */

@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@event-spine/auth';
 import { DomainError } from '@event-spine/domain';
-import { contextFrom, inSpan, LATENCY_BUCKETS, Metrics, SpanKind } from '@event-spine/observability';
+import {
+  contextFrom,
+  inSpan,
+  LATENCY_BUCKETS,
+  Metrics,
+  setTopTenants,
+  SpanKind,
+  TenantWindow,
+} from '@event-spine/observability';
 import { CommandExecutor, requestHash, type CommandDefinition, type Outcome } from '../command-executor';
 
 export interface Invocation {
@@ -18,6 +26,7 @@ export interface Invocation {
 export class CommandBus {
   private readonly commands;
   private readonly duration;
+  private readonly byTenant = new TenantWindow();
 
   constructor(
     private readonly executor: CommandExecutor,
@@ -30,6 +39,15 @@ export class CommandBus {
     this.duration = metrics.histogram('spine_command_duration_seconds', 'Command handling time', LATENCY_BUCKETS, [
       'action',
     ]);
+    const byTenant = this.byTenant;
+    metrics.gauge(
+      'spine_tenant_command_rate',
+      'Commands per second over the last minute, for the busiest tenants by name and the rest as "other"',
+      ['tenant'],
+      function () {
+        setTopTenants(this, byTenant.rates(), metrics.topTenants);
+      },
+    );
   }
 
   /**
@@ -44,6 +62,7 @@ export class CommandBus {
   ): Promise<Outcome> {
     const { principal } = invocation;
     const stop = this.duration.startTimer({ action: command.actionId });
+    this.byTenant.add(principal.tenantId);
     const span = {
       kind: SpanKind.SERVER,
       parent: contextFrom(invocation),

@@ -3,7 +3,17 @@ import { Kafka, type Consumer, type IHeaders } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import type { Pool } from 'pg';
 import { KafkaAdmin } from '@event-spine/kafka';
-import { inSpan, LATENCY_BUCKETS, linksFrom, Metrics, SpanKind, tracingActive } from '@event-spine/observability';
+import {
+  inSpan,
+  LATENCY_BUCKETS,
+  linksFrom,
+  Metrics,
+  OTHER_TENANTS,
+  SpanKind,
+  TenantWindow,
+  topTenants,
+  tracingActive,
+} from '@event-spine/observability';
 import type { PartitionBounds, PositionCheck } from '../partition-position';
 import { ProjectionRunner } from '../projection-runner';
 import {
@@ -109,9 +119,27 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
         }
       },
     );
+    const { delayByTenant, metrics } = this;
+    this.metrics.gauge(
+      'spine_tenant_projection_delay_seconds',
+      'Longest time from an event being recorded to its read-model commit over the last minute, for the tenants ' +
+        'with the longest by name and the rest as "other" (their longest)',
+      ['tenant'],
+      function () {
+        const values = delayByTenant.values();
+        this.reset();
+        const top = topTenants(values, metrics.topTenants);
+        const named = new Set(top.map(([t]) => t));
+        const rest = [...values].filter(([t]) => !named.has(t) || t === OTHER_TENANTS).map(([, v]) => v);
+        for (const [tenant] of top.slice(0, -1)) this.set({ tenant }, values.get(tenant)!);
+        this.set({ tenant: OTHER_TENANTS }, rest.length > 0 ? Math.max(...rest) : 0);
+      },
+    );
     this.metricsSink = { applied, duplicates, parked, gaps, latency };
     await this.startConsuming();
   }
+
+  private readonly delayByTenant = new TenantWindow(60_000, 'max');
 
   private metricsSink!: {
     applied: { inc(n: number): void };
@@ -128,6 +156,7 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
    */
   private async startConsuming(): Promise<void> {
     const { applied, duplicates, parked, gaps, latency } = this.metricsSink;
+    const delayByTenant = this.delayByTenant;
     const consumer = this.consumer;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (payload.restart || this.stopping) return;
@@ -192,7 +221,11 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
         duplicates.inc(outcome.duplicates);
         parked.inc(outcome.parked);
         gaps.inc(outcome.gaps);
-        for (const at of outcome.appliedRecordedAt) latency.observe((now - Date.parse(at)) / 1000);
+        outcome.appliedRecordedAt.forEach((at, i) => {
+          const delay = (now - Date.parse(at)) / 1000;
+          latency.observe(delay);
+          delayByTenant.add(outcome.appliedTenantIds[i], delay);
+        });
         if (outcome.resumeAt !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
         if (outcome.parked > 0)
           this.logger.warn({

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Kafka, type Producer } from 'kafkajs';
 import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
-import { Metrics } from '@event-spine/observability';
+import { Metrics, setTopTenants } from '@event-spine/observability';
 import { OutboxRelay, RELAY_PRODUCER_CONFIG } from '../outbox-relay';
 import { RELAY_CONFIG, type RelayModuleConfig } from './relay.config';
 import { relayMetrics } from './relay-metrics';
@@ -59,6 +59,26 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
       [],
       async function () {
         this.set(await read((b) => b.oldest));
+      },
+    );
+
+    // Per tenant, read on scrape too: the busiest tenants' backlogs by name, the rest as "other" (bounded series).
+    metrics.gauge(
+      'spine_tenant_relay_backlog',
+      'Outbox rows not yet published, for the tenants with the most by name and the rest as "other"',
+      ['tenant'],
+      async function () {
+        try {
+          const rows = await dataSource.query<{ tenant: string; n: number }[]>(
+            `SELECT split_part(o.message_key, ':', 1) AS tenant, count(*)::int AS n
+               FROM "${schema}".relay_cursor c
+               JOIN "${schema}".outbox o ON o.bucket = c.bucket AND (o.tx_id, o.position) > (c.tx_id, c.position)
+              GROUP BY 1`,
+          );
+          setTopTenants(this, new Map(rows.map((r) => [r.tenant, r.n])), metrics.topTenants);
+        } catch (error) {
+          logger.warn({ message: 'could not read the outbox backlog by tenant', error: String(error) });
+        }
       },
     );
 
