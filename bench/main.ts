@@ -23,6 +23,7 @@ import { halfLoad } from './scenarios/latency';
 import { projectorLive } from './scenarios/projector-live';
 import { projectorRebuild } from './scenarios/rebuild';
 import { relayDrain } from './scenarios/relay-drain';
+import { tracingCost } from './scenarios/tracing';
 
 const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
@@ -103,6 +104,8 @@ async function main(): Promise<void> {
     }
 
     if (selected('rebuild')) keep(await step('6. projector rebuild', () => projectorRebuild(results)));
+
+    if (selected('tracing')) keep(await step('8. tracing cost (off / on)', () => tracingCost(results)));
   } finally {
     await Deployment.destroyAll().catch((error: unknown) => log(`cleanup: ${String(error)}`));
   }
