@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { UnknownEventError, type EventCatalog, type EventEnvelope } from '@event-spine/events';
 import { withTransaction } from '@event-spine/persistence';
 import { checkSequence } from './sequence-check';
+import { readSubjectPositions } from './subject-positions.store';
 import { checkPosition, type PartitionBounds, type PositionCheck } from './partition-position';
 import type { ProjectedEvent, Projection } from './projection';
 
@@ -540,21 +541,7 @@ export class ProjectionRunner {
     if (refs.size === 0) return cache;
     const keys = [...refs.keys()].sort();
     const list = keys.map((k) => refs.get(k)!);
-    const { rows } = await client.query<{
-      tenant_id: string;
-      subject_type: string;
-      subject_id: string;
-      last_sequence: number;
-      parked_reason: string | null;
-    }>(
-      `SELECT s.tenant_id, s.subject_type, s.subject_id, s.last_sequence, s.parked_reason
-         FROM projector_subjects s
-         JOIN unnest($1::text[], $2::text[], $3::text[]) AS x(t, st, id)
-           ON s.tenant_id = x.t AND s.subject_type = x.st AND s.subject_id = x.id
-        ORDER BY s.tenant_id, s.subject_type, s.subject_id
-          FOR UPDATE OF s`,
-      [list.map((r) => r.tenantId), list.map((r) => r.subjectType), list.map((r) => r.subjectId)],
-    );
+    const rows = await readSubjectPositions(client, list, true);
     for (const key of keys) cache.set(key, { last: 0, parkedReason: null, dirty: false });
     for (const r of rows) {
       cache.set(JSON.stringify([r.tenant_id, r.subject_type, r.subject_id]), {

@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import { Authenticated, CurrentPrincipal, isAdmin, type Principal } from '@event-spine/auth';
 import { ApiError, ApiRoute } from '@event-spine/http';
 import { causalStatus, subjectPositionKey, type SubjectPosition } from '../causality';
+import { readSubjectPositions } from '../subject-positions.store';
 import type { CausalEvent, CausalKey } from './event-log-causality';
 import {
   PROJECTIONS_OPTIONS,
@@ -154,19 +155,7 @@ export class InvocationsHttpController {
   }
 
   private async view(events: CausalEvent[], key: CausalKey): Promise<CausalityDto> {
-    const { rows } = await this.pool.query<{
-      tenant_id: string;
-      subject_type: string;
-      subject_id: string;
-      last_sequence: number;
-      parked_reason: string | null;
-    }>(
-      `SELECT s.tenant_id, s.subject_type, s.subject_id, s.last_sequence, s.parked_reason
-         FROM projector_subjects s
-         JOIN unnest($1::text[], $2::text[], $3::text[]) AS r(t, st, si)
-           ON s.tenant_id = r.t AND s.subject_type = r.st AND s.subject_id = r.si`,
-      [events.map((e) => e.tenantId), events.map((e) => e.subjectType), events.map((e) => e.subjectId)],
-    );
+    const rows = await readSubjectPositions(this.pool, events, false);
     const positions = new Map<string, SubjectPosition>(
       rows.map((r) => [
         subjectPositionKey({ tenantId: r.tenant_id, subjectType: r.subject_type, subjectId: r.subject_id }),
