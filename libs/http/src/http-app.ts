@@ -43,7 +43,8 @@ export async function createHttpApp(
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ApiErrorFilter());
-  app.enableShutdownHooks([]); // lifecycle hooks only; signals are handled in runHttpService
+  // No enableShutdownHooks: given no signals Nest listens to every one and re-raises it after its own close, racing
+  // runHttpService's graceful exit. app.close() runs the shutdown hooks by itself.
 
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(Metrics);
