@@ -1,6 +1,6 @@
 // Lists the services `npm run up` starts: every domain declares its own in a spine.services.json beside its code
 // (apps/ for the ledger, examples/<domain>/ for the others), so a new domain edits no script.
-// Prints one tab-separated line per service: domain, name, role, entry, port, database, env (k=v;k=v), note.
+// Prints one line per service, fields separated by US (\x1f: empty fields stay fields, unlike tabs in bash's read): domain, name, role, entry, port, database, env (k=v;k=v), note.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -22,6 +22,6 @@ for (const file of files) {
     const env = Object.entries(s.env ?? {})
       .map(([k, v]) => `${k}=${v}`)
       .join(';');
-    console.log([domain, s.name, s.role, s.entry, s.port, s.database, env, s.note ?? ''].join('\t'));
+    console.log([domain, s.name, s.role, s.entry, s.port, s.database, env, s.note ?? ''].join('\x1f'));
   }
 }
