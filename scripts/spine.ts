@@ -1,6 +1,7 @@
 /**
  * `npm run spine -- <command>`: the command-line client of the projector's admin API (SPEC §9): start and follow
- * replays with a progress bar, show projection status, cancel replays, list and release parked subjects.
+ * replays with a progress bar, show projection status, cancel replays, list and release parked subjects; and
+ * `verify`, which re-computes the event log's hash chains from the command service's database.
  * `npm run spine -- help` prints the usage.
  */
 import { SingleBar } from 'cli-progress';
@@ -16,6 +17,7 @@ import {
   renderReplaySummary,
 } from './spine/render';
 import { developmentToken } from './spine/token';
+import { renderVerifyReport, runVerify } from './spine/verify';
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 const printError = (text: string) => process.stderr.write(`${text}\n`);
@@ -37,6 +39,20 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     print(USAGE);
     return 0;
   }
+  if (cli.command.kind === 'verify') {
+    try {
+      const report = await runVerify(cli.command, env);
+      print(cli.json ? JSON.stringify(report, null, 2) : renderVerifyReport(report));
+      return report.ok ? 0 : 1;
+    } catch (error) {
+      if (error instanceof UsageError) {
+        printError(`spine: ${error.message}`);
+        return 2;
+      }
+      printError(`spine: ${String(error instanceof Error ? error.message : error)}`);
+      return 1;
+    }
+  }
   try {
     const token = cli.connection.token ?? (await developmentToken(cli.connection.tenant, env));
     return await run(cli, cli.command, new AdminApi({ baseUrl: cli.connection.url, token }));
@@ -50,7 +66,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   }
 }
 
-async function run(cli: Cli, command: Exclude<Command, { kind: 'help' }>, api: AdminApi): Promise<number> {
+async function run(cli: Cli, command: Exclude<Command, { kind: 'help' | 'verify' }>, api: AdminApi): Promise<number> {
   switch (command.kind) {
     case 'replay': {
       const { projection, request } = command;

@@ -221,3 +221,23 @@ describe('rebuildCommandLine', () => {
     expect(shellQuote('$HOME')).toBe("'$HOME'");
   });
 });
+
+describe('spine verify arguments', () => {
+  it('verifies every tenant by default, or one tenant, against an optional checkpoint and key', () => {
+    expect(parse(['verify']).command).toEqual({ kind: 'verify' });
+    expect(
+      parse(['verify', '--tenant', 't1', '--checkpoint', 'cp.json', '--public-key', 'k.pem', '--json']),
+    ).toMatchObject({
+      command: { kind: 'verify', tenantId: 't1', checkpointFile: 'cp.json', publicKeyFile: 'k.pem' },
+      json: true,
+    });
+  });
+
+  it.each([
+    [['verify', 'x'], /verify takes no arguments/],
+    [['verify', '--public-key', 'k.pem'], /give --checkpoint too/],
+    [['verify', '--checkpoint', ''], /--checkpoint must not be empty/],
+    [['verify', '--mode', 'rebuild'], /verify does not take --mode/],
+    [['replay', 'p', '--checkpoint', 'cp.json'], /replay does not take --checkpoint/],
+  ])('refuses %j', (argv, message) => usageError(argv, message));
+});

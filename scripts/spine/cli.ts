@@ -22,6 +22,12 @@ Commands:
   parked                   subjects parked by the projector, with reason and events
       --retry <subjectType>/<subjectId>   apply the parked events again
       --skip <subjectType>/<subjectId>    drop the first parked event, then apply the rest
+  verify                   re-compute the event log's hash chains and name the first broken link of each subject;
+                           reads the command service's database directly ($DATABASE_URL, $DATABASE_SCHEMA)
+      --tenant <id>                 this tenant only (default: every tenant; a checkpoint's tenant with --checkpoint)
+      --checkpoint <file.json>      an exported checkpoint: each of its heads must still be reached, its root and
+                                    signature must verify
+      --public-key <file.pem>       the key the checkpoint must be signed with (default: the key it carries)
   help                     this text
 
 Options for every command:
@@ -32,7 +38,8 @@ Options for every command:
   --json             print the API's JSON instead of text
 
 Ctrl-C while following a replay cancels it and waits for its final state; a second Ctrl-C stops waiting.
-Exit codes: 0 done (replay completed), 1 replay failed or cancelled, or an API error, 2 usage error.`;
+Exit codes: 0 done (replay completed, chains intact), 1 replay failed or cancelled, a broken chain or checkpoint,
+or an API or database error, 2 usage error.`;
 
 // The API's own types (type-only: nothing of the engine is loaded into the CLI).
 export type { KafkaPosition, ReplayFrom, ReplayMode, ReplaySource } from '../../libs/replay/src/replay.request';
@@ -57,7 +64,8 @@ export type Command =
   | { kind: 'replay'; projection: string; request: ReplayRequest; detach: boolean }
   | { kind: 'status'; replayId?: string }
   | { kind: 'cancel'; replayId: string }
-  | { kind: 'parked'; action?: { op: 'retry' | 'skip'; subject: SubjectRef } };
+  | { kind: 'parked'; action?: { op: 'retry' | 'skip'; subject: SubjectRef } }
+  | { kind: 'verify'; tenantId?: string; checkpointFile?: string; publicKeyFile?: string };
 
 export interface Connection {
   url: string;
@@ -97,6 +105,8 @@ const OPTIONS = {
   detach: { type: 'boolean' },
   retry: { type: 'string' },
   skip: { type: 'string' },
+  checkpoint: { type: 'string' },
+  'public-key': { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -107,6 +117,7 @@ const COMMAND_OPTIONS: Record<Exclude<Command['kind'], 'help'>, OptionName[]> = 
   status: [],
   cancel: [],
   parked: ['retry', 'skip'],
+  verify: ['checkpoint', 'public-key'],
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -165,7 +176,29 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         json,
       };
     }
+    case 'verify': {
+      exactly(args, 0, 'verify takes no arguments besides its options');
+      if (values['public-key'] !== undefined && values.checkpoint === undefined)
+        throw new UsageError('--public-key checks a checkpoint: give --checkpoint too');
+      return {
+        command: {
+          kind,
+          ...(values.tenant !== undefined && { tenantId: nonEmpty(values.tenant, '--tenant') }),
+          ...(values.checkpoint !== undefined && { checkpointFile: nonEmpty(values.checkpoint, '--checkpoint') }),
+          ...(values['public-key'] !== undefined && {
+            publicKeyFile: nonEmpty(values['public-key'], '--public-key'),
+          }),
+        },
+        connection,
+        json,
+      };
+    }
   }
+}
+
+function nonEmpty(value: string, option: string): string {
+  if (value.trim() === '') throw new UsageError(`${option} must not be empty`);
+  return value;
 }
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];

@@ -26,6 +26,7 @@ export class CommandServiceModule {
         LedgerModule.forRoot({
           topicPrefix: config.KAFKA_TOPIC_PREFIX,
           databaseSchema: config.DATABASE_SCHEMA,
+          rateLimit: { perSecond: config.RATE_LIMIT_COMMANDS_PER_SECOND, burst: config.RATE_LIMIT_BURST },
         }),
       ],
     };

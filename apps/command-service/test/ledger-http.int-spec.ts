@@ -382,6 +382,9 @@ describe('command service HTTP API', () => {
     expect(res.statusCode).toBe(200);
     expect(Object.keys(res.body.paths).sort()).toEqual(
       [
+        '/admin/audit/checkpoints',
+        '/admin/audit/checkpoints/latest',
+        '/admin/audit/verify',
         '/v1/accounts',
         '/v1/accounts/{id}',
         '/v1/accounts/{id}/close',

@@ -1,7 +1,6 @@
 import {
   applyDecorators,
   createParamDecorator,
-  Inject,
   Injectable,
   SetMetadata,
   UseGuards,
@@ -12,19 +11,19 @@ import { ApiBearerAuth } from '@nestjs/swagger';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '@event-spine/http';
-import { InvalidTokenError, verifyToken } from './jwt';
+import { InvalidTokenError } from './jwt';
 import { isAdmin, type Principal } from './principal';
+import { IdentityProviderUnavailableError, TokenVerifier } from './token-verifier';
 
-export const AUTH_SECRET = Symbol('AUTH_SECRET');
 const ADMIN_ROUTE = 'spine:admin-route';
 
 type AuthedRequest = FastifyRequest & { principal?: Principal };
 
-/** Authenticates `Authorization: Bearer <JWT>` (HS256); use through @Authenticated() or @AdminOnly(). */
+/** Authenticates `Authorization: Bearer <JWT>` with the TokenVerifier; use through @Authenticated() or @AdminOnly(). */
 @Injectable()
 export class BearerAuthGuard implements CanActivate {
   constructor(
-    @Inject(AUTH_SECRET) private readonly secret: string,
+    private readonly verifier: TokenVerifier,
     private readonly reflector: Reflector,
   ) {}
 
@@ -32,7 +31,7 @@ export class BearerAuthGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const targets = [context.getHandler(), context.getClass()];
     const request = context.switchToHttp().getRequest<AuthedRequest>();
-    request.principal = await authenticate(request.headers.authorization, this.secret);
+    request.principal = await authenticate(request.headers.authorization, this.verifier);
     if (this.reflector.getAllAndOverride<boolean>(ADMIN_ROUTE, targets) && !isAdmin(request.principal)) {
       throw new ApiError(403, 'FORBIDDEN', 'This route needs the admin role');
     }
@@ -47,15 +46,17 @@ export const Authenticated = () => applyDecorators(UseGuards(BearerAuthGuard), A
 export const AdminOnly = () => applyDecorators(SetMetadata(ADMIN_ROUTE, true), Authenticated());
 
 /** Verifies an `authorization` value (HTTP header or gRPC metadata); 401 with the reason otherwise. */
-export async function authenticate(authorization: string | undefined, secret: string): Promise<Principal> {
+export async function authenticate(authorization: string | undefined, verifier: TokenVerifier): Promise<Principal> {
   const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? '');
   if (!match) {
     throw new ApiError(401, 'UNAUTHENTICATED', 'A bearer token is required (Authorization: Bearer <JWT>)');
   }
   try {
-    return await verifyToken(match[1], secret);
+    return await verifier.verify(match[1]);
   } catch (error) {
     if (error instanceof InvalidTokenError) throw new ApiError(401, 'UNAUTHENTICATED', error.message);
+    if (error instanceof IdentityProviderUnavailableError)
+      throw new ApiError(503, 'SERVICE_UNAVAILABLE', error.message);
     throw error;
   }
 }

@@ -6,7 +6,8 @@ const encoder = new TextEncoder();
 
 export class InvalidTokenError extends Error {
   constructor(
-    readonly reason: 'missing' | 'malformed' | 'expired' | 'signature' | 'claims',
+    readonly reason:
+      'missing' | 'malformed' | 'expired' | 'signature' | 'claims' | 'issuer' | 'audience' | 'algorithm' | 'key',
     message: string,
   ) {
     super(message);
@@ -34,11 +35,17 @@ export async function signToken(
 
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200;
 
-/** Verifies signature, expiry and the claims the platform relies on; anything else is an InvalidTokenError. */
-export async function verifyToken(token: string, secret: string): Promise<Principal> {
+/**
+ * Verifies an HS256 token of the shared secret (development tokens, the services' own): signature, expiry (with
+ * `clockSkewSeconds` of tolerance) and the claims the platform relies on; anything else is an InvalidTokenError.
+ */
+export async function verifyToken(token: string, secret: string, clockSkewSeconds = 0): Promise<Principal> {
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, encoder.encode(secret), { algorithms: [ALGORITHM] }));
+    ({ payload } = await jwtVerify(token, encoder.encode(secret), {
+      algorithms: [ALGORITHM],
+      clockTolerance: clockSkewSeconds,
+    }));
   } catch (error) {
     if (error instanceof errors.JWTExpired) throw new InvalidTokenError('expired', 'The bearer token has expired');
     if (error instanceof errors.JWSSignatureVerificationFailed)

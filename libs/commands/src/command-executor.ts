@@ -10,7 +10,7 @@ import {
 } from '@event-spine/domain';
 import type { DomainEvent, EventCatalog, EventEnvelope } from '@event-spine/events';
 import type { DomainModel } from './domain-model';
-import { appendEvents, type Queryable } from '@event-spine/event-log';
+import { appendEvents, chainHash, computeSubjectHead, previousHashFor, type Queryable } from '@event-spine/event-log';
 import { inSpan, traceHeaders } from '@event-spine/observability';
 import { enqueueOutbox, toOutboxMessage } from '@event-spine/outbox';
 import { assertEmissions, type ActionDeclaration } from './action-registry';
@@ -221,10 +221,11 @@ export class CommandExecutor {
 
     const now = this.clock().toISOString();
     const invocationId = randomUUID();
-    const { envelopes, after } = this.record(pending, before, ctx, invocationId, now);
+    await this.adoptUnhashedHeads(tx, ctx.tenantId, before, pending);
+    const { envelopes, hashes, after } = this.record(pending, before, ctx, invocationId, now);
 
     await this.save(tx, ctx.tenantId, before, after, now);
-    await appendEvents(tx, envelopes);
+    await appendEvents(tx, envelopes, hashes);
     // The command's trace context goes with each row: the relay links its publish to it, and it reaches Kafka.
     const trace = traceHeaders();
     await enqueueOutbox(
@@ -243,16 +244,20 @@ export class CommandExecutor {
     return { ...reply, replayed: false };
   }
 
-  /** Gives each decided event its identity, sequence and metadata, and folds it into its subject's state. */
+  /**
+   * Gives each decided event its identity, sequence, metadata and chain hash (over its subject's previous head, which
+   * the subject's lock keeps stable), and folds it into its subject's state.
+   */
   private record(
     pending: readonly PendingEvent[],
     before: LoadedStates,
     ctx: CommandContext,
     invocationId: string,
     now: string,
-  ): { envelopes: EventEnvelope[]; after: LoadedStates } {
+  ): { envelopes: EventEnvelope[]; hashes: Buffer[]; after: LoadedStates } {
     const after = before.copy();
     const envelopes: EventEnvelope[] = [];
+    const hashes: Buffer[] = [];
     for (const p of pending) {
       const ref = { subjectType: p.subjectType, subjectId: p.subjectId };
       const current = after.get(ref);
@@ -274,13 +279,37 @@ export class CommandExecutor {
         correlationId: ctx.correlationId,
         causationId: p.causedBy === undefined ? invocationId : envelopes[p.causedBy]?.id,
       };
+      const hash = chainHash(previousHashFor(envelope.sequence, after.headOf(ref)), envelope);
       envelopes.push(envelope);
-      after.set(ref, {
-        state: this.domain.evolve(p.subjectType, current.state, envelope),
-        sequence: envelope.sequence,
-      });
+      hashes.push(hash);
+      after.set(
+        ref,
+        { state: this.domain.evolve(p.subjectType, current.state, envelope), sequence: envelope.sequence },
+        hash,
+      );
     }
-    return { envelopes, after };
+    return { envelopes, hashes, after };
+  }
+
+  /**
+   * A subject last written before hashing has no head in its state: it is computed once from its events (the hashes
+   * verification computes for them), and saved with the subject's next state.
+   */
+  private async adoptUnhashedHeads(
+    tx: EntityManager,
+    tenantId: string,
+    states: LoadedStates,
+    pending: readonly PendingEvent[],
+  ): Promise<void> {
+    const refs = new Map(pending.map((p) => [subjectKey(p), { subjectType: p.subjectType, subjectId: p.subjectId }]));
+    for (const ref of refs.values()) {
+      const { sequence } = states.get(ref);
+      if (sequence === 0 || states.headOf(ref)) continue;
+      const head = await computeSubjectHead(tx, tenantId, ref.subjectType, ref.subjectId);
+      if (head.sequence !== sequence)
+        throw new Error(`${subjectKey(ref)} is at sequence ${sequence} but its last event is at ${head.sequence}`);
+      states.setHead(ref, head.hash);
+    }
   }
 
   private async load(tx: EntityManager, tenantId: string, refs: readonly SubjectRef[]): Promise<LoadedStates> {
@@ -290,6 +319,7 @@ export class CommandExecutor {
       states.set(
         { subjectType: row.subject_type, subjectId: row.subject_id },
         { state: row.state, sequence: row.sequence },
+        row.head_hash,
       );
     }
     return states;
@@ -300,7 +330,8 @@ export class CommandExecutor {
     for (const [key, next] of after.changedSince(before)) {
       const [subjectType, subjectId] = splitKey(key);
       const previous = before.get({ subjectType, subjectId }).sequence;
-      if (!(await saveSubjectState(tx, tenantId, { subjectType, subjectId }, previous, next, now)))
+      const headHash = after.headOf({ subjectType, subjectId })!;
+      if (!(await saveSubjectState(tx, tenantId, { subjectType, subjectId }, previous, { ...next, headHash }, now)))
         throw new StaleStateError(`${key} moved past sequence ${previous}`);
     }
   }
@@ -343,6 +374,8 @@ function splitKey(key: string): [string, string] {
 
 class LoadedStates implements StateView {
   private readonly states = new Map<string, Loaded<unknown>>();
+  /** The chain hash of each subject's last event (absent: a new subject, or one written before hashing). */
+  private readonly heads = new Map<string, Buffer>();
 
   constructor(private readonly domain: DomainModel) {}
 
@@ -353,13 +386,23 @@ class LoadedStates implements StateView {
     }) as Loaded<S>;
   }
 
-  set(ref: SubjectRef, loaded: Loaded<unknown>): void {
+  set(ref: SubjectRef, loaded: Loaded<unknown>, headHash?: Buffer | null): void {
     this.states.set(subjectKey(ref), loaded);
+    if (headHash) this.heads.set(subjectKey(ref), headHash);
+  }
+
+  headOf(ref: SubjectRef): Buffer | undefined {
+    return this.heads.get(subjectKey(ref));
+  }
+
+  setHead(ref: SubjectRef, headHash: Buffer): void {
+    this.heads.set(subjectKey(ref), headHash);
   }
 
   copy(): LoadedStates {
     const copy = new LoadedStates(this.domain);
     for (const [k, v] of this.states) copy.states.set(k, v);
+    for (const [k, v] of this.heads) copy.heads.set(k, v);
     return copy;
   }
 

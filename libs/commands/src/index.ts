@@ -13,3 +13,4 @@ export * from './nest/grpc-server.options';
 export * from './nest/subject-reader';
 export * from './nest/as-of.query.dto';
 export * from './nest/causality.http.controller';
+export * from './tenant-rate-limit';

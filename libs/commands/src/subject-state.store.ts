@@ -8,6 +8,8 @@ export interface SubjectStateRow {
   subject_id: string;
   sequence: number;
   state: unknown;
+  /** The chain hash of the subject's last event; null for a subject last written before hashing. */
+  head_hash: Buffer | null;
 }
 
 /**
@@ -26,7 +28,7 @@ export function loadSubjectStates(
   refs: readonly SubjectRef[],
 ): Promise<SubjectStateRow[]> {
   return db.query<SubjectStateRow[]>(
-    `SELECT s.subject_type, s.subject_id, s.sequence, s.state
+    `SELECT s.subject_type, s.subject_id, s.sequence, s.state, s.head_hash
        FROM subject_state s
        JOIN unnest($2::text[], $3::text[]) AS r(subject_type, subject_id) USING (subject_type, subject_id)
       WHERE s.tenant_id = $1`,
@@ -47,27 +49,28 @@ export async function readSubjectState<S>(
 }
 
 /**
- * A guarded write: inserts a new subject (`previous` 0) or moves an existing one from `previous` to `next.sequence`.
- * False when the subject is not where the caller loaded it (another transaction moved it first).
+ * A guarded write: inserts a new subject (`previous` 0) or moves an existing one from `previous` to `next.sequence`,
+ * with the chain hash of its new last event. False when the subject is not where the caller loaded it (another
+ * transaction moved it first).
  */
 export async function saveSubjectState(
   db: Queryable,
   tenantId: string,
   ref: SubjectRef,
   previous: number,
-  next: { sequence: number; state: unknown },
+  next: { sequence: number; state: unknown; headHash: Buffer },
   now: string,
 ): Promise<boolean> {
   // Wrapped in a CTE so the driver answers rows for both statements (it answers UPDATE with a row count).
   const [{ n }] = await db.query<{ n: number }[]>(
     previous === 0
       ? `WITH w AS (
-           INSERT INTO subject_state (tenant_id, subject_type, subject_id, sequence, state, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1)
+           INSERT INTO subject_state (tenant_id, subject_type, subject_id, sequence, state, updated_at, head_hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1)
          SELECT count(*)::int AS n FROM w`
       : `WITH w AS (
-           UPDATE subject_state SET sequence = $4, state = $5, updated_at = $6
-            WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 AND sequence = $7 RETURNING 1)
+           UPDATE subject_state SET sequence = $4, state = $5, updated_at = $6, head_hash = $7
+            WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 AND sequence = $8 RETURNING 1)
          SELECT count(*)::int AS n FROM w`,
     [
       tenantId,
@@ -76,6 +79,7 @@ export async function saveSubjectState(
       next.sequence,
       JSON.stringify(next.state),
       now,
+      next.headHash,
       ...(previous === 0 ? [] : [previous]),
     ],
   );

@@ -70,4 +70,63 @@ export class EventLogCausality1764600000100 implements MigrationInterface {
   }
 }
 
-export const eventLogMigrations = [EventLog1763800000000, EventLogCausality1764600000100];
+/**
+ * Tamper evidence (see audit/chain.ts): each event's `hash` chains it to its subject's previous event, and
+ * `subject_state.head_hash` keeps the head so the executor chains a new event without another query. Rows written
+ * before this migration (or by an older release during a rolling deploy) keep `hash` NULL: nothing is rewritten in
+ * the append-only log; verification computes their hashes, and accepts a NULL hash only in a prefix of a subject's
+ * chain (the first hashed event after it covers it). The executor always writes one. `audit_checkpoints` keeps the
+ * signed checkpoints, append-only too. `subject_state` belongs to the commands library: its column is added only
+ * where that table exists (this migration's timestamp orders it after the table's creation).
+ */
+export class EventLogHashChain1765000000000 implements MigrationInterface {
+  name = 'EventLogHashChain1765000000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    // NOT VALID: checked for every new row without scanning the log under the table lock (old rows are all NULL).
+    await q.query(`ALTER TABLE event_log ADD COLUMN hash bytea`);
+    await q.query(`
+      ALTER TABLE event_log ADD CONSTRAINT event_log_hash_length
+        CHECK (hash IS NULL OR octet_length(hash) = 32) NOT VALID`);
+    await q.query(`
+      ALTER TABLE IF EXISTS subject_state ADD COLUMN IF NOT EXISTS head_hash bytea
+        CONSTRAINT subject_state_head_hash_length CHECK (head_hash IS NULL OR octet_length(head_hash) = 32)`);
+    await q.query(`
+      CREATE TABLE audit_checkpoints (
+        id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant_id   text        NOT NULL,
+        created_at  timestamptz NOT NULL,
+        root        bytea       NOT NULL CHECK (octet_length(root) = 32),
+        heads       jsonb       NOT NULL,
+        signature   bytea       NOT NULL,
+        public_key  text        NOT NULL,
+        key_id      text        NOT NULL
+      )`);
+    await q.query(`CREATE INDEX audit_checkpoints_tenant ON audit_checkpoints (tenant_id, id)`);
+    await q.query(`
+      CREATE FUNCTION audit_checkpoints_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'audit_checkpoints is append-only: % is not allowed', TG_OP
+          USING ERRCODE = 'restrict_violation';
+      END $$`);
+    await q.query(`
+      CREATE TRIGGER audit_checkpoints_no_update_delete BEFORE UPDATE OR DELETE ON audit_checkpoints
+        FOR EACH ROW EXECUTE FUNCTION audit_checkpoints_are_append_only()`);
+    await q.query(`
+      CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_checkpoints_are_append_only()`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE audit_checkpoints`);
+    await q.query(`DROP FUNCTION audit_checkpoints_are_append_only()`);
+    await q.query(`ALTER TABLE IF EXISTS subject_state DROP COLUMN IF EXISTS head_hash`);
+    await q.query(`ALTER TABLE event_log DROP COLUMN hash`);
+  }
+}
+
+export const eventLogMigrations = [
+  EventLog1763800000000,
+  EventLogCausality1764600000100,
+  EventLogHashChain1765000000000,
+];

@@ -54,17 +54,25 @@ export function rowToEnvelope(row: EventRow): EventEnvelope {
   return envelope;
 }
 
-/** Appends events in one statement. The unique (tenant, subject, sequence) constraint refuses a lost update. */
-export async function appendEvents(db: Queryable, events: readonly EventEnvelope[]): Promise<void> {
+/**
+ * Appends events in one statement. The unique (tenant, subject, sequence) constraint refuses a lost update.
+ * `hashes` are the events' chain hashes (audit/chain.ts), one per event; the command executor always gives them.
+ */
+export async function appendEvents(
+  db: Queryable,
+  events: readonly EventEnvelope[],
+  hashes?: readonly Buffer[],
+): Promise<void> {
   if (events.length === 0) return;
+  if (hashes && hashes.length !== events.length) throw new Error('appendEvents: one hash per event');
   const col = <K extends keyof EventEnvelope>(k: K) => events.map((e) => e[k]);
   await db.query(
     `INSERT INTO event_log (id, tenant_id, space_id, event_type, event_schema_version, subject_type, subject_id,
         actor_id, actor_type, action_invocation_id, payload, sequence, occurred_at, recorded_at, correlation_id,
-        causation_id)
+        causation_id, hash)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[],
         $8::text[], $9::text[], $10::uuid[], $11::jsonb[], $12::int[], $13::timestamptz[], $14::timestamptz[],
-        $15::text[], $16::text[])`,
+        $15::text[], $16::text[], $17::bytea[])`,
     [
       col('id'),
       col('tenantId'),
@@ -82,6 +90,7 @@ export async function appendEvents(db: Queryable, events: readonly EventEnvelope
       col('recordedAt'),
       col('correlationId'),
       events.map((e) => e.causationId ?? null),
+      events.map((_, i) => hashes?.[i] ?? null),
     ],
   );
 }

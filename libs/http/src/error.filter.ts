@@ -58,8 +58,8 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   const body = toErrorBody(error, correlationIdOf(request));
   if (body.statusCode >= 500)
     logger.error({ message: 'request failed', err: error, correlationId: body.correlationId });
-  // A 503 is a "not yet": tell clients when to come back.
-  if (body.statusCode === 503) void reply.header('retry-after', '1');
+  // A 503 is a "not yet", a 429 a "slow down": tell clients when to come back (the refusal may say how long).
+  if (body.statusCode === 503 || body.statusCode === 429) void reply.header('retry-after', String(retryAfter(body)));
   void reply.header(CORRELATION_HEADER, body.correlationId).status(body.statusCode).send(body);
 }
 
@@ -70,4 +70,10 @@ export class ApiErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     sendError(error, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
   }
+}
+
+/** Whole seconds to wait, at least 1: the refusal's `retryAfterSeconds` when it gives one. */
+function retryAfter(body: { details?: unknown }): number {
+  const given = (body.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof given === 'number' && Number.isFinite(given) ? Math.max(1, Math.ceil(given)) : 1;
 }

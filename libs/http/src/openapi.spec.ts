@@ -21,7 +21,8 @@ describe('errorsOf', () => {
     expect(errors[400]).toEqual(['VALIDATION_FAILED', 'BAD_REQUEST', 'MALFORMED_JSON', 'INVALID_HEADER']);
     expect(errors[403]).toEqual(['FORBIDDEN']);
     expect(errors[409]).toEqual(['CONCURRENCY_CONFLICT', 'INSUFFICIENT_FUNDS']);
-    expect(Object.keys(errors)).toEqual(['400', '401', '403', '409', '413', '415', '422']);
+    expect(errors[429]).toEqual(['RATE_LIMITED']);
+    expect(Object.keys(errors)).toEqual(['400', '401', '403', '409', '413', '415', '422', '429']);
   });
 });
 

@@ -62,6 +62,7 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'The request body is larger than the service accepts.',
   415: 'The request body is not application/json.',
   422: 'The request is well-formed but cannot be carried out.',
+  429: 'The tenant sends commands faster than its limit: retry after `Retry-After` seconds.',
   503: 'Not yet (a read-your-writes wait ran out) or a dependency is away; retry after `Retry-After` seconds.',
 };
 
@@ -110,7 +111,9 @@ export function completeOpenApi(document: Json, completion: OpenApiCompletion): 
           description: ERROR_TEXT[Number(status)],
           headers: {
             'X-Correlation-Id': { description: 'The request’s correlation id', schema: STRING },
-            ...(status === '503' ? { 'Retry-After': { description: 'Seconds to wait', schema: STRING } } : {}),
+            ...(status === '503' || status === '429'
+              ? { 'Retry-After': { description: 'Seconds to wait', schema: STRING } }
+              : {}),
           },
           content: {
             'application/json': {
@@ -151,6 +154,7 @@ export function errorsOf(doc: RouteDoc): Record<string, string[]> {
     add(400, 'INVALID_HEADER');
     add(409, 'CONCURRENCY_CONFLICT');
     add(422, 'IDEMPOTENCY_KEY_REUSED');
+    add(429, 'RATE_LIMITED');
   }
   if (!doc.anonymous) add(401, 'UNAUTHENTICATED');
   if (doc.role) add(403, 'FORBIDDEN');

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
-import { AuthModule } from '@event-spine/auth';
+import { AuthModule, authOptions, type AuthConfig } from '@event-spine/auth';
 import type { ConfigOf } from '@event-spine/config';
 import { KafkaModule, KafkaReadinessCheck } from '@event-spine/kafka';
 import { HealthModule, LoggingModule, MetricsModule, type ReadinessCheck } from '@event-spine/observability';
@@ -9,7 +9,7 @@ import type { serviceConfig } from './service.config';
 export interface PlatformOptions {
   /** The service's name in logs, metrics and database connections. */
   service: string;
-  config: ConfigOf<typeof serviceConfig> & { JWT_SECRET?: string };
+  config: ConfigOf<typeof serviceConfig> & { JWT_SECRET?: string } & Partial<AuthConfig>;
   /** The migrations of the tables this service owns (each module exports its own); none for a relay. */
   migrations?: DatabaseSettings['migrations'];
   /** Topics created at start-up when missing: every subject type of the domain's catalog. */
@@ -23,7 +23,7 @@ export interface PlatformOptions {
 /**
  * What every Event Spine service runs on, in one import: JSON logs, Prometheus metrics, its PostgreSQL schema with
  * migrations applied at start-up, Kafka with the domain's topics, `/health/live` and `/health/ready`, and bearer-token
- * authentication when the service has a JWT secret.
+ * authentication when the service has a JWT secret (HS256, and an identity provider's tokens with AUTH_JWKS_*).
  */
 @Module({})
 export class PlatformModule {
@@ -50,7 +50,7 @@ export class PlatformModule {
           required: options.kafkaRequired,
         }),
         HealthModule.forRoot([DatabaseReadinessCheck, KafkaReadinessCheck, ...(options.readiness ?? [])]),
-        ...(config.JWT_SECRET ? [AuthModule.forRoot(config.JWT_SECRET)] : []),
+        ...(config.JWT_SECRET ? [AuthModule.forRoot(authOptions(config, config.JWT_SECRET))] : []),
       ],
     };
   }

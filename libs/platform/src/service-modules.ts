@@ -44,6 +44,7 @@ export function commandServiceModules(options: {
       model: options.model,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
       databaseSchema: config.DATABASE_SCHEMA,
+      rateLimit: { perSecond: config.RATE_LIMIT_COMMANDS_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     }),
     EventLogHttpModule.forRoot({ catalog }),
   ];

@@ -1,4 +1,6 @@
+import { authConfig } from '@event-spine/auth';
 import { commonConfig, databaseConfig, int, kafkaConfig, port, str } from '@event-spine/config';
+import { auditConfig } from '@event-spine/event-log';
 import { relayConfig } from '@event-spine/relay';
 
 const jwtSecret = str('HS256 secret that signs bearer tokens (at least 32 characters)', {
@@ -18,6 +20,14 @@ export function commandServiceConfig(defaults: { httpPort: number }) {
     ...databaseConfig,
     ...kafkaConfig,
     JWT_SECRET: jwtSecret,
+    ...authConfig,
+    RATE_LIMIT_COMMANDS_PER_SECOND: int('commands per second each tenant may send (token bucket; 0: no limit)', {
+      default: 0,
+      min: 0,
+      max: 1_000_000,
+    }),
+    RATE_LIMIT_BURST: int('commands a tenant may send at once on top of its rate', { default: 100, min: 1 }),
+    ...auditConfig,
   } as const;
 }
 
@@ -50,6 +60,7 @@ export function projectorServiceConfig(defaults: { httpPort: number; groupId: st
     ...databaseConfig,
     ...kafkaConfig,
     JWT_SECRET: jwtSecret,
+    ...authConfig,
     PROJECTOR_GROUP_ID: str('Kafka consumer group of the projector (prefixed with KAFKA_TOPIC_PREFIX)', {
       default: defaults.groupId,
     }),

@@ -1,6 +1,6 @@
 import { ledgerCatalog } from '@ledger/contract';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { CommandsModule } from '@event-spine/commands';
+import { CommandsModule, type RateLimit } from '@event-spine/commands';
 import { EventLogHttpModule } from '@event-spine/event-log';
 import { CloseAccountGrpcController } from './commands/close-account/close-account.grpc.controller';
 import { CloseAccountHttpController } from './commands/close-account/close-account.http.controller';
@@ -22,6 +22,7 @@ import { GetAccountHttpController } from './queries/get-account/get-account.http
 export interface LedgerOptions {
   topicPrefix: string;
   databaseSchema: string;
+  rateLimit?: RateLimit;
 }
 
 /** The ledger's command service: the platform's command and event-log modules over the ledger's catalog and model. */
@@ -36,6 +37,7 @@ export class LedgerModule {
           model: ledgerModel,
           topicPrefix: options.topicPrefix,
           databaseSchema: options.databaseSchema,
+          rateLimit: options.rateLimit,
         }),
         EventLogHttpModule.forRoot({ catalog: ledgerCatalog }),
       ],

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@event-spine/auth';
 import { DomainError } from '@event-spine/domain';
 import {
@@ -11,6 +11,9 @@ import {
   TenantWindow,
 } from '@event-spine/observability';
 import { CommandExecutor, requestHash, type CommandDefinition, type Outcome } from '../command-executor';
+import { TenantRateLimiter } from '../tenant-rate-limit';
+import { COMMANDS_OPTIONS, type CommandsModuleOptions } from './commands.options';
+import { ApiError } from '@event-spine/http';
 
 export interface Invocation {
   principal: Principal;
@@ -28,10 +31,14 @@ export class CommandBus {
   private readonly duration;
   private readonly byTenant = new TenantWindow();
 
+  private readonly limiter: TenantRateLimiter;
+
   constructor(
     private readonly executor: CommandExecutor,
     metrics: Metrics,
+    @Inject(COMMANDS_OPTIONS) options: CommandsModuleOptions,
   ) {
+    this.limiter = new TenantRateLimiter(options.rateLimit ?? { perSecond: 0, burst: 0 });
     this.commands = metrics.counter('spine_commands_total', 'Commands handled, by action and outcome', [
       'action',
       'outcome',
@@ -61,6 +68,14 @@ export class CommandBus {
     invocation: Invocation,
   ): Promise<Outcome> {
     const { principal } = invocation;
+    // Refused before any work: a tenant over its rate cannot take the database from the others.
+    const wait = this.limiter.take(principal.tenantId);
+    if (wait > 0) {
+      this.commands.inc({ action: command.actionId, outcome: 'RATE_LIMITED' });
+      throw new ApiError(429, 'RATE_LIMITED', `Tenant ${principal.tenantId} is over its command rate; slow down`, {
+        retryAfterSeconds: Math.ceil(wait),
+      });
+    }
     const stop = this.duration.startTimer({ action: command.actionId });
     this.byTenant.add(principal.tenantId);
     const span = {

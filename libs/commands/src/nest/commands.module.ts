@@ -1,6 +1,8 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { loadConfig } from '@event-spine/config';
+import { AUDIT_SIGNER, AuditHttpController, auditConfig, auditSigningKey } from '@event-spine/event-log';
 import { OutboxSignal, outboxChannel } from '@event-spine/outbox';
 import { CommandExecutor } from '../command-executor';
 import { CausalityHttpController } from './causality.http.controller';
@@ -15,16 +17,19 @@ import { SubjectReader } from './subject-reader';
  * every transport runs commands through, and the HTTP and gRPC adapters its controllers use. The domain declares
  * its controllers in its own module, which imports this one. The application provides the platform modules it runs
  * on: persistence (with `eventLogMigrations`, `outboxMigrations` and `commandsMigrations`, the tables the executor
- * writes), metrics and `AuthModule` (gRPC callers are authenticated here, not by the HTTP guard).
+ * writes), metrics and `AuthModule` (gRPC callers are authenticated here, not by the HTTP guard). The admin routes
+ * of the event log's tamper evidence (`/admin/audit/...`) come with it.
  */
 @Module({})
 export class CommandsModule {
   static forRoot(options: CommandsModuleOptions): DynamicModule {
     return {
       module: CommandsModule,
-      controllers: [CausalityHttpController],
+      controllers: [CausalityHttpController, AuditHttpController],
       providers: [
         { provide: COMMANDS_OPTIONS, useValue: options },
+        // Tamper evidence: the key that signs checkpoints (AUDIT_SIGNING_KEY; empty: checkpoints are refused).
+        { provide: AUDIT_SIGNER, useFactory: () => ({ key: auditSigningKey(loadConfig(auditConfig)) }) },
         {
           provide: OutboxSignal,
           useFactory: (dataSource: DataSource, { databaseSchema }: CommandsModuleOptions) => {

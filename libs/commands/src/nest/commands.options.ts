@@ -1,5 +1,6 @@
 import type { EventCatalog } from '@event-spine/events';
 import type { DomainModel } from '../domain-model';
+import type { RateLimit } from '../tenant-rate-limit';
 
 /** What a domain gives the platform to run its commands. */
 export interface CommandsModuleOptions {
@@ -11,6 +12,8 @@ export interface CommandsModuleOptions {
   topicPrefix: string;
   /** The schema the outbox is in: the relay of that schema listens on its own channel for the wake-up. */
   databaseSchema: string;
+  /** Per-tenant command rate (token bucket); absent or 0 per second: no limit. */
+  rateLimit?: RateLimit;
 }
 
 export const COMMANDS_OPTIONS = Symbol('COMMANDS_OPTIONS');

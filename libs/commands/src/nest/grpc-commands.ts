@@ -1,8 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { AUTH_SECRET, authenticate, type Principal } from '@event-spine/auth';
+import { authenticate, TokenVerifier, type Principal } from '@event-spine/auth';
 import { ApiError, fieldErrors } from '@event-spine/http';
 import { correlationIdFrom, CORRELATION_HEADER } from '@event-spine/observability';
 import type { CommandDefinition } from '../command-executor';
@@ -21,11 +21,11 @@ const first = (metadata: Metadata, key: string): string | undefined => metadata.
 export class GrpcCommands {
   constructor(
     private readonly bus: CommandBus,
-    @Inject(AUTH_SECRET) private readonly secret: string,
+    private readonly verifier: TokenVerifier,
   ) {}
 
   async caller(metadata: Metadata): Promise<{ principal: Principal; headers: CommandHeaders }> {
-    const principal = await authenticate(first(metadata, 'authorization'), this.secret);
+    const principal = await authenticate(first(metadata, 'authorization'), this.verifier);
     const correlationId = correlationIdFrom(first(metadata, CORRELATION_HEADER));
     return { principal, headers: parseCommandHeaders((k) => first(metadata, k), correlationId) };
   }

@@ -10,6 +10,8 @@ describe('gRPC status mapping', () => {
     [409, 'INSUFFICIENT_FUNDS', status.FAILED_PRECONDITION],
     [422, 'SAME_ACCOUNT', status.FAILED_PRECONDITION],
     [409, 'CONCURRENCY_CONFLICT', status.ABORTED],
+    [429, 'RATE_LIMITED', status.RESOURCE_EXHAUSTED],
+    [503, 'SERVICE_UNAVAILABLE', status.UNAVAILABLE],
     [500, 'INTERNAL_ERROR', status.INTERNAL],
   ])('HTTP %i %s is gRPC %i', (http, code, grpc) => {
     expect(grpcStatusFor(http, code)).toBe(grpc);

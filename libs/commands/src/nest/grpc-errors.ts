@@ -14,6 +14,8 @@ export function grpcStatusFor(httpStatus: number, code: string): GrpcStatus {
   if (httpStatus === 403) return GrpcStatus.PERMISSION_DENIED;
   if (httpStatus === 404) return GrpcStatus.NOT_FOUND;
   if (httpStatus === 409 || httpStatus === 422) return GrpcStatus.FAILED_PRECONDITION;
+  if (httpStatus === 429) return GrpcStatus.RESOURCE_EXHAUSTED;
+  if (httpStatus === 503) return GrpcStatus.UNAVAILABLE;
   return GrpcStatus.INTERNAL;
 }
 
