@@ -242,6 +242,21 @@ describe('faults: the invariant holds after every fault, under a steady stream o
       timeoutMs: 30000,
       message: 'the old cluster’s duplicates applied as duplicates',
     });
+    // Every partition's stored position is past its injected duplicate (the counter above is a sum over partitions,
+    // which earlier re-sends can fill while one partition's duplicate is still unread).
+    await waitFor(
+      async () => {
+        const { rows } = await pipeline.projectorSchema.pool.query<{ topic: string; partition: number; next: string }>(
+          `SELECT topic, partition, next_offset::text AS next FROM projector_offsets`,
+        );
+        return [...old.byPartition].every(([partitionKey, messages]) => {
+          const [topic, partition] = JSON.parse(partitionKey) as [string, number];
+          const row = rows.find((r) => r.topic === topic && r.partition === partition);
+          return row !== undefined && Number(row.next) >= messages.length + 1;
+        });
+      },
+      { timeoutMs: 30000, message: 'every partition’s position past its duplicate' },
+    );
 
     // The move: the services that talk to Kafka stop, the new cluster is empty, every event is published once again.
     await relay.stop('SIGKILL');
