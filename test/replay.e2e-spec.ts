@@ -42,6 +42,16 @@ describe('replay and rebuild (admin API): preview read-only, rebuild without dow
     await cmd('POST', '/v1/transfers', { fromAccountId: accounts[0], toAccountId: accounts[1], amount: 150 });
     await cmd('POST', `/v1/accounts/${accounts[5]}/close`, {});
     await expectReadModelsToEqualTheFold(pipeline);
+    // The read models do not cover transfers: wait until the projector has applied everything on Kafka too, so a
+    // later "nothing live changed" compares against a projector at rest.
+    await waitFor(
+      async () => {
+        const res = await call(projector.url, 'GET', '/admin/projections', admin);
+        const projections = res.body.projections as { partitions: { lag: number }[] }[];
+        return projections.every((p) => p.partitions.every((x) => x.lag === 0));
+      },
+      { timeoutMs: 30000, message: 'the projector at rest' },
+    );
   });
   afterAll(() => pipeline.stop());
 
