@@ -11,7 +11,7 @@ import { outboxMigrations } from '@event-spine/outbox';
 import { dataSourceOptions, migrate } from '@event-spine/persistence';
 import { ProjectorCore1763800001000 } from '@event-spine/projections';
 import { ServiceProcess, uniqueName, type AppName } from '@event-spine/testing';
-import { ReadModels1763800002000 } from '../../apps/projector/src/projections/read-models.migration';
+import { readModelMigrations } from '../../apps/projector/src/projections/read-models.migration';
 import { benchConfig } from './config';
 
 export interface ProfiledRun {
@@ -176,7 +176,7 @@ export class Deployment {
 
   /** Applies the projector's core and read-model migrations; the projector applies any newer ones itself. */
   async migrateProjectorSchema(): Promise<void> {
-    await runMigrations(this.projectorSchema, [ProjectorCore1763800001000, ReadModels1763800002000]);
+    await runMigrations(this.projectorSchema, [ProjectorCore1763800001000, ...readModelMigrations]);
   }
 
   async createTopics(admin: Admin, topics = this.topics): Promise<void> {

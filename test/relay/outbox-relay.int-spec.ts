@@ -295,6 +295,12 @@ describe('the AsyncAPI document', () => {
       await post(`/v1/accounts/${a}/reversals`, { eventId: withdrawal.id, reason: 'doc' });
       await post(`/v1/accounts/${b}/withdrawals`, { amount: 5 });
       await post(`/v1/accounts/${b}/close`, {});
+      // The platform's own event, on the catalog's data-subject topic: forgetting b's holder.
+      const forgot = await svc.request('POST', `/admin/data-subjects/${b}/forget`, {
+        token: await tokenFor({ roles: ['admin'] }),
+        body: {},
+      });
+      expect(forgot.statusCode).toBe(200);
       const { rows } = await svc.db.query<{ id: string }>(`SELECT id FROM event_log`);
       await recorder.waitForEvents(rows.map((r) => r.id));
 

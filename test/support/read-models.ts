@@ -1,7 +1,12 @@
 import type { QueryResultRow } from 'pg';
+import { revealPersonalData } from '@event-spine/event-log';
+import type { EventEnvelope } from '@event-spine/events';
 import type { Pipeline } from './pipeline';
 
-/** An event as the command service's log holds it (the canonical truth the read models are checked against). */
+/**
+ * An event as the command service's log holds it (the canonical truth the read models are checked against), its
+ * personal fields opened as every read path opens them.
+ */
 export interface LogEvent {
   id: string;
   tenantId: string;
@@ -9,14 +14,14 @@ export interface LogEvent {
   subjectType: string;
   subjectId: string;
   sequence: number;
-  payload: Record<string, number | string>;
+  payload: Record<string, number | string | null>;
 }
 
 export interface ReadModels {
   balances: {
     tenant_id: string;
     account_id: string;
-    owner_name: string;
+    owner_name: string | null;
     currency: string;
     balance: number;
     status: string;
@@ -40,7 +45,12 @@ export async function logEvents(pipeline: Pipeline): Promise<LogEvent[]> {
             'subjectId', subject_id, 'sequence', sequence, 'payload', payload)::text AS value
        FROM event_log ORDER BY tenant_id, subject_type, subject_id, sequence`,
   );
-  return rows.map((r) => JSON.parse(r.value) as LogEvent);
+  const pool = pipeline.commandSchema.pool;
+  const opened = await revealPersonalData(
+    { query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T },
+    rows.map((r) => JSON.parse(r.value) as EventEnvelope),
+  );
+  return opened as unknown as LogEvent[];
 }
 
 const byKey =
@@ -59,7 +69,7 @@ export function foldReadModels(events: readonly LogEvent[]): ReadModels {
       balances.set(key, {
         tenant_id: e.tenantId,
         account_id: e.subjectId,
-        owner_name: String(e.payload.ownerName),
+        owner_name: e.payload.ownerName === null ? null : String(e.payload.ownerName),
         currency: String(e.payload.currency),
         balance: 0,
         status: 'open',

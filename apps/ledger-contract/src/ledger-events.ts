@@ -5,7 +5,8 @@
 
 export interface AccountOpened {
   eventType: 'AccountOpened';
-  payload: { ownerName: string; currency: string };
+  /** `ownerName` is personal data (sealed in the log): null once the account holder was forgotten. */
+  payload: { ownerName: string | null; currency: string };
 }
 export interface FundsDeposited {
   eventType: 'FundsDeposited';

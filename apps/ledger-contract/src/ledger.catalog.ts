@@ -16,6 +16,8 @@ export const ledgerCatalog = defineEventCatalog<LedgerEvent>({
       version: 2,
       upcasters: { 1: ({ owner, ...rest }) => ({ ...rest, ownerName: owner }) },
       schema: strictObject({ ownerName: { type: 'string', minLength: 1 }, currency }, ['ownerName', 'currency']),
+      // The holder's name is theirs: sealed with the account's data-subject key, erased by forgetting the account.
+      personal: { fields: ['ownerName'] },
     },
     FundsDeposited: {
       subjectType: 'account',

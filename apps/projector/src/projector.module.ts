@@ -3,7 +3,7 @@ import { ledgerCatalog } from '@ledger/contract';
 import { projectorServiceModules } from '@event-spine/platform';
 import type { ProjectorConfig } from './projector.config';
 import { projections } from './projections';
-import { ReadModels1763800002000 } from './projections/read-models.migration';
+import { readModelMigrations } from './projections/read-models.migration';
 import { ReadModelsHttpController } from './read-api/read-models.http.controller';
 
 export const SERVICE_NAME = 'projector';
@@ -18,7 +18,7 @@ export class ProjectorModule {
         service: SERVICE_NAME,
         catalog: ledgerCatalog,
         projections,
-        readModelMigrations: [ReadModels1763800002000],
+        readModelMigrations,
         config,
       }),
       controllers: [ReadModelsHttpController],

@@ -8,9 +8,17 @@ import {
   type PendingEvent,
   type SubjectRef,
 } from '@event-spine/domain';
-import type { DomainEvent, EventCatalog, EventEnvelope } from '@event-spine/events';
+import { sealPayload, type DomainEvent, type EventCatalog, type EventEnvelope } from '@event-spine/events';
 import type { DomainModel } from './domain-model';
-import { appendEvents, chainHash, computeSubjectHead, previousHashFor, type Queryable } from '@event-spine/event-log';
+import {
+  appendEvents,
+  chainHash,
+  computeSubjectHead,
+  keyForWriting,
+  previousHashFor,
+  type DataSubjectKey,
+  type Queryable,
+} from '@event-spine/event-log';
 import { inSpan, traceHeaders } from '@event-spine/observability';
 import { enqueueOutbox, toOutboxMessage } from '@event-spine/outbox';
 import { assertEmissions, type ActionDeclaration } from './action-registry';
@@ -96,6 +104,14 @@ export const concurrencyConflict = (subject: SubjectRef, expected: number, actua
     'CONCURRENCY_CONFLICT',
     `${subject.subjectType} ${subject.subjectId} is at sequence ${actual}, not ${expected}`,
     { ...subject, expectedSequence: expected, actualSequence: actual },
+  );
+
+export const dataSubjectForgotten = (dataSubjectId: string) =>
+  new DomainError(
+    'conflict',
+    'DATA_SUBJECT_FORGOTTEN',
+    `Data subject ${dataSubjectId} was forgotten: no personal data of theirs is recorded again`,
+    { dataSubjectId },
   );
 
 export const idempotencyKeyReused = (key: string) =>
@@ -222,7 +238,8 @@ export class CommandExecutor {
     const now = this.clock().toISOString();
     const invocationId = randomUUID();
     await this.adoptUnhashedHeads(tx, ctx.tenantId, before, pending);
-    const { envelopes, hashes, after } = this.record(pending, before, ctx, invocationId, now);
+    const keys = await this.personalDataKeys(tx, ctx.tenantId, pending);
+    const { envelopes, hashes, after } = this.record(pending, before, ctx, invocationId, now, keys);
 
     await this.save(tx, ctx.tenantId, before, after, now);
     await appendEvents(tx, envelopes, hashes);
@@ -245,8 +262,36 @@ export class CommandExecutor {
   }
 
   /**
+   * The keys of the data subjects whose personal data the decided events hold, taken in a fixed order (two commands
+   * on the same data subjects never wait for each other crosswise). A forgotten data subject refuses the command.
+   */
+  private async personalDataKeys(
+    tx: EntityManager,
+    tenantId: string,
+    pending: readonly PendingEvent[],
+  ): Promise<Map<string, Buffer>> {
+    const { catalog } = this.options;
+    const ids = new Set<string>();
+    for (const p of pending) {
+      if (!catalog.personalDataOf(p.event.eventType)) continue;
+      const id = catalog.dataSubjectOf({ ...p.event, subjectId: p.subjectId });
+      if (id === undefined) throw new Error(`${p.event.eventType} has personal fields but names no data subject`);
+      ids.add(id);
+    }
+    const keys = new Map<string, Buffer>();
+    for (const id of [...ids].sort()) {
+      const key: DataSubjectKey = await keyForWriting(tx, tenantId, id);
+      if (!key) throw dataSubjectForgotten(id);
+      keys.set(id, key);
+    }
+    return keys;
+  }
+
+  /**
    * Gives each decided event its identity, sequence, metadata and chain hash (over its subject's previous head, which
-   * the subject's lock keeps stable), and folds it into its subject's state.
+   * the subject's lock keeps stable), and folds it into its subject's state. Personal fields are sealed before the
+   * hash, so the chain covers exactly the stored bytes and still verifies once a key is destroyed; the state is folded
+   * from the plain event.
    */
   private record(
     pending: readonly PendingEvent[],
@@ -254,7 +299,9 @@ export class CommandExecutor {
     ctx: CommandContext,
     invocationId: string,
     now: string,
+    keys: ReadonlyMap<string, Buffer>,
   ): { envelopes: EventEnvelope[]; hashes: Buffer[]; after: LoadedStates } {
+    const { catalog } = this.options;
     const after = before.copy();
     const envelopes: EventEnvelope[] = [];
     const hashes: Buffer[] = [];
@@ -279,8 +326,11 @@ export class CommandExecutor {
         correlationId: ctx.correlationId,
         causationId: p.causedBy === undefined ? invocationId : envelopes[p.causedBy]?.id,
       };
-      const hash = chainHash(previousHashFor(envelope.sequence, after.headOf(ref)), envelope);
-      envelopes.push(envelope);
+      const personal = catalog.personalDataOf(envelope.eventType);
+      const dataSubject = personal && catalog.dataSubjectOf(envelope);
+      const stored = dataSubject ? sealPayload(envelope, personal, dataSubject, keys.get(dataSubject)!) : envelope;
+      const hash = chainHash(previousHashFor(envelope.sequence, after.headOf(ref)), stored);
+      envelopes.push(stored);
       hashes.push(hash);
       after.set(
         ref,

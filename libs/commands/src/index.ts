@@ -14,3 +14,5 @@ export * from './nest/subject-reader';
 export * from './nest/as-of.query.dto';
 export * from './nest/causality.http.controller';
 export * from './tenant-rate-limit';
+export * from './data-subjects';
+export * from './nest/personal-data.http.controller';

@@ -85,3 +85,12 @@ export async function saveSubjectState(
   );
   return n === 1;
 }
+
+/** A subject's state folded again from its events (after a data subject was forgotten); sequence and head stay. */
+export async function replaceSubjectState(db: Queryable, tenantId: string, ref: SubjectRef, state: unknown) {
+  await db.query(
+    `UPDATE subject_state SET state = $4, updated_at = now()
+      WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3`,
+    [tenantId, ref.subjectType, ref.subjectId, JSON.stringify(state)],
+  );
+}

@@ -125,8 +125,43 @@ export class EventLogHashChain1765000000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Crypto-shredding (see personal-data/): `data_subject_keys` holds each data subject's key outside the log, so
+ * destroying it (key set to NULL, the row kept as the record that the data subject is forgotten) erases their sealed
+ * fields everywhere. `event_log.data_subject_id` names whose personal data an event holds, so forgetting finds the
+ * subjects whose state must be folded again.
+ */
+export class PersonalData1765200000000 implements MigrationInterface {
+  name = 'PersonalData1765200000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE data_subject_keys (
+        tenant_id       text        NOT NULL,
+        data_subject_id text        NOT NULL,
+        key             bytea       CHECK (key IS NULL OR octet_length(key) = 32),
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        forgotten_at    timestamptz,
+        forgotten_by    text,
+        PRIMARY KEY (tenant_id, data_subject_id),
+        CONSTRAINT data_subject_keys_forgotten CHECK ((key IS NULL) = (forgotten_at IS NOT NULL))
+      )`);
+    await q.query(`ALTER TABLE event_log ADD COLUMN data_subject_id text`);
+    await q.query(`
+      CREATE INDEX event_log_data_subject ON event_log (tenant_id, data_subject_id)
+        WHERE data_subject_id IS NOT NULL`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX event_log_data_subject`);
+    await q.query(`ALTER TABLE event_log DROP COLUMN data_subject_id`);
+    await q.query(`DROP TABLE data_subject_keys`);
+  }
+}
+
 export const eventLogMigrations = [
   EventLog1763800000000,
   EventLogCausality1764600000100,
   EventLogHashChain1765000000000,
+  PersonalData1765200000000,
 ];

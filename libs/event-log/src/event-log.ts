@@ -1,10 +1,10 @@
 import { DomainError } from '@event-spine/domain';
-import type { EventCatalog, EventEnvelope } from '@event-spine/events';
+import { sealedDataSubjects, type EventCatalog, type EventEnvelope } from '@event-spine/events';
+import { revealPersonalData } from './personal-data/reveal';
 
-/** Anything that runs a parameterised query: a TypeORM EntityManager or QueryRunner, or a pg client. */
-export interface Queryable {
-  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
-}
+import type { Queryable } from './queryable';
+
+export type { Queryable } from './queryable';
 
 interface EventRow {
   global_position: string;
@@ -69,10 +69,10 @@ export async function appendEvents(
   await db.query(
     `INSERT INTO event_log (id, tenant_id, space_id, event_type, event_schema_version, subject_type, subject_id,
         actor_id, actor_type, action_invocation_id, payload, sequence, occurred_at, recorded_at, correlation_id,
-        causation_id, hash)
+        causation_id, hash, data_subject_id)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[],
         $8::text[], $9::text[], $10::uuid[], $11::jsonb[], $12::int[], $13::timestamptz[], $14::timestamptz[],
-        $15::text[], $16::text[], $17::bytea[])`,
+        $15::text[], $16::text[], $17::bytea[], $18::text[])`,
     [
       col('id'),
       col('tenantId'),
@@ -91,6 +91,7 @@ export async function appendEvents(
       col('correlationId'),
       events.map((e) => e.causationId ?? null),
       events.map((_, i) => hashes?.[i] ?? null),
+      events.map((e) => sealedDataSubjects(e.payload)[0] ?? null),
     ],
   );
 }
@@ -117,7 +118,13 @@ export async function readSubjectEvents(
       ORDER BY sequence LIMIT $5`,
     [q.tenantId, q.subjectType, q.subjectId, q.afterSequence ?? 0, q.limit ?? 10_000, q.recordedUpTo ?? null],
   );
-  return rows.map((row) => catalog.read(rowToEnvelope(row)));
+  return readable(db, catalog, rows);
+}
+
+/** Stored rows as readers see them: personal fields opened (or null once forgotten), then upcast. */
+async function readable(db: Queryable, catalog: EventCatalog, rows: EventRow[]): Promise<EventEnvelope[]> {
+  const revealed = await revealPersonalData(db, rows.map(rowToEnvelope));
+  return revealed.map((e) => catalog.read(e));
 }
 
 /** What the causality query follows: one command invocation's events, or one conversation's. */
@@ -139,7 +146,7 @@ export async function readCausalEvents(
     `SELECT ${COLUMNS} FROM event_log WHERE tenant_id = $1 AND ${match} ORDER BY global_position LIMIT $3`,
     [tenantId, value, limit],
   );
-  return rows.map((row) => catalog.read(rowToEnvelope(row)));
+  return readable(db, catalog, rows);
 }
 
 export async function findEvent(
@@ -152,7 +159,7 @@ export async function findEvent(
     tenantId,
     eventId,
   ]);
-  return rows[0] ? catalog.read(rowToEnvelope(rows[0])) : undefined;
+  return rows[0] ? (await readable(db, catalog, rows))[0] : undefined;
 }
 
 /**
@@ -200,7 +207,7 @@ export async function readFeed(
   );
   const last = rows[rows.length - 1];
   return {
-    events: rows.map((row) => catalog.read(rowToEnvelope(row))),
+    events: await readable(db, catalog, rows),
     next: last ? { txId: last.tx_id, position: last.global_position } : after,
   };
 }

@@ -12,3 +12,5 @@ export * from './audit/checkpoint';
 export * from './audit/checkpoint.store';
 export * from './audit/verify';
 export * from './audit/nest/audit.http.controller';
+export * from './personal-data/data-subject-keys.store';
+export * from './personal-data/reveal';

@@ -1,3 +1,4 @@
+import { DATA_SUBJECT_FORGOTTEN, type PersonalDataSpec } from './personal-data';
 import { defaultTopic } from './topics';
 import { UnknownEventError, type Versioned } from './upcasting';
 
@@ -24,6 +25,8 @@ export interface EventTypeSpec {
   /** The payload at the current version. */
   schema: JsonSchema;
   description?: string;
+  /** Fields of the payload that are personal data, stored sealed with their data subject's key (erasable). */
+  personal?: PersonalDataSpec;
 }
 
 export interface EventCatalogSpec<E extends DomainEvent> {
@@ -38,7 +41,15 @@ export interface EventCatalogSpec<E extends DomainEvent> {
    * UUID: `{customer: '[A-Za-z0-9_-]{1,64}'}`. Routes that take a subject id check it with this.
    */
   subjectIds?: Record<string, string>;
+  /**
+   * The subject type of the platform's `DataSubjectForgotten` events, where any event type has personal fields;
+   * `<name>-data-subject` unless set. Each domain has its own, so two domains on one broker never share its topic.
+   */
+  dataSubjectType?: string;
 }
+
+/** A data subject's id: what a caller names a person by (a UUID fits too). */
+const DATA_SUBJECT_ID = '[A-Za-z0-9_.:@-]{1,128}';
 
 const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 
@@ -53,6 +64,8 @@ export class EventCatalog<E extends DomainEvent = DomainEvent> {
   readonly description?: string;
   readonly eventTypes: readonly E['eventType'][];
   readonly subjectTypes: readonly string[];
+  /** The subject type of `DataSubjectForgotten` events; undefined when no event type has personal fields. */
+  readonly dataSubjectType?: string;
   private readonly specs: ReadonlyMap<string, EventTypeSpec>;
   private readonly topicOf: (subjectType: string) => string;
   private readonly subjectIds: ReadonlyMap<string, RegExp>;
@@ -67,13 +80,24 @@ export class EventCatalog<E extends DomainEvent = DomainEvent> {
       for (let v = 1; v < version; v++) {
         if (!s.upcasters?.[v]) throw new Error(`${type}: no upcaster from version ${v} to ${v + 1}`);
       }
+      if (s.personal) checkPersonal(type, s);
+    }
+    if (entries.some(([, s]) => s.personal)) {
+      if (entries.some(([type]) => type === DATA_SUBJECT_FORGOTTEN)) {
+        throw new Error(`${DATA_SUBJECT_FORGOTTEN} is the platform's event type; a domain cannot declare it`);
+      }
+      this.dataSubjectType = spec.dataSubjectType ?? `${spec.name}-data-subject`;
+      entries.push([DATA_SUBJECT_FORGOTTEN, forgottenSpec(this.dataSubjectType)]);
     }
     this.specs = new Map(entries);
     this.eventTypes = entries.map(([type]) => type);
     this.subjectTypes = [...new Set(entries.map(([, s]) => s.subjectType))];
     this.topicOf = spec.topic ?? defaultTopic;
     this.subjectIds = new Map(
-      this.subjectTypes.map((t) => [t, new RegExp(`^(?:${spec.subjectIds?.[t] ?? UUID})$`)] as const),
+      this.subjectTypes.map((t) => {
+        const pattern = t === this.dataSubjectType ? DATA_SUBJECT_ID : (spec.subjectIds?.[t] ?? UUID);
+        return [t, new RegExp(`^(?:${pattern})$`)] as const;
+      }),
     );
   }
 
@@ -105,6 +129,20 @@ export class EventCatalog<E extends DomainEvent = DomainEvent> {
 
   payloadSchema(eventType: E['eventType']): JsonSchema {
     return this.spec(eventType).schema;
+  }
+
+  /** The personal fields of an event type, if it has any. */
+  personalDataOf(eventType: string): PersonalDataSpec | undefined {
+    return this.specs.get(eventType)?.personal;
+  }
+
+  /** Whose personal data an event of this catalog holds: the id its spec names, or undefined for none. */
+  dataSubjectOf(event: { eventType: string; subjectId: string; payload: unknown }): string | undefined {
+    const personal = this.personalDataOf(event.eventType);
+    if (!personal) return undefined;
+    if (!personal.dataSubject) return event.subjectId;
+    const id = (event.payload as Record<string, unknown>)[personal.dataSubject];
+    return typeof id === 'string' ? id : undefined;
   }
 
   describe(eventType: E['eventType']): string | undefined {
@@ -169,6 +207,39 @@ export class EventCatalog<E extends DomainEvent = DomainEvent> {
     if (!spec) throw new UnknownEventError('unknown-type', `unknown event type ${eventType}`);
     return spec;
   }
+}
+
+function checkPersonal(type: string, spec: EventTypeSpec): void {
+  const { fields, dataSubject } = spec.personal!;
+  const properties = (spec.schema.properties ?? {}) as Record<string, unknown>;
+  if (fields.length === 0) throw new Error(`${type}: personal names no field`);
+  for (const field of [...fields, ...(dataSubject ? [dataSubject] : [])]) {
+    if (!(field in properties)) throw new Error(`${type}: personal field ${field} is not in its payload schema`);
+  }
+  if (dataSubject && fields.includes(dataSubject)) {
+    throw new Error(`${type}: the data subject's id (${dataSubject}) cannot itself be sealed: it finds the key`);
+  }
+}
+
+function forgottenSpec(subjectType: string): EventTypeSpec {
+  const ref = {
+    type: 'object',
+    properties: { subjectType: { type: 'string' }, subjectId: { type: 'string' } },
+    required: ['subjectType', 'subjectId'],
+    additionalProperties: false,
+  };
+  return {
+    subjectType,
+    description:
+      "The data subject's key was destroyed: its personal fields read as null everywhere from now on. `subjects` " +
+      'are the subjects whose events held them.',
+    schema: {
+      type: 'object',
+      properties: { subjects: { type: 'array', items: ref }, reason: { type: 'string' } },
+      required: ['subjects'],
+      additionalProperties: false,
+    },
+  };
 }
 
 /** Declares a domain's event catalog; `E` is the union of its events (`{ eventType: 'X'; payload: … } | …`). */

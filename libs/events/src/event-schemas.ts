@@ -26,7 +26,7 @@ export function envelopeSchema<E extends DomainEvent>(catalog: EventCatalog<E>, 
       actorId: { type: 'string', minLength: 1 },
       actorType: { type: 'string', minLength: 1 },
       actionInvocationId: uuid,
-      payload: catalog.payloadSchema(eventType),
+      payload: wirePayloadSchema(catalog, eventType),
       sequence: { type: 'integer', minimum: 1 },
       occurredAt: dateTime,
       recordedAt: dateTime,
@@ -65,4 +65,28 @@ export function headersSchema(catalog: EventCatalog): JsonSchema {
       'content-type',
     ],
   );
+}
+
+/** A personal field as it is stored and published: sealed with its data subject's key (see personal-data.ts). */
+export const sealedValueSchema: JsonSchema = {
+  description:
+    "Personal data, sealed (AES-256-GCM) with its data subject's key: `ds` names the data subject, `c` is " +
+    'base64url(IV | tag | ciphertext of the JSON value). Readers of the APIs see the value, or null once forgotten.',
+  ...strictObject(
+    { $pii: strictObject({ ds: { type: 'string', minLength: 1 }, c: { type: 'string', minLength: 1 } }, ['ds', 'c']) },
+    ['$pii'],
+  ),
+};
+
+/** The payload schema as the log and the topics carry it: personal fields sealed. */
+export function wirePayloadSchema<E extends DomainEvent>(
+  catalog: EventCatalog<E>,
+  eventType: E['eventType'],
+): JsonSchema {
+  const schema = catalog.payloadSchema(eventType);
+  const personal = catalog.personalDataOf(eventType);
+  if (!personal) return schema;
+  const properties = { ...(schema.properties as Record<string, JsonSchema>) };
+  for (const field of personal.fields) properties[field] = sealedValueSchema;
+  return { ...schema, properties };
 }

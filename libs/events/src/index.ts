@@ -4,3 +4,4 @@ export * from './catalog';
 export * from './upcasting';
 export * from './event-schemas';
 export * from './asyncapi';
+export * from './personal-data';

@@ -19,7 +19,7 @@ export interface RouteDoc {
    */
   command?: boolean;
   /** The role the caller's token must carry (403 otherwise). */
-  role?: 'admin';
+  role?: 'admin' | 'service';
   /** The route takes a JSON body (413 when too large, 415 when not JSON, 400 when malformed). */
   body?: boolean;
   /** The route answers without a token. */

@@ -8,6 +8,7 @@ import type { MigrationInterface } from 'typeorm';
 import {
   eventLogCausality,
   eventLogRepair,
+  personalDataOpener,
   PositionsReadinessCheck,
   ProjectionsModule,
   projectionsMigrations,
@@ -97,6 +98,7 @@ export function projectorServiceModules(options: {
       partitionsConcurrently: config.PROJECTOR_PARTITIONS_CONCURRENTLY,
       sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
       repair: eventLog ? eventLogRepair(eventLog, config.JWT_SECRET) : undefined,
+      openPersonalData: eventLog ? personalDataOpener(eventLog, config.JWT_SECRET) : undefined,
       causality: eventLog ? eventLogCausality(eventLog, config.JWT_SECRET) : undefined,
       readMaxWaitMs: config.READ_MAX_WAIT_MS,
     }),

@@ -17,3 +17,4 @@ export * from './sequence-check';
 export * from './causality';
 export * from './nest/event-log-causality';
 export * from './nest/invocations.http.controller';
+export * from './nest/personal-data-opener';

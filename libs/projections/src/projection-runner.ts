@@ -1,5 +1,12 @@
 import type { Pool, PoolClient } from 'pg';
-import { UnknownEventError, type EventCatalog, type EventEnvelope } from '@event-spine/events';
+import {
+  DATA_SUBJECT_FORGOTTEN,
+  UnknownEventError,
+  openPayload,
+  sealedDataSubjects,
+  type EventCatalog,
+  type EventEnvelope,
+} from '@event-spine/events';
 import { withTransaction } from '@event-spine/persistence';
 import { checkSequence } from './sequence-check';
 import { readSubjectPositions } from './subject-positions.store';
@@ -59,11 +66,23 @@ const HANDLER_ATTEMPTS = 3;
  */
 export type GapRepair = (ref: SubjectRef, afterSequence: number, upToSequence: number) => Promise<EventEnvelope[]>;
 
+/**
+ * Opens the sealed personal fields of some events of one tenant (see `personalDataOpener`): their payloads with the
+ * values, or null where the data subject was forgotten, in the order given. Throws when it cannot: the batch is then
+ * retried, never applied with guessed values.
+ */
+export type PersonalDataOpener = (
+  tenantId: string,
+  events: readonly Pick<EventEnvelope, 'id' | 'payload'>[],
+) => Promise<unknown[]>;
+
 export interface RunnerOptions {
   /** The domain's events: upcasting, and the subject type of a topic whose message cannot be read. */
   catalog: EventCatalog;
   /** Fills sequence gaps from the canonical log before parking. */
   repair?: GapRepair;
+  /** Opens sealed personal fields; absent, they are applied as null (as if forgotten). */
+  openPersonalData?: PersonalDataOpener;
   /** Only subjects this accepts are applied (a scoped replay); others are passed over and counted as skipped. */
   inScope?: (ref: SubjectRef) => boolean;
   /**
@@ -83,6 +102,7 @@ export function applyLockSql(schemaExpression: string): string {
 
 export class ProjectionRunner {
   private readonly repair?: GapRepair;
+  private readonly openPersonalData?: PersonalDataOpener;
   private readonly catalog: EventCatalog;
   private readonly inScope: (ref: SubjectRef) => boolean;
   private readonly partitionBounds?: (topic: string, partition: number) => Promise<PartitionBounds>;
@@ -97,6 +117,7 @@ export class ProjectionRunner {
   ) {
     this.catalog = options.catalog;
     this.repair = options.repair;
+    this.openPersonalData = options.openPersonalData;
     this.inScope = options.inScope ?? (() => true);
     this.partitionBounds = options.partitionBounds;
   }
@@ -215,7 +236,10 @@ export class ProjectionRunner {
       if ('sendBack' in settled) return { ...outcome, resumeAt: settled.sendBack.toString() };
       const { stored } = settled;
       Object.assign(outcome, settled.anomaly);
-      const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
+      const fresh = await this.openSealed(
+        client,
+        messages.filter((m) => BigInt(m.offset) >= stored),
+      );
       outcome.skipped += messages.length - fresh.length;
       const subjects = await this.prefetchSubjects(client, fresh);
       const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
@@ -288,9 +312,10 @@ export class ProjectionRunner {
       this.inTransaction(async (client) => {
         await this.holdApplyLock(client);
         const outcome = emptyOutcome();
-        const subjects = await this.prefetchSubjects(client, deliveries);
+        const opened = await this.openSealed(client, deliveries);
+        const subjects = await this.prefetchSubjects(client, opened);
         const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
-        for (const delivery of deliveries) await this.handle(client, source, -1, delivery, subjects, outcome, queue);
+        for (const delivery of opened) await this.handle(client, source, -1, delivery, subjects, outcome, queue);
         await this.applyQueued(client, queue);
         await this.saveSubjects(client, subjects);
         return outcome;
@@ -522,6 +547,59 @@ export class ProjectionRunner {
     } catch (error) {
       throw new HandlerFailed(error);
     }
+  }
+
+  /**
+   * The deliveries with their sealed personal fields opened. A data subject's lock keeps this consistent with their
+   * `DataSubjectForgotten`: a batch that opened their fields holds it shared until it commits, and a batch applying
+   * the forget event takes it exclusively, so the erasure a projection applies is never followed by values opened
+   * before the key was destroyed. Locks are taken in one order (by key) so batches never wait crosswise.
+   */
+  private async openSealed(client: PoolClient, deliveries: readonly Delivery[]): Promise<readonly Delivery[]> {
+    const locks = new Map<string, boolean>();
+    const sealed: Delivery[] = [];
+    for (const d of deliveries) {
+      const e = d.envelope;
+      if (!e || typeof e.tenantId !== 'string') continue;
+      if (e.eventType === DATA_SUBJECT_FORGOTTEN && typeof e.subjectId === 'string') {
+        locks.set(JSON.stringify([e.tenantId, e.subjectId]), true);
+      }
+      const ids = sealedDataSubjects(e.payload);
+      if (ids.length === 0) continue;
+      sealed.push(d);
+      for (const id of ids) {
+        const key = JSON.stringify([e.tenantId, id]);
+        locks.set(key, locks.get(key) ?? false);
+      }
+    }
+    if (locks.size > 0) {
+      const keys = [...locks.keys()].sort();
+      await client.query(
+        `SELECT CASE WHEN x THEN pg_advisory_xact_lock(hashtextextended('spine-data-subject:' || k, 0))::text
+                     ELSE pg_advisory_xact_lock_shared(hashtextextended('spine-data-subject:' || k, 0))::text END
+           FROM unnest($1::text[], $2::bool[]) WITH ORDINALITY AS l(k, x, n) ORDER BY n`,
+        [keys, keys.map((k) => locks.get(k))],
+      );
+    }
+    if (sealed.length === 0) return deliveries;
+    const payloads = new Map<Delivery, unknown>();
+    const byTenant = new Map<string, Delivery[]>();
+    for (const d of sealed) byTenant.set(d.envelope!.tenantId, [...(byTenant.get(d.envelope!.tenantId) ?? []), d]);
+    for (const [tenantId, list] of byTenant) {
+      for (let i = 0; i < list.length; i += 500) {
+        const chunk = list.slice(i, i + 500);
+        const opened = this.openPersonalData
+          ? await this.openPersonalData(
+              tenantId,
+              chunk.map((d) => ({ id: d.envelope!.id, payload: d.envelope!.payload })),
+            )
+          : chunk.map((d) => openPayload(d.envelope!, new Map()).payload);
+        chunk.forEach((d, j) => payloads.set(d, opened[j]));
+      }
+    }
+    return deliveries.map((d) =>
+      payloads.has(d) ? { ...d, envelope: { ...d.envelope!, payload: payloads.get(d) } } : d,
+    );
   }
 
   /** Reads (and locks) the positions of every subject a batch names in one query instead of one per subject. */

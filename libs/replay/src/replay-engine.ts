@@ -10,6 +10,7 @@ import {
   ProjectionRunner,
   recordAdminAction,
   type GapRepair,
+  type PersonalDataOpener,
   type Projection,
   type Queryable,
 } from '@event-spine/projections';
@@ -43,6 +44,8 @@ export interface ReplayEngineOptions {
   projections: readonly Projection[];
   kafka: Kafka;
   repair?: GapRepair;
+  /** Opens sealed personal fields read from Kafka, as the live projector does. */
+  openPersonalData?: PersonalDataOpener;
   /** The canonical log; absent: the `event-log` source is refused. */
   eventLog?: EventLogReader;
   logger: LoggerLike;
@@ -400,6 +403,7 @@ export class ReplayEngine {
       const runner = new ProjectionRunner(shadowPool, [projection], 'replay', {
         catalog: this.options.catalog,
         repair: this.options.repair,
+        openPersonalData: this.options.openPersonalData,
         inScope: (ref) =>
           ref.tenantId === scope.tenantId && (scope.subjectId === undefined || ref.subjectId === scope.subjectId),
       });

@@ -1,23 +1,44 @@
 import type { LedgerEvent } from '@ledger/contract';
-import { defineProjection } from '@event-spine/projections';
+import type { DataSubjectForgottenEvent } from '@event-spine/events';
+import { defineProjection, type Queryable } from '@event-spine/projections';
 import { balanceChange } from './balance-change';
 
 /** One account's events of a batch, folded: opened in the batch (then inserted) or changed (then updated). */
 interface Fold {
   tenantId: string;
   accountId: string;
-  opened?: { ownerName: string; currency: string };
+  opened?: { ownerName: string | null; currency: string };
   delta: number;
   closed: boolean;
   sequence: number;
   at: string;
 }
 
+/** The holder's name is erased from the accounts whose events held it (the forgotten data subject's). */
+async function eraseOwners(db: Queryable, forgets: readonly (DataSubjectForgottenEvent & { tenantId: string })[]) {
+  const rows = forgets.flatMap((e) =>
+    e.payload.subjects.filter((s) => s.subjectType === 'account').map((s) => [e.tenantId, s.subjectId] as const),
+  );
+  if (rows.length === 0) return;
+  await db.query(
+    `UPDATE account_balances b SET owner_name = NULL FROM unnest($1::text[], $2::text[]) AS x(t, a)
+      WHERE b.tenant_id = x.t AND b.account_id = x.a`,
+    [rows.map((r) => r[0]), rows.map((r) => r[1])],
+  );
+}
+
 /** `account-balances`: one row per account with its current balance and status. */
-export const accountBalances = defineProjection<LedgerEvent>({
+export const accountBalances = defineProjection<LedgerEvent | DataSubjectForgottenEvent>({
   name: 'account-balances',
   version: 1,
-  handles: ['AccountOpened', 'FundsDeposited', 'FundsWithdrawn', 'EntryReversed', 'AccountClosed'],
+  handles: [
+    'AccountOpened',
+    'FundsDeposited',
+    'FundsWithdrawn',
+    'EntryReversed',
+    'AccountClosed',
+    'DataSubjectForgotten',
+  ],
   tables: ['account_balances'],
   scope: { tenantColumn: 'tenant_id', subjectColumn: 'account_id' },
   async apply(db, e) {
@@ -47,6 +68,8 @@ export const accountBalances = defineProjection<LedgerEvent>({
           key,
         );
         return;
+      case 'DataSubjectForgotten':
+        return eraseOwners(db, [e]);
       default:
         return;
     }
@@ -54,7 +77,12 @@ export const accountBalances = defineProjection<LedgerEvent>({
   // Folds the batch per account in memory: one INSERT for the accounts it opens, one UPDATE for the others.
   async applyBatch(db, events) {
     const folds = new Map<string, Fold>();
+    const forgets: (DataSubjectForgottenEvent & { tenantId: string })[] = [];
     for (const e of events) {
+      if (e.eventType === 'DataSubjectForgotten') {
+        forgets.push(e);
+        continue;
+      }
       const key = JSON.stringify([e.tenantId, e.subjectId]);
       let fold = folds.get(key);
       // An opening starts the fold afresh: anything before it in the batch updated no row (or the INSERT fails, as
@@ -104,5 +132,7 @@ export const accountBalances = defineProjection<LedgerEvent>({
           updates.map((r) => r.at),
         ],
       );
+    // Last: an account opened in this batch is erased too.
+    await eraseOwners(db, forgets);
   },
 });

@@ -4,7 +4,7 @@ import type { QueryRunner } from 'typeorm';
 import type { ProjectedEvent } from '@event-spine/projections';
 import { TestSchema } from '@event-spine/testing';
 import { projections } from './index';
-import { ReadModels1763800002000 } from './read-models.migration';
+import { readModelMigrations } from './read-models.migration';
 
 /**
  * The set-based `applyBatch` of every projection must leave exactly the rows that `apply` leaves event by event: the
@@ -140,9 +140,9 @@ describe('projections: applyBatch equals apply, event by event', () => {
     single = await TestSchema.create('proj_single');
     batched = await TestSchema.create('proj_batch');
     for (const schema of [single, batched]) {
-      await new ReadModels1763800002000().up({
-        query: (sql: string) => schema.pool.query(sql),
-      } as unknown as QueryRunner);
+      for (const migration of readModelMigrations) {
+        await new migration().up({ query: (sql: string) => schema.pool.query(sql) } as unknown as QueryRunner);
+      }
     }
   });
   afterAll(async () => {

@@ -53,3 +53,19 @@ export class ReadModels1763800002000 implements MigrationInterface {
     }
   }
 }
+
+/** The holder's name is personal data: erased (NULL) once the account's data subject is forgotten. */
+export class ErasableOwnerName1765200002000 implements MigrationInterface {
+  name = 'ErasableOwnerName1765200002000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE account_balances ALTER COLUMN owner_name DROP NOT NULL`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`UPDATE account_balances SET owner_name = '' WHERE owner_name IS NULL`);
+    await q.query(`ALTER TABLE account_balances ALTER COLUMN owner_name SET NOT NULL`);
+  }
+}
+
+export const readModelMigrations = [ReadModels1763800002000, ErasableOwnerName1765200002000];

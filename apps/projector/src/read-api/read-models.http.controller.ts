@@ -41,7 +41,8 @@ export class StatementQueryDto extends ReadYourWritesQueryDto {
 export class AccountBalanceDto {
   @ApiProperty({ format: 'uuid' }) accountId!: string;
   @ApiProperty() tenantId!: string;
-  @ApiProperty() ownerName!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'personal data: null once the holder was forgotten' })
+  ownerName!: string | null;
   @ApiProperty({ pattern: '^[A-Z]{3}$' }) currency!: string;
   @ApiProperty({ description: 'minor units (cents)' }) balance!: number;
   @ApiProperty({ enum: ['open', 'closed'] }) status!: string;
@@ -77,7 +78,7 @@ export class TenantTotalsDto {
 interface BalanceRow {
   accountId: string;
   tenantId: string;
-  ownerName: string;
+  ownerName: string | null;
   currency: string;
   balance: number;
   status: string;

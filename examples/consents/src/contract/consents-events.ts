@@ -16,7 +16,8 @@ export interface ConsentGranted {
 }
 export interface ConsentRevoked {
   eventType: 'ConsentRevoked';
-  payload: { purpose: Purpose; reason: string };
+  /** `reason` is personal data (sealed in the log): null once the customer was forgotten. */
+  payload: { purpose: Purpose; reason: string | null };
 }
 /** `consentEventId` is the id of the ConsentGranted event that allowed this pull. */
 export interface CreditCheckRequested {

@@ -2,7 +2,11 @@ import { consentsCatalog } from './consents.catalog';
 
 describe('consents catalog', () => {
   it('derives the topics of both subject types', () => {
-    expect(consentsCatalog.topics('p.')).toEqual(['p.spine.customer.events', 'p.spine.credit-check.events']);
+    expect(consentsCatalog.topics('p.')).toEqual([
+      'p.spine.customer.events',
+      'p.spine.credit-check.events',
+      'p.spine.consents-data-subject.events',
+    ]);
     expect(consentsCatalog.subjectTypeOfTopic('p.spine.credit-check.events')).toBe('credit-check');
   });
 

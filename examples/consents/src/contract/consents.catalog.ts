@@ -29,6 +29,8 @@ export const consentsCatalog = defineEventCatalog<ConsentsEvent>({
     ConsentRevoked: {
       subjectType: 'customer',
       schema: strictObject({ purpose, reason: { type: 'string', minLength: 1 } }, ['purpose', 'reason']),
+      // What the customer said is theirs: sealed with the customer's key, erased by forgetting them.
+      personal: { fields: ['reason'] },
     },
     CreditCheckRequested: {
       subjectType: 'credit-check',

@@ -5,11 +5,13 @@ import { loadConfig } from '@event-spine/config';
 import { AUDIT_SIGNER, AuditHttpController, auditConfig, auditSigningKey } from '@event-spine/event-log';
 import { OutboxSignal, outboxChannel } from '@event-spine/outbox';
 import { CommandExecutor } from '../command-executor';
+import { DataSubjects } from '../data-subjects';
 import { CausalityHttpController } from './causality.http.controller';
 import { CommandBus } from './command-bus';
 import { CommandHttp } from './command-http';
 import { COMMANDS_OPTIONS, type CommandsModuleOptions } from './commands.options';
 import { GrpcCommands } from './grpc-commands';
+import { DataSubjectsHttpController, PersonalDataHttpController } from './personal-data.http.controller';
 import { SubjectReader } from './subject-reader';
 
 /**
@@ -18,14 +20,20 @@ import { SubjectReader } from './subject-reader';
  * its controllers in its own module, which imports this one. The application provides the platform modules it runs
  * on: persistence (with `eventLogMigrations`, `outboxMigrations` and `commandsMigrations`, the tables the executor
  * writes), metrics and `AuthModule` (gRPC callers are authenticated here, not by the HTTP guard). The admin routes
- * of the event log's tamper evidence (`/admin/audit/...`) come with it.
+ * of the event log's tamper evidence (`/admin/audit/...`) and of personal data (`/admin/data-subjects/:id/forget`,
+ * `/v1/personal-data/open`) come with it.
  */
 @Module({})
 export class CommandsModule {
   static forRoot(options: CommandsModuleOptions): DynamicModule {
     return {
       module: CommandsModule,
-      controllers: [CausalityHttpController, AuditHttpController],
+      controllers: [
+        CausalityHttpController,
+        AuditHttpController,
+        DataSubjectsHttpController,
+        PersonalDataHttpController,
+      ],
       providers: [
         { provide: COMMANDS_OPTIONS, useValue: options },
         // Tamper evidence: the key that signs checkpoints (AUDIT_SIGNING_KEY; empty: checkpoints are refused).
@@ -44,6 +52,16 @@ export class CommandsModule {
           provide: CommandExecutor,
           useFactory: (dataSource: DataSource, signal: OutboxSignal, opts: CommandsModuleOptions) =>
             new CommandExecutor(dataSource, opts.model, {
+              catalog: opts.catalog,
+              topicPrefix: opts.topicPrefix,
+              onCommitted: () => signal.committed(),
+            }),
+          inject: [getDataSourceToken(), OutboxSignal, COMMANDS_OPTIONS],
+        },
+        {
+          provide: DataSubjects,
+          useFactory: (dataSource: DataSource, signal: OutboxSignal, opts: CommandsModuleOptions) =>
+            new DataSubjects(dataSource, opts.model, {
               catalog: opts.catalog,
               topicPrefix: opts.topicPrefix,
               onCommitted: () => signal.committed(),

@@ -50,6 +50,7 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
     this.runner = new ProjectionRunner(this.pool, options.projections, this.groupId, {
       catalog: options.catalog,
       repair: options.repair,
+      openPersonalData: options.openPersonalData,
       partitionBounds: (topic, partition) => this.partitionBounds(topic, partition),
     });
     this.newConsumer = () =>

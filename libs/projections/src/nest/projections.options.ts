@@ -1,6 +1,6 @@
 import type { EventCatalog } from '@event-spine/events';
 import type { Projection } from '../projection';
-import type { GapRepair } from '../projection-runner';
+import type { GapRepair, PersonalDataOpener } from '../projection-runner';
 import type { CausalEventsReader } from './event-log-causality';
 
 /** How a projector service consumes its domain's topics into its projections. */
@@ -21,6 +21,8 @@ export interface ProjectionsModuleOptions {
   sessionTimeoutMs: number;
   /** Fills a sequence gap from the canonical event log before parking (see `eventLogRepair`). */
   repair?: GapRepair;
+  /** Opens sealed personal fields (see `personalDataOpener`); absent, they are applied as null. */
+  openPersonalData?: PersonalDataOpener;
   /** Reads a command's events from the log for `/admin/invocations` (see `eventLogCausality`); absent: 503. */
   causality?: CausalEventsReader;
   /** The longest read-your-writes wait (`waitMs`) the domain's read routes grant; 10 s unless set. */

@@ -41,6 +41,7 @@ export function replayEngineFactory(
     projections: projections.projections,
     kafka,
     repair: projections.repair,
+    openPersonalData: projections.openPersonalData,
     eventLog: options.eventLog,
     logger: new Logger('Replay'),
     onFinished: (o) => finished.inc(o),

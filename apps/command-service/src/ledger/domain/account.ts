@@ -1,7 +1,7 @@
 import type { AccountEvent } from '@ledger/contract';
 
 export type AccountState =
-  { status: 'none' } | { status: 'open' | 'closed'; ownerName: string; currency: string; balance: number };
+  { status: 'none' } | { status: 'open' | 'closed'; ownerName: string | null; currency: string; balance: number };
 
 export const initialAccount: AccountState = { status: 'none' };
 

@@ -5,7 +5,7 @@ import { LedgerErrors } from '../../domain/ledger.errors';
 
 export interface AccountView {
   accountId: string;
-  ownerName: string;
+  ownerName: string | null;
   currency: string;
   balance: number;
   status: 'open' | 'closed';

@@ -12,7 +12,8 @@ export class GetAccountQueryDto extends AsOfQueryDto {}
 
 export class AccountStateDto {
   @ApiProperty({ format: 'uuid' }) accountId!: string;
-  @ApiProperty() ownerName!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'personal data: null once the holder was forgotten' })
+  ownerName!: string | null;
   @ApiProperty() currency!: string;
   @ApiProperty() balance!: number;
   @ApiProperty({ enum: ['open', 'closed'] }) status!: string;
