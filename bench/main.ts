@@ -17,6 +17,7 @@ import { summarizeProfile } from './lib/profile-summary';
 import { markdownReport, type RunInfo } from './lib/report';
 import { Results, type ScenarioResult } from './lib/results';
 import { latencyChart } from './lib/svg';
+import { auditCost } from './scenarios/audit';
 import { baselines } from './scenarios/baselines';
 import { closeCommandBench, commandRate, type CommandBench } from './scenarios/commands';
 import { halfLoad } from './scenarios/latency';
@@ -106,6 +107,8 @@ async function main(): Promise<void> {
     if (selected('rebuild')) keep(await step('6. projector rebuild', () => projectorRebuild(results)));
 
     if (selected('tracing')) keep(await step('8. tracing cost (off / on)', () => tracingCost(results)));
+
+    if (selected('audit')) keep(await step('9. audit and personal-data cost', () => auditCost(results)));
   } finally {
     await Deployment.destroyAll().catch((error: unknown) => log(`cleanup: ${String(error)}`));
   }

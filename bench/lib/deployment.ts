@@ -4,8 +4,8 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { signToken } from '@event-spine/auth';
-import { CommandState1763800000200 } from '@event-spine/commands';
-import { EventLog1763800000000 } from '@event-spine/event-log';
+import { commandsMigrations } from '@event-spine/commands';
+import { eventLogMigrations } from '@event-spine/event-log';
 import { ledgerCatalog } from '@ledger/contract';
 import { outboxMigrations } from '@event-spine/outbox';
 import { dataSourceOptions, migrate } from '@event-spine/persistence';
@@ -169,9 +169,9 @@ export class Deployment {
     await p?.stop(signal);
   }
 
-  /** Applies the command service's migrations without starting it (the relay's database is the command service's). */
+  /** Applies the command service's migrations (all of them, as it would) without starting it (the relay's database is the command service's). */
   async migrateCommandSchema(): Promise<void> {
-    await runMigrations(this.commandSchema, [EventLog1763800000000, ...outboxMigrations, CommandState1763800000200]);
+    await runMigrations(this.commandSchema, [...eventLogMigrations, ...outboxMigrations, ...commandsMigrations]);
   }
 
   /** Applies the projector's core and read-model migrations; the projector applies any newer ones itself. */

@@ -101,12 +101,36 @@ function outcome(results: CommandResult[], wallMs: number, clientCores: number):
   return { results, ok, failed: results.length - ok, statuses, wallMs, rate: ok / (wallMs / 1000), clientCores };
 }
 
-/** Closed loop: `concurrency` workers, each sending its next command as soon as the last one answered. */
+/**
+ * A deposit of 1 cent into one of `accounts`, in turn: a command with no personal data, sent with an Idempotency-Key
+ * as `openAccount` is, so the two differ by the command, not by the idempotency statements.
+ */
+export function depositInto(accounts: readonly string[]): (client: HttpClient) => Promise<CommandResult> {
+  let next = 0;
+  return async (client) => {
+    const accountId = accounts[next++ % accounts.length];
+    const sentAt = performance.now();
+    try {
+      const res = await client.post(
+        `/v1/accounts/${accountId}/deposits`,
+        { amount: 1 },
+        { 'idempotency-key': `deposit-${randomUUID()}` },
+      );
+      const ok = res.status >= 200 && res.status < 300;
+      return { accountId, ok, status: res.status, sentAt, doneAt: performance.now() };
+    } catch {
+      return { accountId, ok: false, status: 0, sentAt, doneAt: performance.now() };
+    }
+  };
+}
+
+/** Closed loop: `concurrency` workers, each sending its next command (an account opening unless `send` says) as soon as the last one answered. */
 export async function closedLoop(
   client: HttpClient,
   concurrency: number,
   durationMs: number,
   onResult: (r: CommandResult) => void = () => undefined,
+  send: (client: HttpClient) => Promise<CommandResult> = openAccount,
 ): Promise<LoadOutcome> {
   const results: CommandResult[] = [];
   const cpu = new SelfCpu();
@@ -114,7 +138,7 @@ export async function closedLoop(
   const end = start + durationMs;
   const worker = async () => {
     while (performance.now() < end) {
-      const r = await openAccount(client);
+      const r = await send(client);
       results.push(r);
       onResult(r);
     }

@@ -17,8 +17,9 @@ const T = benchConfig.tenantId;
 
 /**
  * B_pg: the raw PostgreSQL transaction a command boils down to, run by pgbench (C, prepared statements, no
- * application in between): BEGIN; the four INSERTs an "open account" command with an Idempotency-Key writes
- * (subject_state, event_log, outbox, idempotency_keys) into tables made by the command service's own migrations,
+ * application in between): BEGIN; the five INSERTs an "open account" command with an Idempotency-Key writes
+ * (subject_state, event_log, outbox, idempotency_keys, and data_subject_keys for the holder's sealed name) into
+ * tables made by the command service's own migrations,
  * with values of the same sizes; COMMIT. synchronous_commit as the server has it. Peak over the client counts.
  */
 const RAW_TX = `
@@ -33,13 +34,15 @@ INSERT INTO outbox (event_id, topic, message_key, headers, value)
   VALUES (gen_random_uuid(), :topic, '${T}:' || gen_random_uuid()::text, :headers, :value);
 INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
   VALUES ('${T}', gen_random_uuid()::text, 'ledger.open-account', :hash, 201, :body);
+INSERT INTO data_subject_keys (tenant_id, data_subject_id, key)
+  VALUES ('${T}', gen_random_uuid()::text, decode(md5(random()::text) || md5(random()::text), 'hex'));
 END;
 `;
 
 /**
  * Context, not a baseline: the statement sequence the command executor really sends for that command (TypeORM's
  * START TRANSACTION + SET TRANSACTION ISOLATION LEVEL, the subject's advisory lock, the Idempotency-Key and state
- * reads, the guarded state INSERT, the three INSERTs, COMMIT: 10 round trips), unnamed statements as the pg driver
+ * reads, the guarded state INSERT, the data-subject key upsert, the three INSERTs, COMMIT: 11 round trips), unnamed statements as the pg driver
  * sends them (-M extended). Between B_pg and the HTTP rate, it shows what the statements cost and what the service.
  */
 // pgbench takes ":name" for a variable even inside a string literal: no colon may precede a letter in the literals.
@@ -55,6 +58,9 @@ SELECT s.subject_type, s.subject_id, s.sequence, s.state FROM subject_state s
 WITH w AS (INSERT INTO subject_state (tenant_id, subject_type, subject_id, sequence, state, updated_at)
   VALUES ('${T}', 'account', 'acc-' || :r::text, 1, :state, now()) ON CONFLICT DO NOTHING RETURNING 1)
   SELECT count(*)::int AS n FROM w;
+INSERT INTO data_subject_keys (tenant_id, data_subject_id, key)
+  VALUES ('${T}', 'acc-' || :r::text, decode(md5(random()::text) || md5(random()::text), 'hex'))
+  ON CONFLICT (tenant_id, data_subject_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id RETURNING key;
 INSERT INTO event_log (id, tenant_id, space_id, event_type, event_schema_version, subject_type, subject_id, actor_id,
     actor_type, action_invocation_id, payload, sequence, occurred_at, recorded_at, correlation_id, causation_id)
   VALUES (gen_random_uuid(), '${T}', 'space-1', 'AccountOpened', 2, 'account', 'acc-' || :r::text,
@@ -193,7 +199,7 @@ export async function baselines(results: Results): Promise<ScenarioResult> {
     id: 'B_pg',
     value: peak,
     unit: 'tx/s',
-    how: `pgbench -M prepared, BEGIN + 4 INSERTs (subject_state, event_log, outbox, idempotency_keys) + COMMIT, peak of ${benchConfig.pgbench.clients.join('/')} clients`,
+    how: `pgbench -M prepared, BEGIN + 5 INSERTs (subject_state, event_log, outbox, idempotency_keys, data_subject_keys) + COMMIT, peak of ${benchConfig.pgbench.clients.join('/')} clients`,
   });
   const upsert = await upsertBaseline();
   results.setBaseline({
@@ -209,7 +215,7 @@ export async function baselines(results: Results): Promise<ScenarioResult> {
       results.infoRow('1. B_pg', 'raw command transactions', peak, 'tx/s'),
       results.infoRow(
         '1. B_pg',
-        'context: the executor’s 10 statements in pgbench',
+        'context: the executor’s 11 statements in pgbench',
         executor,
         'tx/s',
         'START TRANSACTION, SET ISOLATION, advisory lock, 2 reads, 4 writes, COMMIT; unnamed statements; not a baseline',
