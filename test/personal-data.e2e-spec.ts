@@ -201,6 +201,61 @@ describe('erasable personal data (crypto-shredding)', () => {
     expect((await cmd('GET', `/v1/accounts/${later}`, undefined, other)).body.ownerName).toBe('Same Id');
   });
 
+  it('parks the subject of an event whose sealed value does not open (moved or changed), and the rest flows', async () => {
+    // Bob's sealed name copied into another account's event: bound to Bob's event id, it does not open there.
+    const { rows } = await pipeline.commandSchema.pool.query<{ value: string }>(
+      `SELECT payload::text AS value FROM event_log WHERE subject_id = $1 AND event_type = 'AccountOpened'`,
+      [bob],
+    );
+    const moved = randomUUID();
+    const envelope = {
+      id: randomUUID(),
+      tenantId: 'tenant-e2e',
+      spaceId: 'space-1',
+      eventType: 'AccountOpened',
+      eventSchemaVersion: 2,
+      subjectType: 'account',
+      subjectId: moved,
+      actorId: 'intruder',
+      actorType: 'user',
+      actionInvocationId: randomUUID(),
+      payload: JSON.parse(rows[0].value) as unknown,
+      sequence: 1,
+      occurredAt: new Date().toISOString(),
+      recordedAt: new Date().toISOString(),
+      correlationId: 'moved',
+    };
+    const kafka = new Kafka({ brokers: pipeline.kafkaBrokers.split(','), logLevel: 0 });
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: `${pipeline.topicPrefix}spine.account.events`,
+        messages: [{ key: `tenant-e2e:${moved}`, value: JSON.stringify(envelope) }],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    const parked = await waitFor(
+      async () => {
+        const list = (await call(projector.url, 'GET', '/admin/parked', admin)).body.parked as {
+          subjectId: string;
+          reason: string;
+        }[];
+        return list.find((p) => p.subjectId === moved);
+      },
+      { timeoutMs: 30000, message: 'the moved sealed value to park its subject' },
+    );
+    expect(parked.reason).toMatch(/^poison: a sealed personal field of data subject .* does not open/);
+    expect(await balanceRow(moved)).toBeUndefined();
+    // The partition still flows: a new account's name is opened and applied.
+    const carol = (await cmd('POST', '/v1/accounts', { ownerName: 'Carol', currency: 'EUR' })).body.accountId as string;
+    await waitFor(async () => (await balanceRow(carol))?.owner_name === 'Carol', {
+      timeoutMs: 30000,
+      message: 'a later account applied',
+    });
+  });
+
   /** Every message value on a topic, from the beginning (at least `atLeast` of them). */
   async function topicValues(topic: string, atLeast: number): Promise<string[]> {
     const kafka = new Kafka({ brokers: pipeline.kafkaBrokers.split(','), logLevel: 0 });

@@ -67,14 +67,17 @@ const HANDLER_ATTEMPTS = 3;
 export type GapRepair = (ref: SubjectRef, afterSequence: number, upToSequence: number) => Promise<EventEnvelope[]>;
 
 /**
- * Opens the sealed personal fields of some events of one tenant (see `personalDataOpener`): their payloads with the
- * values, or null where the data subject was forgotten, in the order given. Throws when it cannot: the batch is then
- * retried, never applied with guessed values.
+ * Opens the sealed personal fields of some events of one tenant (see `personalDataOpener`): per event, in the order
+ * given, its payload with the values (null where the data subject was forgotten), or why a sealed value does not open
+ * (its subject is then parked). Throws when the opener cannot answer: the batch is then retried, never applied with
+ * guessed values.
  */
 export type PersonalDataOpener = (
   tenantId: string,
   events: readonly Pick<EventEnvelope, 'id' | 'payload'>[],
-) => Promise<unknown[]>;
+) => Promise<({ payload: unknown } | { error: string })[]>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface RunnerOptions {
   /** The domain's events: upcasting, and the subject type of a topic whose message cannot be read. */
@@ -464,6 +467,7 @@ export class ProjectionRunner {
       case 'next':
         break;
     }
+    if (message.unopenable) return park(ref, `poison: ${message.unopenable}`, envelope);
     await this.applyOne(client, ref, subject, envelope, park, outcome, queue);
   }
 
@@ -582,9 +586,16 @@ export class ProjectionRunner {
       );
     }
     if (sealed.length === 0) return deliveries;
-    const payloads = new Map<Delivery, unknown>();
+    const payloads = new Map<Delivery, { payload: unknown } | { error: string }>();
     const byTenant = new Map<string, Delivery[]>();
-    for (const d of sealed) byTenant.set(d.envelope!.tenantId, [...(byTenant.get(d.envelope!.tenantId) ?? []), d]);
+    for (const d of sealed) {
+      // The event id binds each sealed value: without one, nothing opens it.
+      if (typeof d.envelope!.id !== 'string' || !UUID.test(d.envelope!.id)) {
+        payloads.set(d, { error: 'a sealed personal field in an event without a UUID id' });
+        continue;
+      }
+      byTenant.set(d.envelope!.tenantId, [...(byTenant.get(d.envelope!.tenantId) ?? []), d]);
+    }
     for (const [tenantId, list] of byTenant) {
       for (let i = 0; i < list.length; i += 500) {
         const chunk = list.slice(i, i + 500);
@@ -593,13 +604,17 @@ export class ProjectionRunner {
               tenantId,
               chunk.map((d) => ({ id: d.envelope!.id, payload: d.envelope!.payload })),
             )
-          : chunk.map((d) => openPayload(d.envelope!, new Map()).payload);
+          : chunk.map((d) => ({ payload: openPayload(d.envelope!, new Map()).payload }));
         chunk.forEach((d, j) => payloads.set(d, opened[j]));
       }
     }
-    return deliveries.map((d) =>
-      payloads.has(d) ? { ...d, envelope: { ...d.envelope!, payload: payloads.get(d) } } : d,
-    );
+    return deliveries.map((d) => {
+      const opened = payloads.get(d);
+      if (!opened) return d;
+      return 'error' in opened
+        ? { ...d, unopenable: opened.error }
+        : { ...d, envelope: { ...d.envelope!, payload: opened.payload } };
+    });
   }
 
   /** Reads (and locks) the positions of every subject a batch names in one query instead of one per subject. */
@@ -687,8 +702,11 @@ export interface SubjectRef {
   subjectId: string;
 }
 
-/** A delivered message, its value parsed once: `envelope` is absent when the value is not a JSON object. */
-type Delivery = RawMessage & { envelope?: EventEnvelope };
+/**
+ * A delivered message, its value parsed once: `envelope` is absent when the value is not a JSON object;
+ * `unopenable` says why its sealed personal fields could not be opened.
+ */
+type Delivery = RawMessage & { envelope?: EventEnvelope; unopenable?: string };
 
 function read(message: RawMessage): Delivery {
   try {

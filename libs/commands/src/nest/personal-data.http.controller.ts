@@ -16,7 +16,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { AdminOnly, Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
-import { revealPersonalData } from '@event-spine/event-log';
+import { openEach } from '@event-spine/event-log';
 import type { EventEnvelope } from '@event-spine/events';
 import { ApiError, ApiRoute, correlationIdOf } from '@event-spine/http';
 import { DataSubjects } from '../data-subjects';
@@ -100,8 +100,13 @@ export class OpenRequestDto {
 }
 
 export class OpenedDto {
-  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true } })
-  payloads!: Record<string, unknown>[];
+  @ApiProperty({
+    type: 'array',
+    description:
+      'per event, in order: `{payload}` opened (null where forgotten), or `{error}` for a sealed value that does not open',
+    items: { type: 'object', additionalProperties: true },
+  })
+  results!: ({ payload: unknown } | { error: string })[];
 }
 
 export const SERVICE_ROLE = 'service';
@@ -131,7 +136,6 @@ export class PersonalDataHttpController {
     const events = body.events.map(
       (e) => ({ id: e.id, tenantId: principal.tenantId, payload: e.payload }) as EventEnvelope,
     );
-    const opened = await revealPersonalData(this.db, events);
-    return { payloads: opened.map((e) => e.payload as Record<string, unknown>) };
+    return { results: await openEach(this.db, events) };
   }
 }

@@ -20,8 +20,8 @@ export function personalDataOpener(baseUrl: string, jwtSecret: string, timeoutMs
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) throw new Error(`the command service did not open personal data: ${res.status} ${await res.text()}`);
-    const { payloads } = (await res.json()) as { payloads: unknown[] };
-    if (payloads.length !== events.length) throw new Error('the command service opened a different number of events');
-    return payloads;
+    const { results } = (await res.json()) as { results: ({ payload: unknown } | { error: string })[] };
+    if (results.length !== events.length) throw new Error('the command service opened a different number of events');
+    return results;
   };
 }
