@@ -185,9 +185,8 @@ export class CommandExecutor {
       for (let attempt = 1; ; attempt++) {
         span.setAttribute('spine.attempts', attempt);
         try {
-          const outcome = await this.dataSource.transaction('READ COMMITTED', (tx) =>
-            this.attempt(tx, command, input, ctx),
-          );
+          // READ COMMITTED, the connection's default (dataSourceOptions): no SET TRANSACTION round trip.
+          const outcome = await this.dataSource.transaction((tx) => this.attempt(tx, command, input, ctx));
           if (!outcome.replayed) this.options.onCommitted?.();
           span.setAttribute('spine.replayed', outcome.replayed);
           return outcome;

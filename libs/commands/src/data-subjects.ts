@@ -80,9 +80,7 @@ export class DataSubjects {
         `The ${this.options.catalog.name} catalog declares no personal fields: there is nothing to forget`,
       );
     }
-    const outcome = await this.dataSource.transaction('READ COMMITTED', (tx) =>
-      this.attempt(tx, dataSubjectType, request),
-    );
+    const outcome = await this.dataSource.transaction((tx) => this.attempt(tx, dataSubjectType, request));
     if (outcome.forgottenNow) this.options.onCommitted?.();
     return outcome;
   }
