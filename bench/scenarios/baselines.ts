@@ -42,8 +42,8 @@ END;
 /**
  * Context, not a baseline: the statement sequence the command executor really sends for that command (START
  * TRANSACTION (READ COMMITTED is the connection's default), the subject's advisory lock, the Idempotency-Key and state
- * reads, the guarded state INSERT, the data-subject key upsert, the three INSERTs, COMMIT: 10 round trips), unnamed statements as the pg driver
- * sends them (-M extended). Between B_pg and the HTTP rate, it shows what the statements cost and what the service.
+ * reads, the guarded state INSERT, the data-subject key upsert, the three INSERTs, COMMIT: 10 round trips), unnamed
+ * statements as the pg driver sends them (-M extended). Between B_pg and the HTTP rate, it shows what the statements cost and what the service.
  */
 // pgbench takes ":name" for a variable even inside a string literal: no colon may precede a letter in the literals.
 const EXECUTOR_TX = `
