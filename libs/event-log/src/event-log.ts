@@ -1,5 +1,5 @@
 import { DomainError } from '@event-spine/domain';
-import { sealedDataSubjects, type EventCatalog, type EventEnvelope } from '@event-spine/events';
+import { sealedDataSubjects, type CausalKey, type EventCatalog, type EventEnvelope } from '@event-spine/events';
 import { revealPersonalData } from './personal-data/reveal';
 
 import type { Queryable } from './queryable';
@@ -126,9 +126,6 @@ async function readable(db: Queryable, catalog: EventCatalog, rows: EventRow[]):
   const revealed = await revealPersonalData(db, rows.map(rowToEnvelope));
   return revealed.map((e) => catalog.read(e));
 }
-
-/** What the causality query follows: one command invocation's events, or one conversation's. */
-export type CausalKey = { actionInvocationId: string } | { correlationId: string };
 
 /** The events of an invocation or a correlation, in the order they were recorded (upcast for reading). */
 export async function readCausalEvents(

@@ -5,3 +5,4 @@ export * from './upcasting';
 export * from './event-schemas';
 export * from './asyncapi';
 export * from './personal-data';
+export * from './causality';

@@ -4,6 +4,7 @@ import {
   serializeEnvelope,
   type EventCatalog,
   type EventEnvelope,
+  type Publication,
 } from '@event-spine/events';
 
 export interface Queryable {
@@ -98,14 +99,6 @@ export class OutboxSignal {
       }
     }
   }
-}
-
-/** Whether an event has reached Kafka, and where, as the outbox and the relay's records know it. */
-export interface Publication {
-  published: boolean;
-  topic?: string;
-  partition?: number;
-  offset?: string;
 }
 
 /**

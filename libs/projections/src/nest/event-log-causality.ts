@@ -1,16 +1,7 @@
 import { signToken } from '@event-spine/auth';
-import type { EventEnvelope } from '@event-spine/events';
-
-export interface Publication {
-  published: boolean;
-  topic?: string;
-  partition?: number;
-  offset?: string;
-}
+import type { CausalKey, EventEnvelope, Publication } from '@event-spine/events';
 
 export type CausalEvent = EventEnvelope & { publication: Publication };
-
-export type CausalKey = { actionInvocationId: string } | { correlationId: string };
 
 /** The events of an invocation or correlation with their publication; undefined when the tenant has none. */
 export type CausalEventsReader = (tenantId: string, key: CausalKey) => Promise<CausalEvent[] | undefined>;

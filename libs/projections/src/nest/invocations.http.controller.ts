@@ -7,7 +7,8 @@ import { Authenticated, CurrentPrincipal, isAdmin, type Principal } from '@event
 import { ApiError, ApiRoute } from '@event-spine/http';
 import { causalStatus, subjectPositionKey, type SubjectPosition } from '../causality';
 import { readSubjectPositions } from '../subject-positions.store';
-import type { CausalEvent, CausalKey } from './event-log-causality';
+import type { CausalKey } from '@event-spine/events';
+import type { CausalEvent } from './event-log-causality';
 import {
   PROJECTIONS_OPTIONS,
   PROJECTIONS_POOL,
