@@ -28,6 +28,7 @@ describe('console: the operator console in a browser', () => {
   let producer: Producer;
   let admin: string;
   let accountId: string;
+  const transferId = randomUUID();
 
   const shot = async (p: Page, name: string) => {
     const file = join(OUT, `${name}.png`);
@@ -57,13 +58,7 @@ describe('console: the operator console in a browser', () => {
         services: [
           { name: 'command-service', role: 'command', url: commands.url },
           { name: 'outbox-relay', role: 'relay', url: relay.url },
-          {
-            name: 'projector',
-            role: 'projector',
-            url: projector.url,
-            databaseUrl: pipeline.databaseUrl,
-            databaseSchema: pipeline.projectorSchema.name,
-          },
+          { name: 'projector', role: 'projector', url: projector.url },
         ],
       },
     ];
@@ -97,7 +92,9 @@ describe('console: the operator console in a browser', () => {
       expect((await cmd(`/v1/accounts/${accountId}/${path}`, { amount })).status).toBe(201);
     }
     await new Promise((r) => setTimeout(r, 20));
-    expect((await cmd('/v1/transfers', { fromAccountId: accountId, toAccountId: other, amount: 20 })).status).toBe(201);
+    expect(
+      (await cmd('/v1/transfers', { transferId, fromAccountId: accountId, toAccountId: other, amount: 20 })).status,
+    ).toBe(201);
     // Everything projected before the pages are read (a transfer still being applied would show in a preview).
     await waitFor(
       async () => {
@@ -162,6 +159,17 @@ describe('console: the operator console in a browser', () => {
     expect(chain).toContain('Transfer');
     expect(await page.getByTestId('chain-event').count()).toBe(4);
     await shot(page, 'subject');
+  });
+
+  it('shows the state of a subject type without a state route of its own: a transfer', async () => {
+    await page.goto(`${consoleApp.url}/#/subjects/ledger/transfer/${transferId}`);
+    await page.getByTestId('event-row').nth(1).waitFor();
+    const state = page.getByTestId('state');
+    await waitFor(async () => (await state.innerText()).includes('"status": "completed"'), {
+      message: 'the transfer’s state, from the command side’s generic state route',
+    });
+    expect(await state.innerText()).toContain('"amount": 20');
+    expect(await state.innerText()).toContain('"sequence": 2');
   });
 
   it('runs a preview, watches it finish with its diff, and signs it off with a rebuild', async () => {

@@ -385,6 +385,7 @@ describe('command service HTTP API', () => {
         '/admin/audit/checkpoints',
         '/admin/audit/checkpoints/latest',
         '/admin/audit/verify',
+        '/admin/data-subjects/{dataSubjectId}/forget',
         '/v1/accounts',
         '/v1/accounts/{id}',
         '/v1/accounts/{id}/close',
@@ -394,7 +395,9 @@ describe('command service HTTP API', () => {
         '/v1/correlations/{correlationId}/events',
         '/v1/events',
         '/v1/invocations/{actionInvocationId}/events',
+        '/v1/personal-data/open',
         '/v1/subjects/{subjectType}/{subjectId}/events',
+        '/v1/subjects/{subjectType}/{subjectId}/state',
         '/v1/transfers',
       ].sort(),
     );

@@ -9,12 +9,8 @@ export const consoleConfig = {
   JWT_SECRET: str('HS256 secret that signs bearer tokens (at least 32 characters)', { minLength: 32, secret: true }),
   ...authConfig,
   CONSOLE_SERVICES: str(
-    'the services as JSON [{domain, services: [{name, role, url, databaseUrl?, databaseSchema?}]}]; empty: every spine.services.json of the repository on 127.0.0.1',
+    'the services as JSON [{domain, services: [{name, role, url}]}]; empty: every spine.services.json of the repository on 127.0.0.1',
     { default: '' },
-  ),
-  CONSOLE_DATABASE_BASE_URL: str(
-    'PostgreSQL URL without a database name (postgres://user@host:port); with the spine.services.json files, where the projectors’ audit logs are read',
-    { default: '', pattern: /^(postgres(ql)?:\/\/[^\s]+)?$/ },
   ),
   CONSOLE_SAMPLE_MS: int('how often the console samples the services’ metrics for the overview charts', {
     default: 5000,

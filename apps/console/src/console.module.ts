@@ -2,8 +2,6 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule, authOptions } from '@event-spine/auth';
 import type { ConfigOf } from '@event-spine/config';
 import { HealthModule, LoggingModule, MetricsModule } from '@event-spine/observability';
-import { AuditLogReader } from './audit/audit-log.reader';
-import { AuditHttpController } from './audit/audit.http.controller';
 import type { consoleConfig } from './console.config';
 import { CONSOLE_SAMPLE_MS, OverviewSampler } from './overview/overview.sampler';
 import { OverviewHttpController } from './overview/overview.http.controller';
@@ -16,8 +14,8 @@ export const SERVICE_NAME = 'console';
 
 /**
  * The operator console: the built web app, and the API it calls: the overview (health, relay and projection figures
- * sampled from every domain's services), the domains' subject types, a pass-through to each service with the
- * caller's own token, and the admin audit log.
+ * sampled from every domain's services), the domains' subject types, and a pass-through to each service with the
+ * caller's own token (every other page, the admin audit log included, reads the services through it).
  */
 @Module({})
 export class ConsoleModule {
@@ -30,19 +28,12 @@ export class ConsoleModule {
         HealthModule.forRoot([]),
         AuthModule.forRoot(authOptions(config, config.JWT_SECRET)),
       ],
-      controllers: [
-        OverviewHttpController,
-        DomainsHttpController,
-        ProxyHttpController,
-        AuditHttpController,
-        WebHttpController,
-      ],
+      controllers: [OverviewHttpController, DomainsHttpController, ProxyHttpController, WebHttpController],
       providers: [
         { provide: ServiceDirectory, useValue: ServiceDirectory.fromConfig(config) },
         { provide: CONSOLE_SAMPLE_MS, useValue: config.CONSOLE_SAMPLE_MS },
         { provide: CONSOLE_WEB_DIR, useValue: options.webDir },
         OverviewSampler,
-        AuditLogReader,
       ],
     };
   }

@@ -11,6 +11,7 @@ export * from './nest/grpc-commands';
 export * from './nest/grpc-errors';
 export * from './nest/grpc-server.options';
 export * from './nest/subject-reader';
+export * from './nest/subject-state.http.controller';
 export * from './nest/as-of.query.dto';
 export * from './nest/causality.http.controller';
 export * from './tenant-rate-limit';

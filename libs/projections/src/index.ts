@@ -1,4 +1,6 @@
 export * from './admin-audit';
+export * from './admin-audit.migration';
+export * from './nest/admin-audit-log.http.controller';
 export * from './projection';
 export * from './projection-runner';
 export * from './projections.migration';

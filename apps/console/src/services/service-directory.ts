@@ -9,9 +9,6 @@ export interface ConsoleService {
   role: ServiceRole;
   /** Base URL, e.g. http://127.0.0.1:3001. */
   url: string;
-  /** The service's own PostgreSQL database (projectors: where the console reads the admin audit log). */
-  databaseUrl?: string;
-  databaseSchema?: string;
 }
 
 export interface ConsoleDomain {
@@ -65,8 +62,6 @@ export function parseServices(json: string): ConsoleDomain[] {
           name: service.name,
           role: service.role as ServiceRole,
           url: service.url.replace(/\/$/, ''),
-          databaseUrl: typeof service.databaseUrl === 'string' ? service.databaseUrl : undefined,
-          databaseSchema: typeof service.databaseSchema === 'string' ? service.databaseSchema : undefined,
         };
       }),
     };
@@ -75,14 +70,14 @@ export function parseServices(json: string): ConsoleDomain[] {
 
 interface ServicesFile {
   domain: string;
-  services: { name: string; role: string; port: number; database: string }[];
+  services: { name: string; role: string; port: number }[];
 }
 
 /**
  * Every domain's services from the spine.services.json files beside their code (apps/ for the first domain,
  * examples/<name>/ for the others), as `npm run up` starts them: on 127.0.0.1 at their declared ports.
  */
-export function discoverServices(root: string, databaseBaseUrl = ''): ConsoleDomain[] {
+export function discoverServices(root: string): ConsoleDomain[] {
   const files = [join(root, 'apps/spine.services.json')];
   const examples = join(root, 'examples');
   for (const dir of existsSync(examples) ? readdirSync(examples).sort() : []) {
@@ -101,7 +96,6 @@ export function discoverServices(root: string, databaseBaseUrl = ''): ConsoleDom
             name: s.name,
             role: s.role as ServiceRole,
             url: `http://127.0.0.1:${s.port}`,
-            databaseUrl: databaseBaseUrl ? `${databaseBaseUrl.replace(/\/$/, '')}/${s.database}` : undefined,
           })),
       };
     });
@@ -111,11 +105,9 @@ export function discoverServices(root: string, databaseBaseUrl = ''): ConsoleDom
 export class ServiceDirectory {
   constructor(readonly domains: ConsoleDomain[]) {}
 
-  static fromConfig(config: { CONSOLE_SERVICES: string; CONSOLE_DATABASE_BASE_URL: string }): ServiceDirectory {
+  static fromConfig(config: { CONSOLE_SERVICES: string }): ServiceDirectory {
     return new ServiceDirectory(
-      config.CONSOLE_SERVICES
-        ? parseServices(config.CONSOLE_SERVICES)
-        : discoverServices(repositoryRoot(), config.CONSOLE_DATABASE_BASE_URL),
+      config.CONSOLE_SERVICES ? parseServices(config.CONSOLE_SERVICES) : discoverServices(repositoryRoot()),
     );
   }
 

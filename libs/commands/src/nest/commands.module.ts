@@ -13,6 +13,7 @@ import { COMMANDS_OPTIONS, type CommandsModuleOptions } from './commands.options
 import { GrpcCommands } from './grpc-commands';
 import { DataSubjectsHttpController, PersonalDataHttpController } from './personal-data.http.controller';
 import { SubjectReader } from './subject-reader';
+import { subjectStateHttpController } from './subject-state.http.controller';
 
 /**
  * The command side of a domain's service in one import: the executor over the domain's catalog and model, the bus
@@ -33,6 +34,7 @@ export class CommandsModule {
         AuditHttpController,
         DataSubjectsHttpController,
         PersonalDataHttpController,
+        subjectStateHttpController(options.catalog),
       ],
       providers: [
         { provide: COMMANDS_OPTIONS, useValue: options },

@@ -1,10 +1,12 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { Pool } from 'pg';
 import { surviveDatabaseRestarts } from '@event-spine/persistence';
+import { ProjectorAdminAuditIndex1765400000000 } from '../admin-audit.migration';
 import { ProjectorOffsetResets1763800003200 } from '../offset-resets.migration';
 import { ProjectorFences1763800003100 } from '../fences.migration';
 import { ProjectionRunner } from '../projection-runner';
 import { ProjectorCore1763800001000 } from '../projections.migration';
+import { AdminAuditLogHttpController } from './admin-audit-log.http.controller';
 import { ProjectionConsumer } from './projection-consumer';
 import { InvocationsHttpController } from './invocations.http.controller';
 import { ProjectionsAdminHttpController } from './projections-admin.http.controller';
@@ -15,11 +17,12 @@ export const projectionsMigrations = [
   ProjectorCore1763800001000,
   ProjectorFences1763800003100,
   ProjectorOffsetResets1763800003200,
+  ProjectorAdminAuditIndex1765400000000,
 ];
 
 /**
  * A projector in one import: consumes the catalog's topics into the given projections, exactly once in effect
- * (ProjectionConsumer), and serves the admin routes over positions and parked subjects. Global, so the replay module
+ * (ProjectionConsumer), and serves the admin routes over positions, parked subjects and the admin audit log. Global, so the replay module
  * and the domain's read API can inject the pool, the runner and the options. The application still imports the
  * platform modules it runs on (persistence, Kafka, metrics, health) and adds `PositionsReadinessCheck` to its health
  * checks.
@@ -30,7 +33,7 @@ export class ProjectionsModule {
     return {
       module: ProjectionsModule,
       global: true,
-      controllers: [ProjectionsAdminHttpController, InvocationsHttpController],
+      controllers: [ProjectionsAdminHttpController, InvocationsHttpController, AdminAuditLogHttpController],
       providers: [
         { provide: PROJECTIONS_OPTIONS, useValue: options },
         {

@@ -12,21 +12,38 @@ interface Entry {
   details: unknown;
 }
 
-const FILTERS = ['action', 'actor', 'outcome', 'since', 'until'] as const;
+interface AuditLog {
+  entries: Entry[];
+  nextBefore: number | null;
+}
+
+const FILTERS = ['action', 'actorId', 'outcome', 'since', 'until'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
+
+// How the projector matches each filter (GET /admin/audit-log), said where it is typed.
+const HINTS: Filters = {
+  action: 'parked or parked.retry',
+  actorId: 'exactly',
+  outcome: 'starts with',
+  since: 'ISO 8601',
+  until: 'ISO 8601',
+};
 
 export function AuditPage({ session }: { session: Session }) {
   const [domain, setDomain] = useState(session.domains[0] ?? '');
-  const empty: Filters = { action: '', actor: '', outcome: '', since: '', until: '' };
+  const empty: Filters = { action: '', actorId: '', outcome: '', since: '', until: '' };
   const [draft, setDraft] = useState<Filters>(empty);
   const [filters, setFilters] = useState<Filters>(empty);
-  const query = FILTERS.filter((k) => filters[k].trim())
-    .map((k) => `${k}=${encodeURIComponent(filters[k].trim())}`)
-    .join('&');
-  const list = useLoad(
-    () => api.console<{ entries: Entry[] }>(`/api/audit/${encodeURIComponent(domain)}?limit=200&${query}`),
-    [domain, query],
-  );
+  // The ids that started each page seen, so "newer" goes back the way "older" came.
+  const [pages, setPages] = useState<number[]>([]);
+  const before = pages.at(-1);
+  const query = [
+    'limit=100',
+    ...FILTERS.filter((k) => filters[k].trim()).map((k) => `${k}=${encodeURIComponent(filters[k].trim())}`),
+    ...(before === undefined ? [] : [`before=${before}`]),
+  ].join('&');
+  const list = useLoad(() => api.service<AuditLog>(domain, 'projector', `/admin/audit-log?${query}`), [domain, query]);
+  const next = list.data?.nextBefore ?? null;
   return (
     <div data-testid="audit">
       <h1>Admin audit log</h1>
@@ -35,17 +52,25 @@ export function AuditPage({ session }: { session: Session }) {
         onSubmit={(e) => {
           e.preventDefault();
           setFilters(draft);
+          setPages([]);
         }}
       >
-        <DomainPicker domains={session.domains} value={domain} onChange={setDomain} />
+        <DomainPicker
+          domains={session.domains}
+          value={domain}
+          onChange={(d) => {
+            setDomain(d);
+            setPages([]);
+          }}
+        />
         {FILTERS.map((k) => (
           <label key={k}>
             {k}{' '}
             <input
               name={k}
               value={draft[k]}
-              size={k === 'since' || k === 'until' ? 22 : 14}
-              placeholder={k === 'since' || k === 'until' ? 'ISO 8601' : 'contains'}
+              size={k === 'since' || k === 'until' ? 22 : 16}
+              placeholder={HINTS[k]}
               onInput={(e) => setDraft({ ...draft, [k]: e.currentTarget.value })}
             />
           </label>
@@ -88,6 +113,21 @@ export function AuditPage({ session }: { session: Session }) {
         </table>
       )}
       {list.data?.entries.length === 0 && <p class="muted">No entries match.</p>}
+      {list.data && (pages.length > 0 || next !== null) && (
+        <div class="inline">
+          <button type="button" disabled={pages.length === 0} onClick={() => setPages(pages.slice(0, -1))}>
+            Newer
+          </button>
+          <button
+            type="button"
+            data-testid="audit-older"
+            disabled={next === null}
+            onClick={() => next !== null && setPages([...pages, next])}
+          >
+            Older
+          </button>
+        </div>
+      )}
     </div>
   );
 }
