@@ -24,6 +24,13 @@ import { subjectStateHttpController } from './subject-state.http.controller';
  * of the event log's tamper evidence (`/admin/audit/...`) and of personal data (`/admin/data-subjects/:id/forget`,
  * `/v1/personal-data/open`) come with it.
  */
+/** What every writer of events needs: the catalog, the topics' prefix, and to wake the relay after a commit. */
+const writerOptions = (signal: OutboxSignal, opts: CommandsModuleOptions) => ({
+  catalog: opts.catalog,
+  topicPrefix: opts.topicPrefix,
+  onCommitted: () => signal.committed(),
+});
+
 @Module({})
 export class CommandsModule {
   static forRoot(options: CommandsModuleOptions): DynamicModule {
@@ -53,21 +60,13 @@ export class CommandsModule {
         {
           provide: CommandExecutor,
           useFactory: (dataSource: DataSource, signal: OutboxSignal, opts: CommandsModuleOptions) =>
-            new CommandExecutor(dataSource, opts.model, {
-              catalog: opts.catalog,
-              topicPrefix: opts.topicPrefix,
-              onCommitted: () => signal.committed(),
-            }),
+            new CommandExecutor(dataSource, opts.model, writerOptions(signal, opts)),
           inject: [getDataSourceToken(), OutboxSignal, COMMANDS_OPTIONS],
         },
         {
           provide: DataSubjects,
           useFactory: (dataSource: DataSource, signal: OutboxSignal, opts: CommandsModuleOptions) =>
-            new DataSubjects(dataSource, opts.model, {
-              catalog: opts.catalog,
-              topicPrefix: opts.topicPrefix,
-              onCommitted: () => signal.committed(),
-            }),
+            new DataSubjects(dataSource, opts.model, writerOptions(signal, opts)),
           inject: [getDataSourceToken(), OutboxSignal, COMMANDS_OPTIONS],
         },
         CommandBus,

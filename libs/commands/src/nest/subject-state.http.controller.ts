@@ -1,12 +1,12 @@
 import { Controller, Get, Param, Query, type Type as Class } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsString, Length } from 'class-validator';
 import { Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
 import { DomainError } from '@event-spine/domain';
 import type { EventCatalog } from '@event-spine/events';
 import { ApiError, ApiRoute } from '@event-spine/http';
 import { AsOfQueryDto } from './as-of.query.dto';
 import { SubjectReader } from './subject-reader';
+import { subjectParamsDto } from '@event-spine/event-log';
 
 export class SubjectStateDto {
   @ApiProperty() subjectType!: string;
@@ -34,18 +34,7 @@ export function foldedSubjectTypes(catalog: EventCatalog): string[] {
  * subject-history controller is), so that validation and the OpenAPI enum name the catalog's subject types.
  */
 export function subjectStateHttpController(catalog: EventCatalog): Class {
-  const subjectTypes = foldedSubjectTypes(catalog);
-
-  class SubjectStateParamsDto {
-    @ApiProperty({ enum: subjectTypes })
-    @IsIn(subjectTypes, { message: `subjectType must be one of ${subjectTypes.join(', ')}` })
-    subjectType!: string;
-
-    @ApiProperty({ description: 'a UUID unless the subject type’s catalog entry says otherwise' })
-    @IsString()
-    @Length(1, 128, { message: 'subjectId must be 1 to 128 characters' })
-    subjectId!: string;
-  }
+  class SubjectStateParamsDto extends subjectParamsDto(foldedSubjectTypes(catalog)) {}
 
   @ApiTags('events')
   @Authenticated()

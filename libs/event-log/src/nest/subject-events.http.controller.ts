@@ -27,14 +27,13 @@ export interface SubjectParams {
 }
 
 /**
- * The subject-history controller for one catalog. Built per catalog (as Nest's `AuthGuard('jwt')` is per strategy):
- * the path's subject types are known only with the catalog, and validation and the OpenAPI enum read them from the
- * decorators, which run when the class is declared.
+ * The path parameters of a per-subject route over these subject types. A class per route family: validation and the
+ * OpenAPI enum read the types from the decorators, which run when the class is declared.
  */
-export function subjectEventsHttpController(catalog: EventCatalog): Class {
+export function subjectParamsDto(subjectTypes: readonly string[]): Class<SubjectParams> {
   class SubjectParamsDto implements SubjectParams {
-    @ApiProperty({ enum: catalog.subjectTypes })
-    @IsIn(catalog.subjectTypes, { message: `subjectType must be one of ${catalog.subjectTypes.join(', ')}` })
+    @ApiProperty({ enum: subjectTypes })
+    @IsIn(subjectTypes, { message: `subjectType must be one of ${subjectTypes.join(', ')}` })
     subjectType!: string;
 
     @ApiProperty({ description: 'a UUID unless the subject type’s catalog entry says otherwise' })
@@ -42,6 +41,16 @@ export function subjectEventsHttpController(catalog: EventCatalog): Class {
     @Length(1, 128, { message: 'subjectId must be 1 to 128 characters' })
     subjectId!: string;
   }
+  return SubjectParamsDto;
+}
+
+/**
+ * The subject-history controller for one catalog. Built per catalog (as Nest's `AuthGuard('jwt')` is per strategy):
+ * the path's subject types are known only with the catalog, and validation and the OpenAPI enum read them from the
+ * decorators, which run when the class is declared.
+ */
+export function subjectEventsHttpController(catalog: EventCatalog): Class {
+  class SubjectParamsDto extends subjectParamsDto(catalog.subjectTypes) {}
 
   @ApiTags('events')
   @Authenticated()
