@@ -20,6 +20,7 @@ import { latencyChart } from './lib/svg';
 import { auditCost } from './scenarios/audit';
 import { baselines } from './scenarios/baselines';
 import { closeCommandBench, commandRate, type CommandBench } from './scenarios/commands';
+import { debeziumSideBySide } from './scenarios/debezium';
 import { halfLoad } from './scenarios/latency';
 import { projectorLive } from './scenarios/projector-live';
 import { projectorRebuild } from './scenarios/rebuild';
@@ -109,6 +110,9 @@ async function main(): Promise<void> {
     if (selected('tracing')) keep(await step('8. tracing cost (off / on)', () => tracingCost(results)));
 
     if (selected('audit')) keep(await step('9. audit and personal-data cost', () => auditCost(results)));
+
+    if (selected('debezium'))
+      keep(await step('10. relay vs Debezium, side by side', () => debeziumSideBySide(results)));
   } finally {
     await Deployment.destroyAll().catch((error: unknown) => log(`cleanup: ${String(error)}`));
   }

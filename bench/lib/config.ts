@@ -72,6 +72,20 @@ export const benchConfig = {
     /** A replay whose progress does not move for this long is given up (cancelled) and reported as stalled. */
     stallMs: duration(60_000, 20_000),
   },
+  /** Debezium side by side (scenario 10): the relay and Debezium on the same rows, server, broker and consumer. */
+  debezium: {
+    /** Steady load: single-row transactions per second, and for how long. */
+    steadyRate: num('BENCH_DBZ_RATE', 200),
+    steadyMs: duration(20_000, 5000),
+    /** Rows inserted as fast as one writer can while the publisher runs, in multi-row INSERTs of `insertBatch`. */
+    burstRows: count(200_000, 5000),
+    /** Rows inserted while the publisher is stopped, then drained. */
+    drainRows: count(200_000, 5000),
+    insertBatch: 500,
+    eventsPerAccount: 20,
+    /** Longest wait for a publisher to deliver what was written. */
+    deliverTimeoutMs: num('BENCH_DBZ_TIMEOUT_S', 300) * 1000,
+  },
   /** The whole run should end within this; the open-ended steps (rebuilds) cut their waits to fit. */
   budgetMs: num('BENCH_BUDGET_S', 14 * 60) * 1000,
 } as const;

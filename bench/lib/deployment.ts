@@ -41,8 +41,8 @@ export function kafka(clientId = `${RUN_ID}-client`): Kafka {
   return new Kafka({ clientId, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new Client({ connectionString: databaseUrl() });
+async function adminQuery(sql: string, url = databaseUrl()): Promise<void> {
+  const client = new Client({ connectionString: url });
   await client.connect();
   try {
     await client.query(sql);
@@ -81,16 +81,21 @@ export class Deployment {
   /** CPU profiles written by services of this run (BENCH_CPU_PROF=1). */
   static readonly profiles: ProfiledRun[] = [];
 
-  private constructor(readonly name: string) {
+  private constructor(
+    readonly name: string,
+    /** The database its schemas live in and its services use: DATABASE_URL unless the scenario brings its own. */
+    readonly databaseUrl: string,
+  ) {
     this.topicPrefix = `${RUN_ID}.${name}.`;
     this.commandSchema = `${RUN_ID}_${name}_cmd`;
     this.projectorSchema = `${RUN_ID}_${name}_proj`;
   }
 
-  static async create(name: string): Promise<Deployment> {
-    const d = new Deployment(name);
+  /** `options.databaseUrl`: another PostgreSQL server than DATABASE_URL's (e.g. a private cluster of the scenario). */
+  static async create(name: string, options: { databaseUrl?: string } = {}): Promise<Deployment> {
+    const d = new Deployment(name, options.databaseUrl ?? databaseUrl());
     Deployment.all.push(d);
-    await adminQuery(`CREATE SCHEMA "${d.commandSchema}"; CREATE SCHEMA "${d.projectorSchema}"`);
+    await adminQuery(`CREATE SCHEMA "${d.commandSchema}"; CREATE SCHEMA "${d.projectorSchema}"`, d.databaseUrl);
     return d;
   }
 
@@ -105,7 +110,7 @@ export class Deployment {
 
   private env(app: AppName, extra: Record<string, string>): Record<string, string> {
     return {
-      DATABASE_URL: databaseUrl(),
+      DATABASE_URL: this.databaseUrl,
       DATABASE_SCHEMA: app === 'projector' ? this.projectorSchema : this.commandSchema,
       KAFKA_BROKERS: kafkaBrokers().join(','),
       KAFKA_TOPIC_PREFIX: this.topicPrefix,
@@ -171,12 +176,16 @@ export class Deployment {
 
   /** Applies the command service's migrations (all of them, as it would) without starting it (the relay's database is the command service's). */
   async migrateCommandSchema(): Promise<void> {
-    await runMigrations(this.commandSchema, [...eventLogMigrations, ...outboxMigrations, ...commandsMigrations]);
+    await runMigrations(
+      this.commandSchema,
+      [...eventLogMigrations, ...outboxMigrations, ...commandsMigrations],
+      this.databaseUrl,
+    );
   }
 
   /** Applies the projector's core and read-model migrations; the projector applies any newer ones itself. */
   async migrateProjectorSchema(): Promise<void> {
-    await runMigrations(this.projectorSchema, [ProjectorCore1763800001000, ...readModelMigrations]);
+    await runMigrations(this.projectorSchema, [ProjectorCore1763800001000, ...readModelMigrations], this.databaseUrl);
   }
 
   async createTopics(admin: Admin, topics = this.topics): Promise<void> {
@@ -192,6 +201,7 @@ export class Deployment {
     await Promise.all([...this.running.keys()].map((app) => this.stop(app, 'SIGTERM')));
     await adminQuery(
       `DROP SCHEMA IF EXISTS "${this.commandSchema}" CASCADE; DROP SCHEMA IF EXISTS "${this.projectorSchema}" CASCADE`,
+      this.databaseUrl,
     );
   }
 
@@ -212,9 +222,9 @@ export class Deployment {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM's own migration list type
-async function runMigrations(schema: string, migrations: Function[]): Promise<void> {
+async function runMigrations(schema: string, migrations: Function[], url = databaseUrl()): Promise<void> {
   const dataSource = new DataSource(
-    dataSourceOptions({ url: databaseUrl(), schema, poolSize: 2, applicationName: `${RUN_ID}-migrate`, migrations }),
+    dataSourceOptions({ url, schema, poolSize: 2, applicationName: `${RUN_ID}-migrate`, migrations }),
   );
   await dataSource.initialize();
   try {

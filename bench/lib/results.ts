@@ -3,7 +3,19 @@
  * (when the target is relative), the ratio, the target and whether it is met; absolute numbers stay with it.
  */
 
-export type BaselineId = 'B_pg' | 'B_prod' | 'B_cons' | 'B_upsert' | 'B_naive_rebuild' | 'B_send_p50' | 'B_send_p99';
+export type BaselineId =
+  | 'B_pg'
+  | 'B_prod'
+  | 'B_cons'
+  | 'B_upsert'
+  | 'B_naive_rebuild'
+  | 'B_send_p50'
+  | 'B_send_p99'
+  /** Debezium's figures, measured in the same run on the same rows (scenario 10): references, not raw baselines. */
+  | 'D_dbz_rate'
+  | 'D_dbz_drain'
+  | 'D_dbz_cpu'
+  | 'D_dbz_p99';
 
 export interface Baseline {
   id: BaselineId;
@@ -101,6 +113,35 @@ export class Results {
   against(row: Row, baseline: BaselineId): Row {
     const b = this.baselines.get(baseline);
     return b && b.value > 0 ? { ...row, baseline: b, ratio: row.measured / b.value } : row;
+  }
+
+  /**
+   * A row whose target is at most `max` times a figure measured in this run (e.g. a latency or a cost against
+   * Debezium's): shown as an absolute bound (`max` × that figure) with the ratio beside it; unjudged if it is missing.
+   */
+  ratioMaxRow(
+    scenario: string,
+    metric: string,
+    measured: number,
+    unit: string,
+    baseline: BaselineId,
+    max: number,
+    note?: string,
+  ): Row {
+    const b = this.baselines.get(baseline);
+    const ratio = b && b.value > 0 ? measured / b.value : undefined;
+    const bound = `${max}× ${baseline}`;
+    return {
+      scenario,
+      metric,
+      measured,
+      unit,
+      target: { kind: 'max', max: b ? Number((max * b.value).toPrecision(4)) : NaN },
+      baseline: b,
+      ratio,
+      met: ratio === undefined || !Number.isFinite(ratio) ? undefined : ratio <= max,
+      note: [b ? `target ${bound}` : `baseline ${baseline} was not measured`, note].filter(Boolean).join('; '),
+    };
   }
 
   infoRow(scenario: string, metric: string, measured: number, unit: string, note?: string): Row {

@@ -1,0 +1,567 @@
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Consumer, KafkaMessage } from 'kafkajs';
+import { Pool } from 'pg';
+import { enqueueOutbox, OutboxSignal, outboxChannel, type OutboxMessage } from '@event-spine/outbox';
+import { benchConfig } from '../lib/config';
+import { ConnectStandalone, CONNECT_VERSION, DEBEZIUM_VERSION, ensureDebezium } from '../lib/debezium';
+import { Deployment, kafka, kafkaBrokers, RUN_ID } from '../lib/deployment';
+import { EventStream } from '../lib/events';
+import { timeUntil } from '../lib/pipeline-watch';
+import { PrivateCluster } from '../lib/private-cluster';
+import { cpuSeconds } from '../lib/proc';
+import type { Results, Row, ScenarioResult } from '../lib/results';
+import { cdf, round, summarize } from '../lib/stats';
+
+const SCENARIO = '10. Relay vs Debezium';
+const DBZ_SCHEMA = 'dbz';
+const log = (message: string) =>
+  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}]   debezium: ${message}\n`);
+
+/** One publisher under test: the relay or Debezium, with the outbox it reads and the topics it writes. */
+interface Publisher {
+  name: 'relay' | 'debezium';
+  topicPrefix: string;
+  topics: string[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The publisher's own process (the relay's Node.js process, Connect's JVM). */
+  pid(): number | undefined;
+  /** Writes `messages` into its outbox in one autocommit statement (what a command transaction writes). */
+  insert(pool: Pool, messages: readonly OutboxMessage[]): Promise<void>;
+}
+
+/**
+ * The consumer both publishers are measured with: kafkajs with the projector's consumer settings (eachBatch,
+ * maxWaitTimeInMs 50), its own group, reading the publisher's topics. It notes when each event (by the envelope's id,
+ * in the value both publish byte for byte) first arrives; duplicates (at-least-once) are not counted twice.
+ */
+class Arrivals {
+  private arrivals = new Map<string, number>();
+  firstAt = NaN;
+  lastAt = NaN;
+
+  private constructor(private readonly consumer: Consumer) {}
+
+  static async start(topics: string[], name: string): Promise<Arrivals> {
+    const consumer = kafka(`${RUN_ID}-${name}-consumer`).consumer({
+      groupId: `${RUN_ID}-${name}-consumer`,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      maxWaitTimeInMs: 50,
+      allowAutoTopicCreation: false,
+    });
+    const a = new Arrivals(consumer);
+    let joined: () => void = () => undefined;
+    const hasJoined = new Promise<void>((r) => (joined = r));
+    consumer.on(consumer.events.GROUP_JOIN, () => joined());
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const now = performance.now();
+        for (const m of batch.messages) a.arrived(m, now);
+      },
+    });
+    await hasJoined;
+    return a;
+  }
+
+  private arrived(m: KafkaMessage, now: number): void {
+    const id = eventIdOf(m.value);
+    if (id === undefined || this.arrivals.has(id)) return;
+    this.arrivals.set(id, now);
+    if (Number.isNaN(this.firstAt)) this.firstAt = now;
+    this.lastAt = now;
+  }
+
+  /** Starts a new phase: forgets earlier arrivals. */
+  reset(): void {
+    this.arrivals = new Map();
+    this.firstAt = NaN;
+    this.lastAt = NaN;
+  }
+
+  get count(): number {
+    return this.arrivals.size;
+  }
+
+  at(eventId: string): number | undefined {
+    return this.arrivals.get(eventId);
+  }
+
+  async waitFor(expected: number, timeoutMs: number): Promise<void> {
+    await timeUntil(async () => this.count >= expected, timeoutMs, 20);
+    if (this.count < expected) throw new Error(`${this.count} of ${expected} events arrived within ${timeoutMs} ms`);
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
+/** The envelope's id: serializeEnvelope writes it first (`{"id":"<uuid>",…`), so no JSON parse per message. */
+function eventIdOf(value: Buffer | null): string | undefined {
+  if (!value) return undefined;
+  if (value.toString('latin1', 0, 7) === '{"id":"') return value.toString('latin1', 7, 43);
+  try {
+    return (JSON.parse(value.toString()) as { id?: string }).id;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU of the publisher's process and of its PostgreSQL backends (every client backend and walsender of the private
+ * cluster that is not the bench's own), sampled every 100 ms, so any window (first to last arrival) can be read off.
+ */
+class CpuTimeline {
+  private readonly last = new Map<number, number>();
+  private readonly samples: { at: number; cpu: Map<number, number> }[] = [];
+  private backends: number[] = [];
+  private running = true;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly db: Pool,
+    private readonly publisherPid: () => number | undefined,
+  ) {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    let n = 0;
+    while (this.running) {
+      if (n++ % 3 === 0) {
+        const { rows } = await this.db
+          .query<{ pid: number }>(
+            `SELECT pid FROM pg_stat_activity
+              WHERE backend_type IN ('client backend', 'walsender') AND pid <> pg_backend_pid()
+                AND coalesce(application_name, '') NOT LIKE $1`,
+            [`${RUN_ID}%`],
+          )
+          .catch(() => ({ rows: [] as { pid: number }[] }));
+        this.backends = rows.map((r) => r.pid);
+      }
+      this.sample();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private sample(): void {
+    const pid = this.publisherPid();
+    for (const p of [...(pid ? [pid] : []), ...this.backends]) {
+      const cpu = cpuSeconds(p);
+      if (Number.isFinite(cpu)) this.last.set(p, cpu);
+    }
+    this.samples.push({ at: performance.now(), cpu: new Map(this.last) });
+  }
+
+  /** CPU seconds used between the last sample at or before `from` and the first at or after `to`. */
+  cpuBetween(from: number, to: number): { cpuSeconds: number; seconds: number } {
+    this.sample();
+    const start = [...this.samples].reverse().find((s) => s.at <= from) ?? this.samples[0];
+    const end = this.samples.find((s) => s.at >= to) ?? this.samples[this.samples.length - 1];
+    let cpu = 0;
+    for (const [pid, value] of end.cpu) cpu += value - (start.cpu.get(pid) ?? 0);
+    return { cpuSeconds: cpu, seconds: (end.at - start.at) / 1000 };
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+interface Figures {
+  warmupRows: number;
+  steady: {
+    targetRate: number;
+    achievedRate: number;
+    transactions: number;
+    consumed: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+    cpuMsPer1000: number;
+    cores: number;
+  };
+  burst: {
+    rows: number;
+    insertRate: number;
+    backlogAtInsertEnd: number;
+    deliveredRate: number;
+    secondsFirstToLast: number;
+    cpuMsPer1000: number;
+  };
+  drain: {
+    rows: number;
+    startSeconds: number;
+    rate: number;
+    secondsFirstToLast: number;
+    cpuMsPer1000: number;
+    cores: number;
+  };
+}
+
+/** The three measured phases for one publisher, with the other one stopped. */
+async function measure(p: Publisher, db: Pool, writers: Pool): Promise<{ figures: Figures; latencies: number[] }> {
+  const cfg = benchConfig.debezium;
+  const stream = new EventStream(`dbz-${p.name}`, cfg.burstRows + cfg.drainRows + 1_000_000, cfg.eventsPerAccount);
+  let next = 0;
+  const take = (n: number) => {
+    const messages = stream.messages(p.topicPrefix, next, next + n);
+    next += n;
+    return messages;
+  };
+  const arrivals = await Arrivals.start(p.topics, p.name);
+  const cpu = new CpuTimeline(db, () => p.pid());
+  try {
+    await p.start();
+
+    // Warm-up (JIT of both, connections, metadata): a few hundred rows, all delivered before anything is timed.
+    const warmupRows = 500;
+    for (let i = 0; i < warmupRows; i += 50) {
+      await p.insert(writers, take(50));
+      await sleep(20);
+    }
+    await arrivals.waitFor(warmupRows, cfg.deliverTimeoutMs);
+    await sleep(500);
+
+    // 1. Steady load: single-row transactions at a fixed rate (open loop), commit → consumed per event.
+    arrivals.reset();
+    const committed: { id: string; at: number }[] = [];
+    const interval = 1000 / cfg.steadyRate;
+    const total = Math.round((cfg.steadyMs / 1000) * cfg.steadyRate);
+    const inFlight = new Set<Promise<void>>();
+    const loadStart = performance.now();
+    for (let i = 0; i < total; i++) {
+      await sleep(loadStart + i * interval - performance.now());
+      const [m] = take(1);
+      const tx = p.insert(writers, [m]).then(() => void committed.push({ id: m.eventId, at: performance.now() }));
+      inFlight.add(tx);
+      void tx.finally(() => inFlight.delete(tx));
+      if (inFlight.size >= 32) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    const loadEnd = performance.now();
+    await arrivals.waitFor(total, cfg.deliverTimeoutMs);
+    const latencies = committed.map((c) => arrivals.at(c.id)! - c.at);
+    const lat = summarize(latencies);
+    const steadyCpu = cpu.cpuBetween(loadStart, loadEnd);
+    const steady = {
+      targetRate: cfg.steadyRate,
+      achievedRate: round(total / ((loadEnd - loadStart) / 1000)),
+      transactions: total,
+      consumed: arrivals.count,
+      p50: round(lat.p50, 2),
+      p90: round(lat.p90, 2),
+      p99: round(lat.p99, 2),
+      max: round(lat.max, 2),
+      cpuMsPer1000: round((steadyCpu.cpuSeconds * 1e6) / total, 1),
+      cores: round(steadyCpu.cpuSeconds / steadyCpu.seconds, 3),
+    };
+    log(`${p.name} steady: p50 ${steady.p50} ms, p99 ${steady.p99} ms, ${steady.cores} cores`);
+    await sleep(500);
+
+    // 2. As fast as one writer can (multi-row INSERTs, messages made beforehand) while the publisher runs.
+    const batches = (rows: number) => {
+      const out: OutboxMessage[][] = [];
+      for (let i = 0; i < rows; i += cfg.insertBatch) out.push(take(Math.min(cfg.insertBatch, rows - i)));
+      return out;
+    };
+    const burstBatches = batches(cfg.burstRows);
+    arrivals.reset();
+    const burstStart = performance.now();
+    for (const batch of burstBatches.splice(0)) await p.insert(writers, batch);
+    const burstEnd = performance.now();
+    const backlogAtInsertEnd = cfg.burstRows - arrivals.count;
+    await arrivals.waitFor(cfg.burstRows, cfg.deliverTimeoutMs);
+    const burstCpu = cpu.cpuBetween(arrivals.firstAt, arrivals.lastAt);
+    const burst = {
+      rows: cfg.burstRows,
+      insertRate: round(cfg.burstRows / ((burstEnd - burstStart) / 1000)),
+      backlogAtInsertEnd,
+      deliveredRate: round(cfg.burstRows / ((arrivals.lastAt - arrivals.firstAt) / 1000)),
+      secondsFirstToLast: round((arrivals.lastAt - arrivals.firstAt) / 1000, 2),
+      cpuMsPer1000: round((burstCpu.cpuSeconds * 1e6) / cfg.burstRows, 1),
+    };
+    log(`${p.name} burst: ${burst.deliveredRate} rows/s delivered, backlog ${backlogAtInsertEnd} at insert end`);
+
+    // 3. Backlog drain: rows written while the publisher is stopped, then it starts.
+    await p.stop();
+    for (const batch of batches(cfg.drainRows)) await p.insert(writers, batch);
+    arrivals.reset();
+    const spawnedAt = performance.now();
+    await p.start();
+    await arrivals.waitFor(cfg.drainRows, cfg.deliverTimeoutMs);
+    // 4. CPU during the drain: first to last arrival (process start-up is not in it).
+    const drainCpu = cpu.cpuBetween(arrivals.firstAt, arrivals.lastAt);
+    const drain = {
+      rows: cfg.drainRows,
+      startSeconds: round((arrivals.firstAt - spawnedAt) / 1000, 2),
+      rate: round(cfg.drainRows / ((arrivals.lastAt - arrivals.firstAt) / 1000)),
+      secondsFirstToLast: round((arrivals.lastAt - arrivals.firstAt) / 1000, 2),
+      cpuMsPer1000: round((drainCpu.cpuSeconds * 1e6) / cfg.drainRows, 1),
+      cores: round(drainCpu.cpuSeconds / drainCpu.seconds, 3),
+    };
+    log(`${p.name} drain: ${drain.rate} rows/s, ${drain.cpuMsPer1000} CPU-ms per 1,000 rows`);
+    return { figures: { warmupRows, steady, burst, drain }, latencies };
+  } finally {
+    await cpu.stop();
+    await p.stop().catch(() => undefined);
+    await arrivals.stop().catch(() => undefined);
+  }
+}
+
+/**
+ * Scenario 10: the relay and Debezium (PostgreSQL connector, pgoutput, Outbox Event Router, Connect standalone) side
+ * by side on a private PostgreSQL cluster with wal_level=logical, the same message keys and values, the same broker,
+ * topics of the same shape and the same consumer. Each publisher is measured with the other stopped: steady 200 tx/s
+ * (commit → consumed), a burst from one writer (delivered rows/s, backlog), a backlog drain (rate, CPU per row).
+ */
+export async function debeziumSideBySide(results: Results): Promise<ScenarioResult> {
+  const started = performance.now();
+  const cfg = benchConfig.debezium;
+  ensureDebezium(log);
+  const cluster = await PrivateCluster.start(`bench-dbz-${RUN_ID}`);
+  // Ctrl-C or a crash of the bench: neither the server nor the JVM may outlive it.
+  let connect: ConnectStandalone | undefined;
+  const onExit = () => {
+    if (connect?.pid) process.kill(connect.pid, 'SIGKILL');
+    cluster.destroy();
+  };
+  process.once('exit', onExit);
+  const admin = kafka(`${RUN_ID}-dbz-admin`).admin();
+  let deployment: Deployment | undefined;
+  let db: Pool | undefined;
+  let writers: Pool | undefined;
+  const dbzPrefix = `${RUN_ID}.dbz.`;
+  let succeeded = false;
+  try {
+    await admin.connect();
+    deployment = await Deployment.create('dbzrelay', { databaseUrl: cluster.url });
+    const d = deployment;
+    await d.migrateCommandSchema();
+    db = new Pool({ connectionString: cluster.url, max: 2, application_name: `${RUN_ID}-dbz-bench` });
+    await db.query(`
+      CREATE SCHEMA ${DBZ_SCHEMA};
+      CREATE TABLE ${DBZ_SCHEMA}.outbox (
+        id            uuid PRIMARY KEY,
+        aggregatetype text NOT NULL,
+        aggregateid   text NOT NULL,
+        type          text NOT NULL,
+        payload       text NOT NULL
+      )`);
+    const relayTopics = d.topics;
+    const dbzTopics = relayTopics.map((t) => dbzPrefix + t.slice(d.topicPrefix.length));
+    await d.createTopics(admin, relayTopics);
+    await d.createTopics(admin, dbzTopics);
+    writers = new Pool({ connectionString: cluster.url, max: 4, application_name: `${RUN_ID}-dbz-writer` });
+    const relayWriters = new Pool({
+      connectionString: cluster.url,
+      max: 4,
+      application_name: `${RUN_ID}-dbz-writer`,
+      options: `-c search_path=${d.commandSchema}`,
+    });
+    // The command service's wake-up of the relay after commits (one NOTIFY per turn of the event loop), on a
+    // connection of its own so it never queues behind the writers' INSERTs.
+    const notifier = new Pool({ connectionString: cluster.url, max: 1, application_name: `${RUN_ID}-dbz-writer` });
+    const signal = new OutboxSignal(
+      { query: async <T>(sql: string, params?: unknown[]) => (await notifier.query(sql, params)).rows as T },
+      outboxChannel(d.commandSchema),
+    );
+
+    const relay: Publisher = {
+      name: 'relay',
+      topicPrefix: d.topicPrefix,
+      topics: relayTopics,
+      start: async () => void (await d.start('outbox-relay', { RELAY_BATCH_SIZE: String(benchConfig.relayBatchSize) })),
+      stop: () => d.stop('outbox-relay'),
+      pid: () => {
+        try {
+          return d.service('outbox-relay').child.pid;
+        } catch {
+          return undefined;
+        }
+      },
+      insert: async (_pool, messages) => {
+        await enqueueOutbox(
+          { query: async <T>(sql: string, params?: unknown[]) => (await relayWriters.query(sql, params)).rows as T },
+          messages,
+        );
+        signal.committed();
+      },
+    };
+
+    const port = Number(new URL(cluster.url).port);
+    connect = ConnectStandalone.prepare(resolve(__dirname, '../../.local/debezium/runs', RUN_ID), {
+      name: `${RUN_ID.replace(/[^a-z0-9_]/g, '_')}_dbz`,
+      database: { host: '127.0.0.1', port, user: 'postgres', dbname: 'postgres' },
+      table: `${DBZ_SCHEMA}.outbox`,
+      brokers: kafkaBrokers(),
+    });
+    const c = connect;
+    const debezium: Publisher = {
+      name: 'debezium',
+      topicPrefix: dbzPrefix,
+      topics: dbzTopics,
+      start: () => c.start(),
+      stop: () => c.stop(),
+      pid: () => c.pid,
+      insert: async (pool, messages) => {
+        await pool.query(
+          `INSERT INTO ${DBZ_SCHEMA}.outbox (id, aggregatetype, aggregateid, type, payload)
+           SELECT i, t, k, y, v
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS m(i, t, k, y, v, n)
+            ORDER BY n`,
+          [
+            messages.map((m) => m.eventId),
+            messages.map((m) => m.topic),
+            messages.map((m) => m.key),
+            messages.map((m) => m.headers['event-type'] ?? 'event'),
+            messages.map((m) => m.value),
+          ],
+        );
+      },
+    };
+
+    // The relay first: Debezium's replication slot does not exist yet, so no slot retains WAL while the relay runs.
+    let relayRun: { figures: Figures; latencies: number[] };
+    try {
+      relayRun = await measure(relay, db, writers);
+    } finally {
+      await relayWriters.end();
+      await notifier.end();
+    }
+    const dbzRun = await measure(debezium, db, writers);
+    results.cdfs.push(
+      { name: `10. commit → consumed at ${cfg.steadyRate} tx/s, relay`, points: cdf(relayRun.latencies) },
+      { name: `10. commit → consumed at ${cfg.steadyRate} tx/s, Debezium`, points: cdf(dbzRun.latencies) },
+    );
+    const dbz = dbzRun.figures;
+    succeeded = true;
+    const how = (what: string) =>
+      `Debezium ${DEBEZIUM_VERSION} (pgoutput, Outbox Event Router, Connect standalone ${CONNECT_VERSION}), ${what}, same rows, server, broker and consumer, this run`;
+    results.setBaseline({
+      id: 'D_dbz_rate',
+      value: dbz.burst.deliveredRate,
+      unit: 'rows/s',
+      how: how(`delivered rows/s while one writer inserts ${dbz.burst.rows.toLocaleString('en')} rows`),
+    });
+    results.setBaseline({
+      id: 'D_dbz_drain',
+      value: dbz.drain.rate,
+      unit: 'rows/s',
+      how: how(`drain of ${dbz.drain.rows.toLocaleString('en')} rows written while stopped`),
+    });
+    results.setBaseline({
+      id: 'D_dbz_cpu',
+      value: dbz.drain.cpuMsPer1000,
+      unit: 'CPU-ms/1k rows',
+      how: how('CPU of the Connect JVM and its PostgreSQL backends during the drain'),
+    });
+    results.setBaseline({
+      id: 'D_dbz_p99',
+      value: dbz.steady.p99,
+      unit: 'ms',
+      how: how(`commit → consumed p99 at ${cfg.steadyRate} single-row tx/s`),
+    });
+    const r = relayRun.figures;
+    const rows: Row[] = [
+      results.ratioRow(
+        SCENARIO,
+        `relay: delivered rows/s, one writer inserting ${r.burst.rows.toLocaleString('en')} rows`,
+        r.burst.deliveredRate,
+        'rows/s',
+        'D_dbz_rate',
+        1.2,
+        `writer ${r.burst.insertRate} rows/s; backlog at insert end: relay ${r.burst.backlogAtInsertEnd}, Debezium ${dbz.burst.backlogAtInsertEnd} rows`,
+      ),
+      results.ratioRow(
+        SCENARIO,
+        `relay: backlog drain, ${r.drain.rows.toLocaleString('en')} rows`,
+        r.drain.rate,
+        'rows/s',
+        'D_dbz_drain',
+        1.2,
+      ),
+      results.ratioMaxRow(
+        SCENARIO,
+        'relay: CPU-ms per 1,000 rows during the drain (relay + its PostgreSQL backends)',
+        r.drain.cpuMsPer1000,
+        'CPU-ms',
+        'D_dbz_cpu',
+        1,
+      ),
+      results.ratioMaxRow(
+        SCENARIO,
+        `relay: commit → consumed p99 at ${cfg.steadyRate} tx/s`,
+        r.steady.p99,
+        'ms',
+        'D_dbz_p99',
+        0.5,
+        `p50 relay ${r.steady.p50} ms, Debezium ${dbz.steady.p50} ms`,
+      ),
+      results.infoRow(SCENARIO, `relay: commit → consumed p50 at ${cfg.steadyRate} tx/s`, r.steady.p50, 'ms'),
+      results.infoRow(
+        SCENARIO,
+        `relay: CPU at ${cfg.steadyRate} tx/s (relay + backends)`,
+        r.steady.cpuMsPer1000,
+        'CPU-ms/1k rows',
+        `${r.steady.cores} cores`,
+      ),
+      results.infoRow(SCENARIO, 'relay: backlog at the end of inserting', r.burst.backlogAtInsertEnd, 'rows'),
+      results.infoRow(SCENARIO, 'Debezium: delivered rows/s, one writer', dbz.burst.deliveredRate, 'rows/s'),
+      results.infoRow(SCENARIO, 'Debezium: backlog at the end of inserting', dbz.burst.backlogAtInsertEnd, 'rows'),
+      results.infoRow(SCENARIO, 'Debezium: backlog drain', dbz.drain.rate, 'rows/s'),
+      results.infoRow(
+        SCENARIO,
+        'Debezium: CPU-ms per 1,000 rows during the drain (JVM + backends)',
+        dbz.drain.cpuMsPer1000,
+        'CPU-ms',
+      ),
+      results.infoRow(SCENARIO, `Debezium: commit → consumed p50 at ${cfg.steadyRate} tx/s`, dbz.steady.p50, 'ms'),
+      results.infoRow(SCENARIO, `Debezium: commit → consumed p99 at ${cfg.steadyRate} tx/s`, dbz.steady.p99, 'ms'),
+      results.infoRow(
+        SCENARIO,
+        `Debezium: CPU at ${cfg.steadyRate} tx/s (JVM + backends)`,
+        dbz.steady.cpuMsPer1000,
+        'CPU-ms/1k rows',
+        `${dbz.steady.cores} cores`,
+      ),
+    ];
+    return {
+      id: 'debezium',
+      title: SCENARIO,
+      rows,
+      details: {
+        debezium: { version: DEBEZIUM_VERSION, connect: CONNECT_VERSION, ...dbz },
+        relay: { batchSize: benchConfig.relayBatchSize, ...r },
+        partitions: benchConfig.partitions,
+        topics: { relay: relayTopics, debezium: dbzTopics },
+      },
+      wallSeconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await connect?.stop().catch(() => undefined);
+    await deployment?.destroy().catch(() => undefined);
+    await writers?.end().catch(() => undefined);
+    await db?.end().catch(() => undefined);
+    const topics = (await admin.listTopics().catch(() => [] as string[])).filter(
+      (t) => t.startsWith(dbzPrefix) || (deployment && t.startsWith(deployment.topicPrefix)),
+    );
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 }).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    cluster.destroy();
+    process.removeListener('exit', onExit);
+    if (connect?.pid) execFileSync('kill', ['-9', String(connect.pid)]);
+    // Connect's configuration, offsets and log stay in .local/debezium/runs/<run> when something failed.
+    if (connect && succeeded) rmSync(connect.dir, { recursive: true, force: true });
+  }
+}
