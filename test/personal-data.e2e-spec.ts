@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka } from 'kafkajs';
 import { signToken } from '@event-spine/auth';
+import { personalDataOpener } from '@event-spine/projections';
 import { waitFor, type ServiceProcess } from '@event-spine/testing';
 import { call, E2E_SECRET, Pipeline, token } from './support/pipeline';
 import { expectReadModelsToEqualTheFold } from './support/read-models';
@@ -255,6 +256,34 @@ describe('erasable personal data (crypto-shredding)', () => {
       message: 'a later account applied',
     });
   });
+
+  it('opens a batch larger than the command service accepts in one body, in several requests', async () => {
+    const { rows } = await pipeline.commandSchema.pool.query<{ id: string; payload: unknown }>(
+      `SELECT id, payload FROM event_log WHERE tenant_id = 'tenant-e2e' AND data_subject_id IS NOT NULL`,
+    );
+    // 400 copies of each sealed event: far beyond the 64 KiB body limit in one request.
+    const many = Array.from({ length: 400 }, () => rows).flat();
+    const bytes = Buffer.byteLength(JSON.stringify({ events: many }));
+    expect(bytes).toBeGreaterThan(64 * 1024);
+    const oneBody = await fetch(`${commands.url}/v1/personal-data/open`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await serviceToken()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events: many.slice(0, 1000) }),
+    });
+    expect(oneBody.status).toBe(413);
+    const opened = await personalDataOpener(commands.url, E2E_SECRET)('tenant-e2e', many);
+    expect(opened).toHaveLength(many.length);
+    const names = new Set(opened.map((o) => ('payload' in o ? (o.payload as { ownerName?: unknown }).ownerName : o)));
+    // Ada forgotten (null), Bob and Carol opened; the moved copy was never stored.
+    expect([...names].sort()).toEqual(['Bob Babbage', 'Carol', null].sort());
+  });
+
+  const serviceToken = () =>
+    signToken(
+      { actorId: 'projector', actorType: 'service', tenantId: 'tenant-e2e', spaceId: 'projector', roles: ['service'] },
+      E2E_SECRET,
+      '5m',
+    );
 
   /** Every message value on a topic, from the beginning (at least `atLeast` of them). */
   async function topicValues(topic: string, atLeast: number): Promise<string[]> {
