@@ -276,6 +276,12 @@ describe('erasable personal data (crypto-shredding)', () => {
     const names = new Set(opened.map((o) => ('payload' in o ? (o.payload as { ownerName?: unknown }).ownerName : o)));
     // Ada forgotten (null), Bob and Carol opened; the moved copy was never stored.
     expect([...names].sort()).toEqual(['Bob Babbage', 'Carol', null].sort());
+
+    // Another tenant's service cannot open them: its tenant holds no key for these data subjects.
+    const foreign = await personalDataOpener(commands.url, E2E_SECRET)('tenant-other', rows);
+    expect(foreign.map((o) => ('payload' in o ? (o.payload as { ownerName?: unknown }).ownerName : o))).toEqual(
+      rows.map(() => null),
+    );
   });
 
   const serviceToken = () =>

@@ -54,6 +54,9 @@ export function sealedDataSubjects(payload: unknown): string[] {
   return [...found];
 }
 
+/** One event's payload with its sealed fields opened, or why they could not be (changed since sealing, wrong key). */
+export type OpenedPayload = { payload: unknown } | { error: string };
+
 /** A sealed value that does not open with its data subject's key: the wrong key, or bytes changed since sealing. */
 export class SealedValueError extends Error {}
 

@@ -6,6 +6,7 @@ import {
   sealedDataSubjects,
   type EventCatalog,
   type EventEnvelope,
+  type OpenedPayload,
 } from '@event-spine/events';
 import { withTransaction } from '@event-spine/persistence';
 import { checkSequence } from './sequence-check';
@@ -75,7 +76,7 @@ export type GapRepair = (ref: SubjectRef, afterSequence: number, upToSequence: n
 export type PersonalDataOpener = (
   tenantId: string,
   events: readonly Pick<EventEnvelope, 'id' | 'payload'>[],
-) => Promise<({ payload: unknown } | { error: string })[]>;
+) => Promise<OpenedPayload[]>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -586,7 +587,7 @@ export class ProjectionRunner {
       );
     }
     if (sealed.length === 0) return deliveries;
-    const payloads = new Map<Delivery, { payload: unknown } | { error: string }>();
+    const payloads = new Map<Delivery, OpenedPayload>();
     const byTenant = new Map<string, Delivery[]>();
     for (const d of sealed) {
       // The event id binds each sealed value: without one, nothing opens it.

@@ -17,7 +17,7 @@ import type { FastifyRequest } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { AdminOnly, Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
 import { openEach } from '@event-spine/event-log';
-import type { EventEnvelope } from '@event-spine/events';
+import type { EventEnvelope, OpenedPayload } from '@event-spine/events';
 import { ApiError, ApiRoute, correlationIdOf } from '@event-spine/http';
 import { DataSubjects } from '../data-subjects';
 
@@ -106,7 +106,7 @@ export class OpenedDto {
       'per event, in order: `{payload}` opened (null where forgotten), or `{error}` for a sealed value that does not open',
     items: { type: 'object', additionalProperties: true },
   })
-  results!: ({ payload: unknown } | { error: string })[];
+  results!: OpenedPayload[];
 }
 
 export const SERVICE_ROLE = 'service';

@@ -1,15 +1,18 @@
-import { openPayload, SealedValueError, sealedDataSubjects, type EventEnvelope } from '@event-spine/events';
+import {
+  openPayload,
+  SealedValueError,
+  sealedDataSubjects,
+  type EventEnvelope,
+  type OpenedPayload,
+} from '@event-spine/events';
 import type { Queryable } from '../queryable';
 import { keysForReading } from './data-subject-keys.store';
-
-/** One event's payload opened, or why it could not be (a sealed value changed since sealing, or the wrong key). */
-export type Opened = { payload: unknown } | { error: string };
 
 /**
  * Each event's payload with its sealed personal fields opened with their data subjects' keys, or null where a key was
  * destroyed. One query for the keys of the whole page; none when nothing in it is sealed.
  */
-export async function openEach(db: Queryable, events: readonly EventEnvelope[]): Promise<Opened[]> {
+export async function openEach(db: Queryable, events: readonly EventEnvelope[]): Promise<OpenedPayload[]> {
   const wanted = new Map<string, Set<string>>();
   for (const e of events) {
     for (const ds of sealedDataSubjects(e.payload)) {

@@ -1,8 +1,6 @@
 import { signToken } from '@event-spine/auth';
-import type { EventEnvelope } from '@event-spine/events';
+import type { EventEnvelope, OpenedPayload as Opened } from '@event-spine/events';
 import type { PersonalDataOpener } from '../projection-runner';
-
-type Opened = Awaited<ReturnType<PersonalDataOpener>>[number];
 
 /**
  * Opens sealed personal fields through the command service that holds the keys (`POST /v1/personal-data/open`), as
