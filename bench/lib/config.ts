@@ -85,6 +85,8 @@ export const benchConfig = {
     eventsPerAccount: 20,
     /** Longest wait for a publisher to deliver what was written. */
     deliverTimeoutMs: num('BENCH_DBZ_TIMEOUT_S', 300) * 1000,
+    /** BENCH_DBZ_RELAY_ONLY=1: measure the relay alone (for working on it; reports no ratios, meets no target). */
+    relayOnly: process.env.BENCH_DBZ_RELAY_ONLY === '1',
   },
   /** The whole run should end within this; the open-ended steps (rebuilds) cut their waits to fit. */
   budgetMs: num('BENCH_BUDGET_S', 14 * 60) * 1000,

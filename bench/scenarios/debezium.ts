@@ -160,13 +160,19 @@ class CpuTimeline {
   }
 
   /** CPU seconds used between the last sample at or before `from` and the first at or after `to`. */
-  cpuBetween(from: number, to: number): { cpuSeconds: number; seconds: number } {
+  cpuBetween(from: number, to: number): { cpuSeconds: number; publisherSeconds: number; seconds: number } {
     this.sample();
     const start = [...this.samples].reverse().find((s) => s.at <= from) ?? this.samples[0];
     const end = this.samples.find((s) => s.at >= to) ?? this.samples[this.samples.length - 1];
+    const publisher = this.publisherPid();
     let cpu = 0;
-    for (const [pid, value] of end.cpu) cpu += value - (start.cpu.get(pid) ?? 0);
-    return { cpuSeconds: cpu, seconds: (end.at - start.at) / 1000 };
+    let own = 0;
+    for (const [pid, value] of end.cpu) {
+      const used = value - (start.cpu.get(pid) ?? 0);
+      cpu += used;
+      if (pid === publisher) own += used;
+    }
+    return { cpuSeconds: cpu, publisherSeconds: own, seconds: (end.at - start.at) / 1000 };
   }
 
   async stop(): Promise<void> {
@@ -205,6 +211,8 @@ interface Figures {
     rate: number;
     secondsFirstToLast: number;
     cpuMsPer1000: number;
+    /** The publisher's own process only (the rest is its PostgreSQL backends). */
+    processCpuMsPer1000: number;
     cores: number;
   };
 }
@@ -308,9 +316,12 @@ async function measure(p: Publisher, db: Pool, writers: Pool): Promise<{ figures
       rate: round(cfg.drainRows / ((arrivals.lastAt - arrivals.firstAt) / 1000)),
       secondsFirstToLast: round((arrivals.lastAt - arrivals.firstAt) / 1000, 2),
       cpuMsPer1000: round((drainCpu.cpuSeconds * 1e6) / cfg.drainRows, 1),
+      processCpuMsPer1000: round((drainCpu.publisherSeconds * 1e6) / cfg.drainRows, 1),
       cores: round(drainCpu.cpuSeconds / drainCpu.seconds, 3),
     };
-    log(`${p.name} drain: ${drain.rate} rows/s, ${drain.cpuMsPer1000} CPU-ms per 1,000 rows`);
+    log(
+      `${p.name} drain: ${drain.rate} rows/s, ${drain.cpuMsPer1000} CPU-ms per 1,000 rows (${drain.processCpuMsPer1000} its process)`,
+    );
     return { figures: { warmupRows, steady, burst, drain }, latencies };
   } finally {
     await cpu.stop();
@@ -328,7 +339,7 @@ async function measure(p: Publisher, db: Pool, writers: Pool): Promise<{ figures
 export async function debeziumSideBySide(results: Results): Promise<ScenarioResult> {
   const started = performance.now();
   const cfg = benchConfig.debezium;
-  ensureDebezium(log);
+  if (!cfg.relayOnly) ensureDebezium(log);
   const cluster = await PrivateCluster.start(`bench-dbz-${RUN_ID}`);
   // Ctrl-C or a crash of the bench: neither the server nor the JVM may outlive it.
   let connect: ConnectStandalone | undefined;
@@ -439,6 +450,7 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
       await relayWriters.end();
       await notifier.end();
     }
+    if (cfg.relayOnly) return relayAlone(results, relayRun.figures, started);
     const dbzRun = await measure(debezium, db, writers);
     results.cdfs.push(
       { name: `10. commit → consumed at ${cfg.steadyRate} tx/s, relay`, points: cdf(relayRun.latencies) },
@@ -564,4 +576,32 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
     // Connect's configuration, offsets and log stay in .local/debezium/runs/<run> when something failed.
     if (connect && succeeded) rmSync(connect.dir, { recursive: true, force: true });
   }
+}
+
+/** The relay's figures without Debezium's (BENCH_DBZ_RELAY_ONLY): for working on the relay, no target is judged. */
+function relayAlone(results: Results, r: Figures, started: number): ScenarioResult {
+  const info = (metric: string, value: number, unit: string, note?: string) =>
+    results.infoRow(SCENARIO, `relay alone: ${metric}`, value, unit, note);
+  return {
+    id: 'debezium',
+    title: SCENARIO,
+    rows: [
+      info(
+        'delivered rows/s, one writer',
+        r.burst.deliveredRate,
+        'rows/s',
+        `backlog at insert end ${r.burst.backlogAtInsertEnd}`,
+      ),
+      info('backlog drain', r.drain.rate, 'rows/s'),
+      info(
+        'CPU-ms per 1,000 rows during the drain (relay + backends)',
+        r.drain.cpuMsPer1000,
+        'CPU-ms',
+        `relay process ${r.drain.processCpuMsPer1000}`,
+      ),
+      info(`commit → consumed p99 at ${r.steady.targetRate} tx/s`, r.steady.p99, 'ms', `p50 ${r.steady.p50} ms`),
+    ],
+    details: { relay: { batchSize: benchConfig.relayBatchSize, ...r } },
+    wallSeconds: (performance.now() - started) / 1000,
+  };
 }

@@ -66,16 +66,26 @@ describe('narrow', () => {
 
   it('splits whole buckets first, each half with as many rows as the failed send had of them', () => {
     expect(narrow(rows(7, 3, 7, 9, 3, 1), 'refused')).toEqual({
-      probe: { buckets: [7, 3], limit: 4 },
-      then: { buckets: [9, 1], limit: 2 },
+      probe: {
+        reads: [
+          { bucket: 7, limit: 2 },
+          { bucket: 3, limit: 2 },
+        ],
+      },
+      then: {
+        reads: [
+          { bucket: 9, limit: 1 },
+          { bucket: 1, limit: 1 },
+        ],
+      },
       reason: 'refused',
     });
   });
 
   it('then the rows of the one bucket left, and stops at one row', () => {
     expect(narrow(rows(5, 5, 5, 5, 5), 'unknown-topic')).toEqual({
-      probe: { buckets: [5], limit: 2 },
-      then: { buckets: [5], limit: 3 },
+      probe: { reads: [{ bucket: 5, limit: 2 }] },
+      then: { reads: [{ bucket: 5, limit: 3 }] },
       reason: 'unknown-topic',
     });
     expect(narrow(rows(5), 'refused')).toBeUndefined();
@@ -88,8 +98,10 @@ describe('narrow', () => {
   function isolate(outbox: { bucket: number; id: string; bad?: boolean }[], batchSize: number) {
     const cursor = new Map<number, number>(); // index in outbox of the last published row per bucket
     const published: string[] = [];
-    const read = ({ buckets, limit }: Probe) =>
-      outbox.filter((r, i) => buckets.includes(r.bucket) && i > (cursor.get(r.bucket) ?? -1)).slice(0, limit);
+    const read = ({ reads }: Probe) =>
+      reads.flatMap(({ bucket, limit }) =>
+        outbox.filter((r, i) => r.bucket === bucket && i > (cursor.get(r.bucket) ?? -1)).slice(0, limit),
+      );
     const send = (batch: typeof outbox) => {
       if (batch.some((r) => r.bad)) return false;
       for (const r of batch) {
@@ -99,7 +111,9 @@ describe('narrow', () => {
       return true;
     };
     const all = [...new Set(outbox.map((r) => r.bucket))];
-    let batch = read({ buckets: all, limit: batchSize });
+    // A batch reads a share of the batch size from every bucket, as the relay does when all of them have a backlog.
+    const share = Math.max(1, Math.floor(batchSize / all.length));
+    let batch = read({ reads: all.map((bucket) => ({ bucket, limit: share })) });
     expect(send(batch)).toBe(false);
     let narrowing: Narrowing | undefined = narrow(batch, 'refused');
     let sends = 1;

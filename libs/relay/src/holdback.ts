@@ -95,10 +95,9 @@ export function rowFault(
   return undefined;
 }
 
-/** Rows to read for one send: the oldest of these buckets, at most `limit` of them. */
+/** Rows to read for one send: the oldest `limit` rows of each of these buckets (each read from where it stands). */
 export interface Probe {
-  readonly buckets: readonly number[];
-  readonly limit: number;
+  readonly reads: readonly { readonly bucket: number; readonly limit: number }[];
 }
 
 /** A binary search for the row at fault: `probe` is sent next; if Kafka takes it, `then` (the other half). */
@@ -110,8 +109,9 @@ export interface Narrowing {
 
 /**
  * Splits a failed send in two. Whole buckets first, since a bucket is what gets held back, then the rows of the one
- * bucket left. Every read starts at a bucket's cursor, so a read of `limit` rows of a bucket is the failed rows'
- * prefix, and one row left alone is its bucket's oldest: the one to hold back. Undefined when it is alone already.
+ * bucket left. Every read starts where a bucket's last acknowledged row left it, so a read of as many rows of each
+ * bucket as the failed send had is the failed rows again, and one row left alone is its bucket's oldest: the one to
+ * hold back. Undefined when it is alone already.
  */
 export function narrow(rows: readonly { bucket: number }[], reason: HoldReason): Narrowing | undefined {
   if (rows.length <= 1) return undefined;
@@ -119,15 +119,19 @@ export function narrow(rows: readonly { bucket: number }[], reason: HoldReason):
   for (const r of rows) perBucket.set(r.bucket, (perBucket.get(r.bucket) ?? 0) + 1);
   const buckets = [...perBucket.keys()];
   const half = (list: number[]): Probe => ({
-    buckets: list,
-    limit: list.reduce((n, b) => n + perBucket.get(b)!, 0),
+    reads: list.map((bucket) => ({ bucket, limit: perBucket.get(bucket)! })),
   });
   if (buckets.length > 1) {
     const cut = Math.ceil(buckets.length / 2);
     return { probe: half(buckets.slice(0, cut)), then: half(buckets.slice(cut)), reason };
   }
+  const [bucket] = buckets;
   const first = Math.floor(rows.length / 2);
-  return { probe: { buckets, limit: first }, then: { buckets, limit: rows.length - first }, reason };
+  return {
+    probe: { reads: [{ bucket, limit: first }] },
+    then: { reads: [{ bucket, limit: rows.length - first }] },
+    reason,
+  };
 }
 
 /** Kafka took the probe: the fault is in the other half, or (both taken) it went away. */

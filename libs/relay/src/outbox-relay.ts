@@ -10,6 +10,7 @@ import {
 import { OUTBOX_BUCKETS, outboxChannel } from '@event-spine/outbox';
 import { inSpan, linksFrom, SpanKind } from '@event-spine/observability';
 import { withTransaction } from '@event-spine/persistence';
+import { BatchShares } from './batch-shares';
 import {
   DEFAULT_RETRIABLE_BOUND_MS,
   Holds,
@@ -21,6 +22,7 @@ import {
   type Hold,
   type HoldReason,
   type Narrowing,
+  type Probe,
 } from './holdback';
 
 /**
@@ -144,8 +146,17 @@ export class OutboxRelay {
   private readonly holds = new Holds<Row>();
   /** Since when Kafka has been refusing the batch as retriable, with no batch going through in between. */
   private refusingSince?: number;
+  /** Where each owned bucket's next read starts: after the last of its rows Kafka acknowledged. */
+  private readonly at = new Map<number, Position>();
+  /** Batches Kafka acknowledged whose cursor moves are not written yet: they go with the next statement. */
+  private unsaved: Acknowledged[] = [];
+  /** The next batch, read while Kafka was taking the one before; used if nothing changed the plan since. */
+  private prefetched?: { plan: string; rows: Row[] };
+  private readonly shares: BatchShares;
 
-  constructor(private readonly options: RelayOptions) {}
+  constructor(private readonly options: RelayOptions) {
+    this.shares = new BatchShares(options.batchSize);
+  }
 
   get ownedBuckets(): number[] {
     return [...this.owned].sort((a, b) => a - b);
@@ -161,11 +172,17 @@ export class OutboxRelay {
     this.running = false;
     this.wake?.();
     await this.loopDone;
+    // What Kafka took is written down before the buckets are let go, so their next owner does not send it again.
+    await this.save().catch(() => undefined);
     await this.disconnect(true);
   }
 
   private async connect(): Promise<void> {
-    const client = new Client({ ...this.options.database, options: `-c search_path=${this.options.schema}` });
+    // No JIT: the relay's statements are small and frequent, and a cost estimate over a big backlog would compile them.
+    const client = new Client({
+      ...this.options.database,
+      options: `-c search_path=${this.options.schema} -c jit=off`,
+    });
     client.on('error', (error) => this.options.log?.warn({ message: 'relay connection error', error: String(error) }));
     client.on('notification', () => {
       this.pendingWake = true;
@@ -179,14 +196,22 @@ export class OutboxRelay {
     this.lockClass = row.k;
     await this.rebaseAfterRestore(client);
     this.client = client;
-    this.owned.clear();
+    this.forgetOwnership();
     this.lastRebalance = 0;
+  }
+
+  /** Ownership went with the connection (or never was): nothing read, acknowledged or planned is ours to use. */
+  private forgetOwnership(): void {
+    this.owned.clear();
+    this.at.clear();
+    this.unsaved = [];
+    this.prefetched = undefined;
   }
 
   private async disconnect(graceful: boolean): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    this.owned.clear();
+    this.forgetOwnership();
     this.options.observer?.bucketsOwned(0);
     if (!client) return;
     if (graceful) {
@@ -369,8 +394,15 @@ export class OutboxRelay {
     const share = Math.ceil(OUTBOX_BUCKETS / live);
     if (this.owned.size > share) {
       const extra = this.ownedBuckets.slice(share);
+      // Cursors are written only while their buckets are ours.
+      await this.save();
+      this.prefetched = undefined;
       await client.query(`SELECT pg_advisory_unlock($1, b) FROM unnest($2::int[]) AS b`, [this.lockClass, extra]);
-      for (const b of extra) this.owned.delete(b);
+      for (const b of extra) {
+        this.owned.delete(b);
+        this.at.delete(b);
+        this.shares.forget(b);
+      }
     } else if (this.owned.size < share) {
       const candidates = Array.from({ length: OUTBOX_BUCKETS }, (_, b) => b).filter((b) => !this.owned.has(b));
       // Start at an instance-specific offset so instances starting together do not all fight for bucket 0.
@@ -395,17 +427,23 @@ export class OutboxRelay {
     this.lastRebalance = Date.now();
   }
 
-  /** A bucket taken over with a batch in flight: those rows are sent again; count them as duplicates. */
+  /**
+   * A bucket taken over: reads start at its cursor. With a batch in flight, those rows are sent again; count them as
+   * duplicates.
+   */
   private async recover(bucket: number): Promise<void> {
-    const { rows } = await this.client!.query<{ n: number }>(
-      `SELECT count(o.*)::int AS n FROM relay_cursor c
-         JOIN outbox o ON o.bucket = c.bucket
-          AND (o.tx_id, o.position) > (c.tx_id, c.position)
-          AND (o.tx_id, o.position) <= (c.inflight_tx, c.inflight_pos)
-        WHERE c.bucket = $1 AND c.inflight_tx IS NOT NULL`,
+    const { rows } = await this.client!.query<{ tx_id: string; position: string; n: number }>(
+      `SELECT c.tx_id::text AS tx_id, c.position::text AS position,
+              (SELECT count(*)::int FROM outbox o
+                WHERE c.inflight_tx IS NOT NULL AND o.bucket = c.bucket
+                  AND (o.tx_id, o.position) > (c.tx_id, c.position)
+                  AND (o.tx_id, o.position) <= (c.inflight_tx, c.inflight_pos)) AS n
+         FROM relay_cursor c WHERE c.bucket = $1`,
       [bucket],
     );
-    const n = rows[0]?.n ?? 0;
+    if (!rows[0]) throw new Error(`relay cursor row of bucket ${bucket} is missing`);
+    this.at.set(bucket, { txId: rows[0].tx_id, position: rows[0].position });
+    const n = rows[0].n;
     if (n > 0) {
       this.options.observer?.resentAfterRecovery(n);
       this.options.log?.warn({
@@ -418,20 +456,29 @@ export class OutboxRelay {
 
   /**
    * One send: the next step of a narrowing, else a held bucket that is due (alone), else a batch of every other
-   * bucket. Returns how many rows it published or held back (either is progress).
+   * bucket. While Kafka takes a batch, the next one is read (and the one before written down) in one statement, so
+   * the database and Kafka work at the same time. Returns how many rows it published or held back (either is
+   * progress).
    */
   private async publishBatch(): Promise<number> {
     const send = this.nextSend();
-    if (!send) return 0;
-    const read = await this.read(send.buckets, send.limit);
+    if (!send) {
+      await this.save();
+      return 0;
+    }
+    const reads = this.readsOf(send.probe);
+    const read = this.takePrefetched(reads) ?? (await this.query(reads));
     if (send.kind === 'held' && read.length === 0) {
       // Its row is gone from the outbox (deleted by hand): nothing is left to wait for.
-      const gone = this.holds.release(send.buckets[0]);
+      const gone = this.holds.release(send.probe.reads[0].bucket);
       if (gone) this.released([gone], 'held-back outbox row is gone (deleted); its bucket flows again');
       return 0;
     }
+    if (send.kind === 'batch') this.shares.read(reads.buckets, reads.limits, countByBucket(read));
     // A retried held row goes as it is: it is the one question the retry asks.
     const { send: rows, held } = send.kind === 'held' ? { send: read, held: [] } : this.holds.screen(read);
+    const now = Date.now();
+    for (const { row, error } of held) this.holdBack(row, 'unknown-topic', error, now);
     if (rows.length > 0) {
       const readAt = performance.now();
       const startedAt = Date.now();
@@ -443,13 +490,20 @@ export class OutboxRelay {
       };
       await inSpan('relay publish', span, async () => {
         const topicMessages = toTopicMessages(rows);
+        const sending = this.options.producer.sendBatch({ topicMessages, acks: -1 });
+        const ahead = send.kind === 'batch' ? this.prefetch(endsOf(rows)) : undefined;
         let acknowledged: RecordMetadata[];
         try {
-          acknowledged = await this.options.producer.sendBatch({ topicMessages, acks: -1 });
+          acknowledged = await sending;
         } catch (error) {
+          await ahead;
+          this.prefetched = undefined;
           throw new PublishFailed(error, rows, send.kind, startedAt);
         }
-        await this.advance(rows, placements(topicMessages, acknowledged));
+        this.acknowledged(rows, placements(topicMessages, acknowledged));
+        const next = await ahead;
+        if (next instanceof Error) throw next;
+        this.prefetched = next;
       });
       // Age when read, plus the time to Kafka's acknowledgement: row written → acknowledged.
       const sinceRead = (performance.now() - readAt) / 1000;
@@ -459,81 +513,103 @@ export class OutboxRelay {
       );
       this.released(this.holds.published(rows), 'held-back outbox row published; its bucket flows again');
     }
-    const now = Date.now();
-    for (const { row, error } of held) this.holdBack(row, 'unknown-topic', error, now);
     if (send.kind === 'batch') this.refusingSince = undefined;
     if (send.kind === 'narrow' && this.narrowing) this.narrowing = narrowed(this.narrowing);
     return rows.length + held.length;
   }
 
-  private nextSend(): { kind: Send; buckets: readonly number[]; limit: number } | undefined {
+  private nextSend(): { kind: Send; probe: Probe } | undefined {
     if (this.narrowing) {
-      const buckets = this.narrowing.probe.buckets.filter((b) => this.owned.has(b));
-      if (buckets.length > 0) return { kind: 'narrow', buckets, limit: this.narrowing.probe.limit };
+      const reads = this.narrowing.probe.reads.filter((r) => this.owned.has(r.bucket));
+      if (reads.length > 0) return { kind: 'narrow', probe: { reads } };
       this.narrowing = undefined;
     }
     const due = this.holds.due(Date.now());
-    if (due !== undefined) return { kind: 'held', buckets: [due], limit: 1 };
+    if (due !== undefined) return { kind: 'held', probe: { reads: [{ bucket: due, limit: 1 }] } };
     const buckets = this.ownedBuckets.filter((b) => !this.holds.isHeld(b));
-    return buckets.length > 0 ? { kind: 'batch', buckets, limit: this.options.batchSize } : undefined;
+    if (buckets.length === 0) return undefined;
+    const limits = this.shares.plan(buckets);
+    return { kind: 'batch', probe: { reads: buckets.map((bucket, i) => ({ bucket, limit: limits[i] })) } };
   }
 
-  /** The oldest rows of these buckets, in order; in one round trip, their end per bucket is noted as in flight. */
-  private async read(buckets: readonly number[], limit: number): Promise<Row[]> {
-    const { rows } = await this.client!.query<Row>(
-      `WITH batch AS (
-         SELECT o.position, o.tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value, o.created_at
-           FROM relay_cursor c
-           CROSS JOIN LATERAL (
-             SELECT * FROM outbox o
-              WHERE o.bucket = c.bucket
-                AND (o.tx_id, o.position) > (c.tx_id, c.position)
-                AND o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY o.tx_id, o.position
-              LIMIT $2) o
-          WHERE c.bucket = ANY($1::smallint[])
-          ORDER BY o.tx_id, o.position
-          LIMIT $2),
-       ends AS (
-         SELECT DISTINCT ON (bucket) bucket, tx_id, position FROM batch ORDER BY bucket, tx_id DESC, position DESC),
-       mark AS (
-         UPDATE relay_cursor c SET inflight_tx = ends.tx_id, inflight_pos = ends.position
-           FROM ends WHERE c.bucket = ends.bucket)
-       SELECT b.position, b.tx_id::text AS tx_id, b.bucket, b.event_id, b.topic, b.message_key, b.headers, b.value,
-              extract(epoch FROM clock_timestamp() - b.created_at)::float8 AS age_seconds
-         FROM batch b ORDER BY b.tx_id, b.position`,
-      [buckets, limit],
-    );
-    return rows;
+  /** A probe's reads, each bucket from where it stands (or from `after`, for the batch after one being sent). */
+  private readsOf(probe: Probe, after?: ReadonlyMap<number, Position>): Reads {
+    const buckets = probe.reads.map((r) => r.bucket);
+    const from = buckets.map((b) => after?.get(b) ?? this.at.get(b)!);
+    const limits = probe.reads.map((r) => r.limit);
+    return { buckets, from, limits, plan: planKey(buckets, from, limits) };
   }
 
-  /** Kafka acknowledged these rows: each bucket's cursor moves to its last one. */
-  private async advance(rows: Row[], placed: Placement[]): Promise<void> {
-    const ends = batchEnds(rows);
-    // Where each event landed, recorded with the cursor move (a re-send after a crash records its new place).
-    const { rowCount } = await this.client!.query(
-      `WITH placed AS (
-         INSERT INTO outbox_published (event_id, topic, partition, kafka_offset)
-         SELECT * FROM unnest($5::uuid[], $6::text[], $7::int[], $8::bigint[])
-         ON CONFLICT (event_id) DO UPDATE
-            SET topic = EXCLUDED.topic, partition = EXCLUDED.partition, kafka_offset = EXCLUDED.kafka_offset,
-                published_at = now())
-       UPDATE relay_cursor c SET tx_id = e.tx_id, position = e.position, inflight_tx = NULL, inflight_pos = NULL,
-              published = c.published + e.n, updated_at = now()
-         FROM unnest($1::smallint[], $2::xid8[], $3::bigint[], $4::int[]) AS e(bucket, tx_id, position, n)
-        WHERE c.bucket = e.bucket`,
-      [
-        ends.map((e) => e.bucket),
-        ends.map((e) => e.txId),
-        ends.map((e) => e.position),
-        ends.map((e) => e.count),
-        placed.map((p) => p.eventId),
-        placed.map((p) => p.topic),
-        placed.map((p) => p.partition),
-        placed.map((p) => p.offset),
-      ],
+  /**
+   * Reads the batch that would follow `sent` once Kafka took it. Used only if, once it did, the next send is that
+   * same batch (no hold released or taken, no bucket moved). Never throws: a failure comes back as the value.
+   */
+  private prefetch(sent: ReadonlyMap<number, Position>): Promise<{ plan: string; rows: Row[] } | Error | undefined> {
+    const next = this.nextSend();
+    if (next?.kind !== 'batch') return Promise.resolve(undefined);
+    const reads = this.readsOf(next.probe, sent);
+    return this.query(reads).then(
+      (rows) => ({ plan: reads.plan, rows }),
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
     );
-    if (rowCount !== ends.length) throw new Error('relay cursor rows are missing');
+  }
+
+  private takePrefetched(reads: Reads): Row[] | undefined {
+    const prefetched = this.prefetched;
+    this.prefetched = undefined;
+    // An empty one is looked at again: rows may have come since, and the statement writes what is unsaved.
+    return prefetched?.plan === reads.plan && prefetched.rows.length > 0 ? prefetched.rows : undefined;
+  }
+
+  /** Kafka took these rows: their buckets' reads move past them; the cursor moves with the next statement. */
+  private acknowledged(rows: Row[], placed: Placement[]): void {
+    for (const [bucket, position] of endsOf(rows)) this.at.set(bucket, position);
+    this.unsaved.push({ rows, placed });
+  }
+
+  /** Writes down what Kafka took, when nothing else is going to the database. */
+  private async save(): Promise<void> {
+    if (this.unsaved.length > 0 && this.client) await this.query({ buckets: [], from: [], limits: [], plan: '' });
+  }
+
+  /**
+   * One statement: moves the cursors of the batches Kafka took (recording where each event landed), reads the next
+   * rows of each bucket (from a given position, at most its limit, and only from transactions older than the oldest
+   * one still in flight), and notes the end of that read per bucket as in flight.
+   */
+  private async query(reads: Reads): Promise<Row[]> {
+    const saving = this.unsaved;
+    this.unsaved = [];
+    const rowsSaved = saving.flatMap((a) => a.rows);
+    const ends = [...endsOf(rowsSaved).entries()];
+    const counts = countByBucket(rowsSaved);
+    const placed = saving.flatMap((a) => a.placed);
+    let result;
+    try {
+      result = await this.client!.query<Row & { saved: number }>({
+        name: 'relay-step',
+        text: RELAY_STEP,
+        values: [
+          reads.buckets,
+          reads.from.map((p) => p.txId),
+          reads.from.map((p) => p.position),
+          reads.limits,
+          ends.map(([b]) => b),
+          ends.map(([, p]) => p.txId),
+          ends.map(([, p]) => p.position),
+          ends.map(([b]) => counts.get(b) ?? 0),
+          placed.map((p) => p.eventId),
+          placed.map((p) => p.topic),
+          placed.map((p) => p.partition),
+          placed.map((p) => p.offset),
+        ],
+      });
+    } catch (error) {
+      this.unsaved = [...saving, ...this.unsaved];
+      throw error;
+    }
+    if ((result.rows[0]?.saved ?? 0) !== ends.length) throw new Error('relay cursor rows are missing');
+    return result.rows.filter((r) => r.position !== null);
   }
 
   /**
@@ -591,14 +667,86 @@ function describeRow(row: Row) {
   };
 }
 
-function batchEnds(rows: Row[]) {
-  const ends = new Map<number, { bucket: number; txId: string; position: string; count: number }>();
-  for (const r of rows) {
-    const e = ends.get(r.bucket);
-    ends.set(r.bucket, { bucket: r.bucket, txId: r.tx_id, position: r.position, count: (e?.count ?? 0) + 1 });
-  }
-  return [...ends.values()];
+interface Position {
+  txId: string;
+  position: string;
 }
+
+/** A batch's reads, as the statement's parameters, and a key telling whether two plans read the same rows. */
+interface Reads {
+  buckets: number[];
+  from: Position[];
+  limits: number[];
+  plan: string;
+}
+
+interface Acknowledged {
+  rows: Row[];
+  placed: Placement[];
+}
+
+function planKey(buckets: number[], from: Position[], limits: number[]): string {
+  return buckets.map((b, i) => `${b}:${from[i].txId}:${from[i].position}:${limits[i]}`).join(',');
+}
+
+/** The last row of each bucket (rows come in order within a bucket). */
+function endsOf(rows: readonly Row[]): Map<number, Position> {
+  const ends = new Map<number, Position>();
+  for (const r of rows) ends.set(r.bucket, { txId: r.tx_id, position: r.position });
+  return ends;
+}
+
+function countByBucket(rows: readonly Row[]): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const r of rows) counts.set(r.bucket, (counts.get(r.bucket) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * The relay's one statement per batch (see `OutboxRelay.query`). Each bucket is read by its own index scan that stops
+ * at its limit; no global sort. A bucket's cursor row is written once: moved (saved), marked in flight, or both.
+ */
+const RELAY_STEP = `
+  WITH placed AS (
+    INSERT INTO outbox_published (event_id, topic, partition, kafka_offset)
+    SELECT * FROM unnest($9::uuid[], $10::text[], $11::int[], $12::bigint[])
+    ON CONFLICT (event_id) DO UPDATE
+       SET topic = EXCLUDED.topic, partition = EXCLUDED.partition, kafka_offset = EXCLUDED.kafka_offset,
+           published_at = now()),
+  batch AS (
+    SELECT r.n, o.position, o.tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value, o.created_at
+      FROM unnest($1::smallint[], $2::xid8[], $3::bigint[], $4::int[]) WITH ORDINALITY AS r(bucket, tx_id, position, quota, n)
+     CROSS JOIN LATERAL (
+       SELECT * FROM outbox o
+        WHERE o.bucket = r.bucket
+          AND (o.tx_id, o.position) > (r.tx_id, r.position)
+          AND o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY o.tx_id, o.position
+        LIMIT r.quota) o),
+  ends AS (
+    SELECT DISTINCT ON (bucket) bucket, tx_id, position FROM batch ORDER BY bucket, tx_id DESC, position DESC),
+  saves AS (
+    SELECT * FROM unnest($5::smallint[], $6::xid8[], $7::bigint[], $8::int[]) AS s(bucket, tx_id, position, n)),
+  moved AS (
+    UPDATE relay_cursor c
+       SET tx_id = coalesce(s.tx_id, c.tx_id),
+           position = coalesce(s.position, c.position),
+           published = c.published + coalesce(s.n, 0),
+           updated_at = CASE WHEN s.bucket IS NULL THEN c.updated_at ELSE now() END,
+           inflight_tx = CASE WHEN e.bucket IS NOT NULL THEN e.tx_id
+                              WHEN (c.inflight_tx, c.inflight_pos) <= (s.tx_id, s.position) THEN NULL
+                              ELSE c.inflight_tx END,
+           inflight_pos = CASE WHEN e.bucket IS NOT NULL THEN e.position
+                               WHEN (c.inflight_tx, c.inflight_pos) <= (s.tx_id, s.position) THEN NULL
+                               ELSE c.inflight_pos END
+      FROM saves s FULL JOIN ends e ON e.bucket = s.bucket
+     WHERE c.bucket = coalesce(s.bucket, e.bucket)
+    RETURNING s.bucket IS NOT NULL AS saved)
+  SELECT (SELECT count(*) FILTER (WHERE saved) FROM moved)::int AS saved,
+         b.position, b.tx_id::text AS tx_id, b.bucket, b.event_id, b.topic, b.message_key, b.headers, b.value,
+         extract(epoch FROM clock_timestamp() - b.created_at)::float8 AS age_seconds
+    FROM (SELECT 1) AS one LEFT JOIN batch b ON true
+   ORDER BY b.n, b.tx_id, b.position`;
 
 /** Grouped by topic, in outbox order: per key (one partition), Kafka receives them in that order. */
 /** The messages of a send, by topic, each remembering its outbox row's event. */

@@ -1,0 +1,58 @@
+import { BatchShares } from './batch-shares';
+
+const buckets = (n: number) => Array.from({ length: n }, (_, b) => b);
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+describe('BatchShares', () => {
+  it('splits the batch size evenly at first, at least one row per bucket', () => {
+    expect(new BatchShares(500).plan(buckets(64))).toEqual(Array(64).fill(7));
+    expect(new BatchShares(10).plan(buckets(64))).toEqual(Array(64).fill(1));
+    expect(new BatchShares(500).plan([])).toEqual([]);
+  });
+
+  it('doubles the share of a bucket that filled it, up to the whole batch, while the others stay even', () => {
+    const s = new BatchShares(500);
+    const all = buckets(64);
+    let plan = s.plan(all);
+    for (let round = 0; round < 10; round++) {
+      s.read(all, plan, new Map([[3, plan[3]]]));
+      plan = s.plan(all);
+      expect(sum(plan)).toBeLessThanOrEqual(500);
+    }
+    // One busy bucket ends with what the others leave of the batch.
+    expect(plan[3]).toBe(500 - 63 * 7);
+    expect(plan.filter((_, b) => b !== 3)).toEqual(Array(63).fill(7));
+  });
+
+  it('lets one bucket alone take the whole batch', () => {
+    const s = new BatchShares(500);
+    let plan = s.plan([9]);
+    expect(plan).toEqual([500]);
+    s.read([9], plan, new Map([[9, 500]]));
+    plan = s.plan([9]);
+    expect(plan).toEqual([500]);
+  });
+
+  it('scales the wishes above the even split down to fit when several buckets are busy', () => {
+    const s = new BatchShares(500);
+    const all = buckets(64);
+    let plan = s.plan(all);
+    for (let round = 0; round < 6; round++) {
+      s.read(all, plan, new Map(all.map((b) => [b, plan[b]])));
+      plan = s.plan(all);
+      expect(sum(plan)).toBeLessThanOrEqual(500);
+      expect(Math.min(...plan)).toBeGreaterThanOrEqual(7);
+    }
+  });
+
+  it('returns a bucket that did not fill its share to the even split, and forgets a bucket given up', () => {
+    const s = new BatchShares(100);
+    s.read([0, 1], [50, 50], new Map([[0, 50]]));
+    expect(s.plan([0, 1])).toEqual([100 - 50, 50]);
+    s.read([0, 1], [50, 50], new Map([[0, 3]]));
+    expect(s.plan([0, 1])).toEqual([50, 50]);
+    s.read([0], [50], new Map([[0, 50]]));
+    s.forget(0);
+    expect(s.plan([0, 1])).toEqual([50, 50]);
+  });
+});
