@@ -11,6 +11,7 @@ import { OUTBOX_BUCKETS, outboxChannel } from '@event-spine/outbox';
 import { inSpan, linksFrom, SpanKind } from '@event-spine/observability';
 import { withTransaction } from '@event-spine/persistence';
 import { BatchShares } from './batch-shares';
+import { OutboxCleaner } from './outbox-cleaner';
 import {
   DEFAULT_RETRIABLE_BOUND_MS,
   Holds,
@@ -137,7 +138,6 @@ export class OutboxRelay {
   private wake?: () => void;
   private readonly owned = new Set<number>();
   private lastRebalance = 0;
-  private lastCleanup = 0;
   private lockClass = 0;
   private pendingWake = false;
   /** A batch failed by a row's fault: it is being narrowed down to that row (see `narrow`). */
@@ -153,9 +153,18 @@ export class OutboxRelay {
   /** The next batch, read while Kafka was taking the one before; used if nothing changed the plan since. */
   private prefetched?: { plan: string; rows: Row[] };
   private readonly shares: BatchShares;
+  private readonly cleaner: OutboxCleaner;
 
   constructor(private readonly options: RelayOptions) {
     this.shares = new BatchShares(options.batchSize);
+    this.cleaner = new OutboxCleaner({
+      database: options.database,
+      schema: options.schema,
+      intervalMs: options.cleanupIntervalMs,
+      batch: options.cleanupBatch,
+      publishedRetentionMs: options.publishedRetentionMs ?? 3_600_000,
+      warn: (entry) => options.log?.warn(entry),
+    });
   }
 
   get ownedBuckets(): number[] {
@@ -166,12 +175,13 @@ export class OutboxRelay {
     this.running = true;
     await this.connect();
     this.loopDone = this.loop();
+    this.cleaner.start();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
-    await this.loopDone;
+    await Promise.all([this.loopDone, this.cleaner.stop()]);
     // What Kafka took is written down before the buckets are let go, so their next owner does not send it again.
     await this.save().catch(() => undefined);
     await this.disconnect(true);
@@ -258,7 +268,6 @@ export class OutboxRelay {
       try {
         if (!this.client) await this.connect();
         if (Date.now() - this.lastRebalance >= this.options.rebalanceMs) await this.rebalance();
-        if (Date.now() - this.lastCleanup >= this.options.cleanupIntervalMs) await this.cleanup();
         const published = this.owned.size > 0 ? await this.publishBatch() : 0;
         failures = 0;
         if (published > 0) {
@@ -610,34 +619,6 @@ export class OutboxRelay {
     }
     if ((result.rows[0]?.saved ?? 0) !== ends.length) throw new Error('relay cursor rows are missing');
     return result.rows.filter((r) => r.position !== null);
-  }
-
-  /**
-   * Deletes published rows in small batches (never a DELETE storm): one instance at a time, a bounded number of
-   * rows per round.
-   */
-  private async cleanup(): Promise<void> {
-    this.lastCleanup = Date.now();
-    const client = this.client!;
-    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, -1) AS ok`, [this.lockClass]);
-    if (!rows[0]?.ok) return;
-    try {
-      await client.query(
-        `DELETE FROM outbox WHERE position IN (
-           SELECT o.position FROM relay_cursor c
-             JOIN outbox o ON o.bucket = c.bucket AND (o.tx_id, o.position) <= (c.tx_id, c.position)
-            LIMIT $1)`,
-        [this.options.cleanupBatch],
-      );
-      await client.query(
-        `DELETE FROM outbox_published WHERE event_id IN (
-           SELECT event_id FROM outbox_published
-            WHERE published_at < now() - make_interval(secs => $2::float8 / 1000) LIMIT $1)`,
-        [this.options.cleanupBatch, this.options.publishedRetentionMs ?? 3_600_000],
-      );
-    } finally {
-      await client.query(`SELECT pg_advisory_unlock($1, -1)`, [this.lockClass]);
-    }
   }
 }
 

@@ -1,0 +1,100 @@
+import { Client, type ClientConfig } from 'pg';
+
+export interface CleanerOptions {
+  database: ClientConfig;
+  schema: string;
+  intervalMs: number;
+  /** Most rows one DELETE removes: short statements, never a DELETE storm. */
+  batch: number;
+  publishedRetentionMs: number;
+  warn(entry: Record<string, unknown>): void;
+}
+
+/**
+ * Deletes published outbox rows, and placements older than their retention, on a connection of its own so the
+ * relay's loop never waits behind a DELETE. One instance cleans at a time (a session advisory lock); a round repeats
+ * its bounded DELETE while it finds a full batch, so cleaning keeps up with any publishing rate.
+ */
+export class OutboxCleaner {
+  private client?: Client;
+  private running = false;
+  private loopDone?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private wake?: () => void;
+
+  constructor(private readonly options: CleanerOptions) {}
+
+  start(): void {
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.wake?.();
+    await this.loopDone;
+    await this.client?.end().catch(() => undefined);
+    this.client = undefined;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.round();
+      } catch (error) {
+        this.options.warn({ message: 'outbox cleanup failed; retrying', error: String(error) });
+        await this.client?.end().catch(() => undefined);
+        this.client = undefined;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.timer = setTimeout(resolve, this.options.intervalMs);
+      });
+    }
+  }
+
+  private async connection(): Promise<Client> {
+    if (this.client) return this.client;
+    const client = new Client({
+      ...this.options.database,
+      options: `-c search_path=${this.options.schema} -c jit=off`,
+    });
+    client.on('error', (error) => this.options.warn({ message: 'cleanup connection error', error: String(error) }));
+    await client.connect();
+    this.client = client;
+    return client;
+  }
+
+  private async round(): Promise<void> {
+    const client = await this.connection();
+    const lock = `hashtext('spine-relay-cleanup:' || $1)`;
+    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${lock}) AS ok`, [
+      this.options.schema,
+    ]);
+    if (!rows[0]?.ok) return;
+    try {
+      await this.repeat(
+        client,
+        `DELETE FROM outbox WHERE position IN (
+           SELECT o.position FROM relay_cursor c
+             JOIN outbox o ON o.bucket = c.bucket AND (o.tx_id, o.position) <= (c.tx_id, c.position)
+            LIMIT $1)`,
+        [this.options.batch],
+      );
+      await this.repeat(
+        client,
+        `DELETE FROM outbox_published WHERE event_id IN (
+           SELECT event_id FROM outbox_published
+            WHERE published_at < now() - make_interval(secs => $2::float8 / 1000) LIMIT $1)`,
+        [this.options.batch, this.options.publishedRetentionMs],
+      );
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock(${lock})`, [this.options.schema]);
+    }
+  }
+
+  private async repeat(client: Client, sql: string, params: unknown[]): Promise<void> {
+    while (this.running && ((await client.query(sql, params)).rowCount ?? 0) >= this.options.batch);
+  }
+}
