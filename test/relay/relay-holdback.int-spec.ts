@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, type Admin, type ProducerBatch } from 'kafkajs';
+import { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, type Admin } from 'kafkajs';
 import { Metrics } from '@event-spine/observability';
 import type { RelayOptions } from '@event-spine/relay';
 import { testKafka, waitFor } from '@event-spine/testing';
@@ -150,7 +150,7 @@ describe('outbox relay: a row Kafka does not take holds back only its bucket', (
       topic: missing,
       bucket: bucketA,
       key: keyA,
-      error: expect.stringMatching(/does not host this topic-partition/),
+      error: expect.stringMatching(/does not host this topic-partition|Unknown topic/),
     });
     expect(await metric('spine_relay_held_buckets', 'unknown-topic')).toBe(1);
     expect(await metric('spine_relay_held_back_total', 'unknown-topic')).toBe(1);
@@ -240,10 +240,10 @@ describe('outbox relay: a row Kafka does not take holds back only its bucket', (
     // A single broker cannot be made to refuse one partition for a while (it caps min.insync.replicas at the
     // replication factor), so the producer refuses this subject's rows the way kafkajs reports it after its retries.
     let refusing = true;
-    const send = relay.producer.sendBatch.bind(relay.producer);
-    relay.producer.sendBatch = async (batch: ProducerBatch) => {
-      const hit = batch.topicMessages?.some((t) => t.messages.some((m) => m.key === keyR));
-      if (!refusing || !hit) return send(batch);
+    const send = relay.producer.send.bind(relay.producer);
+    relay.producer.send = async (messages) => {
+      const hit = messages.some((m) => m.key === keyR);
+      if (!refusing || !hit) return send(messages);
       await new Promise((r) => setTimeout(r, 200));
       const noReplicas = new KafkaJSProtocolError(
         Object.assign(new Error('Messages are rejected since there are fewer in-sync replicas than required'), {

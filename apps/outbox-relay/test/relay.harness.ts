@@ -1,6 +1,7 @@
-import type { Consumer, Kafka, Producer } from 'kafkajs';
-import { OutboxRelay, RELAY_PRODUCER_CONFIG, type HoldReason, type RelayOptions } from '@event-spine/relay';
-import { testDatabaseUrl, testKafka, uniqueName, waitFor } from '@event-spine/testing';
+import type { Consumer, Kafka } from 'kafkajs';
+import { createMessageProducer, KAFKA_CLIENTS, type KafkaClientName, type MessageProducer } from '@event-spine/kafka';
+import { OutboxRelay, type HoldReason, type RelayOptions } from '@event-spine/relay';
+import { testDatabaseUrl, testKafka, testKafkaBrokers, uniqueName, waitFor } from '@event-spine/testing';
 
 export interface Received {
   topic: string;
@@ -64,8 +65,16 @@ export class TopicRecorder {
   }
 }
 
-export function relayProducer(kafka: Kafka): Producer {
-  return kafka.producer(RELAY_PRODUCER_CONFIG);
+/** The Kafka client the relay tests run with: the relay's default unless TEST_KAFKA_CLIENT names the other one. */
+export function testKafkaClient(): KafkaClientName {
+  const name = process.env.TEST_KAFKA_CLIENT ?? 'platformatic';
+  if (!(KAFKA_CLIENTS as readonly string[]).includes(name))
+    throw new Error(`TEST_KAFKA_CLIENT: unknown client ${name}`);
+  return name as KafkaClientName;
+}
+
+export function relayProducer(kafka: Kafka, client: KafkaClientName = testKafkaClient()): MessageProducer {
+  return createMessageProducer(client, kafka, { brokers: testKafkaBrokers(), clientId: uniqueName('relay-producer') });
 }
 
 /**
@@ -83,7 +92,7 @@ export class RelayUnderTest {
   readonly relay: OutboxRelay;
 
   private constructor(
-    readonly producer: Producer,
+    readonly producer: MessageProducer,
     options: Omit<RelayOptions, 'producer' | 'database'>,
   ) {
     const also = options.observer;

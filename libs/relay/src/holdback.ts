@@ -52,6 +52,8 @@ const UNREACHABLE = new Set([
   'KafkaJSBrokerNotFound',
   'KafkaJSNoBrokerAvailableError',
   'KafkaJSLockTimeout',
+  // The @platformatic/kafka adapter's name for the same (see @event-spine/kafka describeSendFailure).
+  'KafkaUnreachable',
 ]);
 
 /** Kafka could not be reached or did not answer: the same for every row, so only waiting helps. */

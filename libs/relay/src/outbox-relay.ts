@@ -1,12 +1,5 @@
 import { Client, type ClientConfig } from 'pg';
-import {
-  Partitioners,
-  type ICustomPartitioner,
-  type Producer,
-  type ProducerConfig,
-  type RecordMetadata,
-  type TopicMessages,
-} from 'kafkajs';
+import type { Landed, MessageProducer } from '@event-spine/kafka';
 import { OUTBOX_BUCKETS, outboxChannel } from '@event-spine/outbox';
 import { inSpan, linksFrom, SpanKind } from '@event-spine/observability';
 import { withTransaction } from '@event-spine/persistence';
@@ -26,41 +19,12 @@ import {
   type Probe,
 } from './holdback';
 
-/**
- * The producer the relay needs. One request in flight and idempotence keep each partition in outbox order across
- * retries. A missing topic must stay missing (created with the broker's defaults, it would be wrong) and surface as
- * an error. Bounded retries, because kafkajs retries an idempotent send for ever by default: a send that cannot
- * succeed has to come back, so the relay can hold back the row at fault instead of stalling every bucket behind it.
- */
-const partitionOf = new WeakMap<object, number>();
-
-/**
- * kafkajs's default partitioner (murmur2 of the key, as the Java client's), remembering the partition it chose for
- * each message object: with the base offset Kafka acknowledges per partition, that gives each event's offset.
- */
-export const recordingPartitioner: ICustomPartitioner = () => {
-  const partition = Partitioners.DefaultPartitioner();
-  return (args) => {
-    const chosen = partition(args);
-    partitionOf.set(args.message, chosen);
-    return chosen;
-  };
-};
-
-export const RELAY_PRODUCER_CONFIG = {
-  idempotent: true,
-  maxInFlightRequests: 1,
-  allowAutoTopicCreation: false,
-  createPartitioner: recordingPartitioner,
-  retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-} as const satisfies ProducerConfig;
-
 export interface RelayOptions {
   /** Connection settings of the database that holds the outbox (the command service's). */
   database: ClientConfig;
   schema: string;
-  /** Configured like `RELAY_PRODUCER_CONFIG`: above all, its sends must give up (bounded retries). */
-  producer: Producer;
+  /** Either adapter of the Kafka client port: idempotent, ordered per partition, bounded retries. */
+  producer: MessageProducer;
   instanceId: string;
   batchSize: number;
   /** Longest sleep between polls when idle; a NOTIFY from the command service wakes the relay sooner. */
@@ -498,10 +462,11 @@ export class OutboxRelay {
         attributes: { 'messaging.system': 'kafka', 'messaging.batch.message_count': rows.length },
       };
       await inSpan('relay publish', span, async () => {
-        const topicMessages = toTopicMessages(rows);
-        const sending = this.options.producer.sendBatch({ topicMessages, acks: -1 });
+        const sending = this.options.producer.send(
+          rows.map((r) => ({ topic: r.topic, key: r.message_key, value: r.value, headers: r.headers })),
+        );
         const ahead = send.kind === 'batch' ? this.prefetch(endsOf(rows)) : undefined;
-        let acknowledged: RecordMetadata[];
+        let acknowledged: (Landed | undefined)[];
         try {
           acknowledged = await sending;
         } catch (error) {
@@ -509,7 +474,7 @@ export class OutboxRelay {
           this.prefetched = undefined;
           throw new PublishFailed(error, rows, send.kind, startedAt);
         }
-        this.acknowledged(rows, placements(topicMessages, acknowledged));
+        this.acknowledged(rows, placements(rows, acknowledged));
         const next = await ahead;
         if (next instanceof Error) throw next;
         this.prefetched = next;
@@ -729,21 +694,6 @@ const RELAY_STEP = `
     FROM (SELECT 1) AS one LEFT JOIN batch b ON true
    ORDER BY b.n, b.tx_id, b.position`;
 
-/** Grouped by topic, in outbox order: per key (one partition), Kafka receives them in that order. */
-/** The messages of a send, by topic, each remembering its outbox row's event. */
-type RowMessages = TopicMessages & { eventIds: string[] };
-
-function toTopicMessages(rows: Row[]): RowMessages[] {
-  const byTopic = new Map<string, RowMessages>();
-  for (const r of rows) {
-    let t = byTopic.get(r.topic);
-    if (!t) byTopic.set(r.topic, (t = { topic: r.topic, messages: [], eventIds: [] }));
-    t.messages.push({ key: r.message_key, value: r.value, headers: r.headers });
-    t.eventIds.push(r.event_id);
-  }
-  return [...byTopic.values()];
-}
-
 export interface Placement {
   eventId: string;
   topic: string;
@@ -751,27 +701,14 @@ export interface Placement {
   offset: string;
 }
 
-/**
- * Each sent event's partition and offset: Kafka acknowledges a base offset per partition, and a partition's
- * messages of one send follow it in the order they were given. An event whose partition is unknown is left out.
- */
-export function placements(sent: readonly RowMessages[], acknowledged: readonly RecordMetadata[]): Placement[] {
-  const out: Placement[] = [];
-  for (const t of sent) {
-    const next = new Map<number, bigint>();
-    for (const ack of acknowledged) {
-      if (ack.topicName === t.topic && ack.baseOffset !== undefined) next.set(ack.partition, BigInt(ack.baseOffset));
-    }
-    t.messages.forEach((message, i) => {
-      const partition = partitionOf.get(message);
-      const offset = partition === undefined ? undefined : next.get(partition);
-      if (partition === undefined || offset === undefined) return;
-      next.set(partition, offset + 1n);
-      out.push({ eventId: t.eventIds[i], topic: t.topic, partition, offset: offset.toString() });
-    });
-  }
-  // One place per event (rows written by hand may repeat an event id): the last one sent.
-  return [...new Map(out.map((p) => [p.eventId, p])).values()];
+/** Where each sent row's event landed; one place per event (rows written by hand may repeat one): the last sent. */
+function placements(rows: readonly Row[], landed: readonly (Landed | undefined)[]): Placement[] {
+  const byEvent = new Map<string, Placement>();
+  rows.forEach((r, i) => {
+    const at = landed[i];
+    if (at) byEvent.set(r.event_id, { eventId: r.event_id, topic: r.topic, ...at });
+  });
+  return [...byEvent.values()];
 }
 
 function hashString(s: string): number {

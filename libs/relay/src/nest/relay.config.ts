@@ -1,4 +1,5 @@
-import { bool, int, str, type ConfigOf } from '@event-spine/config';
+import { bool, int, oneOf, str, type ConfigOf } from '@event-spine/config';
+import { KAFKA_CLIENTS } from '@event-spine/kafka';
 import { DEFAULT_RETRIABLE_BOUND_MS } from '../holdback';
 
 /** The relay's own variables; a relay service adds them to the common, database and Kafka ones. */
@@ -6,6 +7,11 @@ export const relayConfig = {
   // The command service owns the schema of its database; the relay only reads and marks its outbox.
   DATABASE_RUN_MIGRATIONS: bool('apply pending migrations at start-up (the command service owns them)', false),
   RELAY_INSTANCE_ID: str('name of this instance among several relays; empty: <hostname>-<pid>', { default: '' }),
+  RELAY_KAFKA_CLIENT: oneOf(
+    'Kafka client library the relay publishes with (both keep order, idempotence and the Java partitioning)',
+    KAFKA_CLIENTS,
+    'platformatic',
+  ),
   RELAY_BATCH_SIZE: int('outbox rows published per Kafka batch', { default: 500, min: 1, max: 10000 }),
   RELAY_MAX_IDLE_MS: int('longest pause between polls when idle (a NOTIFY wakes the relay sooner)', {
     default: 100,

@@ -1,10 +1,16 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Kafka, type Producer } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
 import { Metrics, setTopTenants } from '@event-spine/observability';
-import { OutboxRelay, RELAY_PRODUCER_CONFIG } from '../outbox-relay';
+import {
+  createMessageProducer,
+  KAFKA_OPTIONS,
+  type KafkaModuleOptions,
+  type MessageProducer,
+} from '@event-spine/kafka';
+import { OutboxRelay } from '../outbox-relay';
 import { RELAY_CONFIG, type RelayModuleConfig } from './relay.config';
 import { relayMetrics } from './relay-metrics';
 
@@ -12,7 +18,7 @@ import { relayMetrics } from './relay-metrics';
 @Injectable()
 export class RelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('OutboxRelay');
-  private readonly producer: Producer;
+  private readonly producer: MessageProducer;
   private readonly relay: OutboxRelay;
 
   constructor(
@@ -20,8 +26,9 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     metrics: Metrics,
     @InjectDataSource() dataSource: DataSource,
     @Inject(RELAY_CONFIG) config: RelayModuleConfig,
+    @Inject(KAFKA_OPTIONS) kafkaOptions: KafkaModuleOptions,
   ) {
-    this.producer = kafka.producer(RELAY_PRODUCER_CONFIG);
+    this.producer = createMessageProducer(config.RELAY_KAFKA_CLIENT, kafka, kafkaOptions);
     const schema = config.DATABASE_SCHEMA;
     // Read on scrape, over all buckets: what all instances together still have to publish. Both gauges of one
     // scrape share one query.
@@ -111,7 +118,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
   async onApplicationBootstrap(): Promise<void> {
     await this.producer.connect();
     await this.relay.start();
-    this.logger.log({ message: 'relay started' });
+    this.logger.log({ message: 'relay started', kafkaClient: this.producer.client });
   }
 
   async onApplicationShutdown(): Promise<void> {

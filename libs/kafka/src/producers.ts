@@ -1,0 +1,13 @@
+import type { Kafka } from 'kafkajs';
+import { KafkajsProducer } from './kafkajs-producer';
+import type { KafkaClientName, MessageProducer } from './message-producer';
+import { PlatformaticProducer } from './platformatic-producer';
+
+/** The producer adapter a service was configured with (`KAFKA_CLIENT`). */
+export function createMessageProducer(
+  client: KafkaClientName,
+  kafka: Kafka,
+  settings: { brokers: string[]; clientId: string },
+): MessageProducer {
+  return client === 'kafkajs' ? new KafkajsProducer(kafka) : new PlatformaticProducer(settings);
+}
