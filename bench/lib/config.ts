@@ -82,6 +82,8 @@ export const benchConfig = {
     /** Rows inserted while the publisher is stopped, then drained. */
     drainRows: count(200_000, 5000),
     insertBatch: 500,
+    /** Concurrent writers of the burst (one alone is slower than either publisher on this machine). */
+    burstWriters: num('BENCH_DBZ_WRITERS', 3),
     eventsPerAccount: 20,
     /** Longest wait for a publisher to deliver what was written. */
     deliverTimeoutMs: num('BENCH_DBZ_TIMEOUT_S', 300) * 1000,

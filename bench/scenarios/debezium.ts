@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { Pool } from 'pg';
+import type { KafkaClientName } from '@event-spine/kafka';
 import { enqueueOutbox, OutboxSignal, outboxChannel, type OutboxMessage } from '@event-spine/outbox';
 import { benchConfig } from '../lib/config';
 import { ConnectStandalone, CONNECT_VERSION, DEBEZIUM_VERSION, ensureDebezium } from '../lib/debezium';
@@ -21,7 +22,7 @@ const log = (message: string) =>
 
 /** One publisher under test: the relay or Debezium, with the outbox it reads and the topics it writes. */
 interface Publisher {
-  name: 'relay' | 'debezium';
+  name: 'relay' | 'relay-kafkajs' | 'debezium';
   topicPrefix: string;
   topics: string[];
   start(): Promise<void>;
@@ -277,7 +278,7 @@ async function measure(p: Publisher, db: Pool, writers: Pool): Promise<{ figures
     log(`${p.name} steady: p50 ${steady.p50} ms, p99 ${steady.p99} ms, ${steady.cores} cores`);
     await sleep(500);
 
-    // 2. As fast as one writer can (multi-row INSERTs, messages made beforehand) while the publisher runs.
+    // 2. As fast as the writers can (multi-row INSERTs, messages made beforehand) while the publisher runs.
     const batches = (rows: number) => {
       const out: OutboxMessage[][] = [];
       for (let i = 0; i < rows; i += cfg.insertBatch) out.push(take(Math.min(cfg.insertBatch, rows - i)));
@@ -286,7 +287,12 @@ async function measure(p: Publisher, db: Pool, writers: Pool): Promise<{ figures
     const burstBatches = batches(cfg.burstRows);
     arrivals.reset();
     const burstStart = performance.now();
-    for (const batch of burstBatches.splice(0)) await p.insert(writers, batch);
+    // Several writers at once: one alone inserts slower than either publisher delivers here, which would measure it.
+    const queue = burstBatches.splice(0);
+    const lane = async () => {
+      for (let batch = queue.shift(); batch; batch = queue.shift()) await p.insert(writers, batch);
+    };
+    await Promise.all(Array.from({ length: cfg.burstWriters }, lane));
     const burstEnd = performance.now();
     const backlogAtInsertEnd = cfg.burstRows - arrivals.count;
     await arrivals.waitFor(cfg.burstRows, cfg.deliverTimeoutMs);
@@ -334,7 +340,7 @@ async function measure(p: Publisher, db: Pool, writers: Pool): Promise<{ figures
  * Scenario 10: the relay and Debezium (PostgreSQL connector, pgoutput, Outbox Event Router, Connect standalone) side
  * by side on a private PostgreSQL cluster with wal_level=logical, the same message keys and values, the same broker,
  * topics of the same shape and the same consumer. Each publisher is measured with the other stopped: steady 200 tx/s
- * (commit → consumed), a burst from one writer (delivered rows/s, backlog), a backlog drain (rate, CPU per row).
+ * (commit → consumed), a burst from several writers (delivered rows/s, backlog), a backlog drain (rate, CPU per row).
  */
 export async function debeziumSideBySide(results: Results): Promise<ScenarioResult> {
   const started = performance.now();
@@ -350,6 +356,7 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
   process.once('exit', onExit);
   const admin = kafka(`${RUN_ID}-dbz-admin`).admin();
   let deployment: Deployment | undefined;
+  let other: Deployment | undefined;
   let db: Pool | undefined;
   let writers: Pool | undefined;
   const dbzPrefix = `${RUN_ID}.dbz.`;
@@ -374,41 +381,12 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
     await d.createTopics(admin, relayTopics);
     await d.createTopics(admin, dbzTopics);
     writers = new Pool({ connectionString: cluster.url, max: 4, application_name: `${RUN_ID}-dbz-writer` });
-    const relayWriters = new Pool({
-      connectionString: cluster.url,
-      max: 4,
-      application_name: `${RUN_ID}-dbz-writer`,
-      options: `-c search_path=${d.commandSchema}`,
-    });
-    // The command service's wake-up of the relay after commits (one NOTIFY per turn of the event loop), on a
-    // connection of its own so it never queues behind the writers' INSERTs.
-    const notifier = new Pool({ connectionString: cluster.url, max: 1, application_name: `${RUN_ID}-dbz-writer` });
-    const signal = new OutboxSignal(
-      { query: async <T>(sql: string, params?: unknown[]) => (await notifier.query(sql, params)).rows as T },
-      outboxChannel(d.commandSchema),
-    );
-
-    const relay: Publisher = {
-      name: 'relay',
-      topicPrefix: d.topicPrefix,
-      topics: relayTopics,
-      start: async () => void (await d.start('outbox-relay', { RELAY_BATCH_SIZE: String(benchConfig.relayBatchSize) })),
-      stop: () => d.stop('outbox-relay'),
-      pid: () => {
-        try {
-          return d.service('outbox-relay').child.pid;
-        } catch {
-          return undefined;
-        }
-      },
-      insert: async (_pool, messages) => {
-        await enqueueOutbox(
-          { query: async <T>(sql: string, params?: unknown[]) => (await relayWriters.query(sql, params)).rows as T },
-          messages,
-        );
-        signal.committed();
-      },
-    };
+    const relay = relayPublisher('relay', d, cluster.url, 'platformatic');
+    // The same relay with the other Kafka client, on a deployment (schema, topics) of its own.
+    other = await Deployment.create('dbzrelaykjs', { databaseUrl: cluster.url });
+    await other.migrateCommandSchema();
+    await other.createTopics(admin, other.topics);
+    const relayKafkajs = relayPublisher('relay-kafkajs', other, cluster.url, 'kafkajs');
 
     const port = Number(new URL(cluster.url).port);
     connect = ConnectStandalone.prepare(resolve(__dirname, '../../.local/debezium/runs', RUN_ID), {
@@ -444,13 +422,15 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
 
     // The relay first: Debezium's replication slot does not exist yet, so no slot retains WAL while the relay runs.
     let relayRun: { figures: Figures; latencies: number[] };
+    let kafkajsRun: { figures: Figures; latencies: number[] };
     try {
       relayRun = await measure(relay, db, writers);
+      kafkajsRun = await measure(relayKafkajs, db, writers);
     } finally {
-      await relayWriters.end();
-      await notifier.end();
+      await relay.close();
+      await relayKafkajs.close();
     }
-    if (cfg.relayOnly) return relayAlone(results, relayRun.figures, started);
+    if (cfg.relayOnly) return relayAlone(results, relayRun.figures, kafkajsRun.figures, started);
     const dbzRun = await measure(debezium, db, writers);
     results.cdfs.push(
       { name: `10. commit → consumed at ${cfg.steadyRate} tx/s, relay`, points: cdf(relayRun.latencies) },
@@ -464,7 +444,7 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
       id: 'D_dbz_rate',
       value: dbz.burst.deliveredRate,
       unit: 'rows/s',
-      how: how(`delivered rows/s while one writer inserts ${dbz.burst.rows.toLocaleString('en')} rows`),
+      how: how(`delivered rows/s while ${cfg.burstWriters} writers insert ${dbz.burst.rows.toLocaleString('en')} rows`),
     });
     results.setBaseline({
       id: 'D_dbz_drain',
@@ -488,7 +468,7 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
     const rows: Row[] = [
       results.ratioRow(
         SCENARIO,
-        `relay: delivered rows/s, one writer inserting ${r.burst.rows.toLocaleString('en')} rows`,
+        `relay: delivered rows/s, ${cfg.burstWriters} writers inserting ${r.burst.rows.toLocaleString('en')} rows`,
         r.burst.deliveredRate,
         'rows/s',
         'D_dbz_rate',
@@ -510,6 +490,7 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
         'CPU-ms',
         'D_dbz_cpu',
         1,
+        `relay process ${r.drain.processCpuMsPer1000}, Debezium's JVM ${dbz.drain.processCpuMsPer1000}`,
       ),
       results.ratioMaxRow(
         SCENARIO,
@@ -529,7 +510,14 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
         `${r.steady.cores} cores`,
       ),
       results.infoRow(SCENARIO, 'relay: backlog at the end of inserting', r.burst.backlogAtInsertEnd, 'rows'),
-      results.infoRow(SCENARIO, 'Debezium: delivered rows/s, one writer', dbz.burst.deliveredRate, 'rows/s'),
+      ...relayRows(results, 'relay with kafkajs', kafkajsRun.figures),
+      results.infoRow(
+        SCENARIO,
+        `Debezium: delivered rows/s, ${cfg.burstWriters} writers`,
+        dbz.burst.deliveredRate,
+        'rows/s',
+        `writer ${dbz.burst.insertRate} rows/s`,
+      ),
       results.infoRow(SCENARIO, 'Debezium: backlog at the end of inserting', dbz.burst.backlogAtInsertEnd, 'rows'),
       results.infoRow(SCENARIO, 'Debezium: backlog drain', dbz.drain.rate, 'rows/s'),
       results.infoRow(
@@ -554,7 +542,8 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
       rows,
       details: {
         debezium: { version: DEBEZIUM_VERSION, connect: CONNECT_VERSION, ...dbz },
-        relay: { batchSize: benchConfig.relayBatchSize, ...r },
+        relay: { batchSize: benchConfig.relayBatchSize, kafkaClient: 'platformatic', ...r },
+        relayKafkajs: { batchSize: benchConfig.relayBatchSize, kafkaClient: 'kafkajs', ...kafkajsRun.figures },
         partitions: benchConfig.partitions,
         topics: { relay: relayTopics, debezium: dbzTopics },
       },
@@ -563,10 +552,14 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
   } finally {
     await connect?.stop().catch(() => undefined);
     await deployment?.destroy().catch(() => undefined);
+    await other?.destroy().catch(() => undefined);
     await writers?.end().catch(() => undefined);
     await db?.end().catch(() => undefined);
     const topics = (await admin.listTopics().catch(() => [] as string[])).filter(
-      (t) => t.startsWith(dbzPrefix) || (deployment && t.startsWith(deployment.topicPrefix)),
+      (t) =>
+        t.startsWith(dbzPrefix) ||
+        (deployment && t.startsWith(deployment.topicPrefix)) ||
+        (other && t.startsWith(other.topicPrefix)),
     );
     if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 }).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
@@ -579,29 +572,87 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
 }
 
 /** The relay's figures without Debezium's (BENCH_DBZ_RELAY_ONLY): for working on the relay, no target is judged. */
-function relayAlone(results: Results, r: Figures, started: number): ScenarioResult {
-  const info = (metric: string, value: number, unit: string, note?: string) =>
-    results.infoRow(SCENARIO, `relay alone: ${metric}`, value, unit, note);
+function relayAlone(results: Results, r: Figures, kafkajs: Figures, started: number): ScenarioResult {
   return {
     id: 'debezium',
     title: SCENARIO,
-    rows: [
-      info(
-        'delivered rows/s, one writer',
-        r.burst.deliveredRate,
-        'rows/s',
-        `backlog at insert end ${r.burst.backlogAtInsertEnd}`,
-      ),
-      info('backlog drain', r.drain.rate, 'rows/s'),
-      info(
-        'CPU-ms per 1,000 rows during the drain (relay + backends)',
-        r.drain.cpuMsPer1000,
-        'CPU-ms',
-        `relay process ${r.drain.processCpuMsPer1000}`,
-      ),
-      info(`commit → consumed p99 at ${r.steady.targetRate} tx/s`, r.steady.p99, 'ms', `p50 ${r.steady.p50} ms`),
-    ],
-    details: { relay: { batchSize: benchConfig.relayBatchSize, ...r } },
+    rows: [...relayRows(results, 'relay alone', r), ...relayRows(results, 'relay alone, kafkajs', kafkajs)],
+    details: { relay: { batchSize: benchConfig.relayBatchSize, ...r }, relayKafkajs: kafkajs },
     wallSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** A relay run's figures as information rows (the relay with the other Kafka client, or without Debezium). */
+function relayRows(results: Results, who: string, r: Figures): Row[] {
+  const info = (metric: string, value: number, unit: string, note?: string) =>
+    results.infoRow(SCENARIO, `${who}: ${metric}`, value, unit, note);
+  return [
+    info(
+      `delivered rows/s, ${benchConfig.debezium.burstWriters} writers`,
+      r.burst.deliveredRate,
+      'rows/s',
+      `writer ${r.burst.insertRate} rows/s; backlog at insert end ${r.burst.backlogAtInsertEnd}`,
+    ),
+    info('backlog drain', r.drain.rate, 'rows/s'),
+    info(
+      'CPU-ms per 1,000 rows during the drain (relay + backends)',
+      r.drain.cpuMsPer1000,
+      'CPU-ms',
+      `relay process ${r.drain.processCpuMsPer1000}`,
+    ),
+    info(`commit → consumed p99 at ${r.steady.targetRate} tx/s`, r.steady.p99, 'ms', `p50 ${r.steady.p50} ms`),
+  ];
+}
+
+/**
+ * The relay as a publisher: its own process on a deployment's schema, rows written through the outbox writer's own
+ * statement, and the command service's wake-up after commits (one NOTIFY per turn of the event loop, on a connection
+ * of its own so it never queues behind the writers' INSERTs).
+ */
+function relayPublisher(
+  name: 'relay' | 'relay-kafkajs',
+  d: Deployment,
+  url: string,
+  client: KafkaClientName,
+): Publisher & { close(): Promise<void> } {
+  const relayWriters = new Pool({
+    connectionString: url,
+    max: 4,
+    application_name: `${RUN_ID}-dbz-writer`,
+    options: `-c search_path=${d.commandSchema}`,
+  });
+  const notifier = new Pool({ connectionString: url, max: 1, application_name: `${RUN_ID}-dbz-writer` });
+  const signal = new OutboxSignal(
+    { query: async <T>(sql: string, params?: unknown[]) => (await notifier.query(sql, params)).rows as T },
+    outboxChannel(d.commandSchema),
+  );
+  return {
+    name,
+    topicPrefix: d.topicPrefix,
+    topics: d.topics,
+    start: async () =>
+      void (await d.start('outbox-relay', {
+        RELAY_BATCH_SIZE: String(benchConfig.relayBatchSize),
+        RELAY_KAFKA_CLIENT: client,
+      })),
+    stop: () => d.stop('outbox-relay'),
+    pid: () => {
+      try {
+        return d.service('outbox-relay').child.pid;
+      } catch {
+        return undefined;
+      }
+    },
+    insert: async (_pool, messages) => {
+      await enqueueOutbox(
+        { query: async <T>(sql: string, params?: unknown[]) => (await relayWriters.query(sql, params)).rows as T },
+        messages,
+      );
+      signal.committed();
+    },
+    close: async () => {
+      await relayWriters.end();
+      await notifier.end();
+    },
   };
 }
