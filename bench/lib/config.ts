@@ -91,7 +91,7 @@ export const benchConfig = {
     relayOnly: process.env.BENCH_DBZ_RELAY_ONLY === '1',
   },
   /** The whole run should end within this; the open-ended steps (rebuilds) cut their waits to fit. */
-  budgetMs: num('BENCH_BUDGET_S', 14 * 60) * 1000,
+  budgetMs: num('BENCH_BUDGET_S', 17 * 60) * 1000,
 } as const;
 
 export type BenchConfig = typeof benchConfig;
