@@ -4,7 +4,10 @@ export interface CleanerOptions {
   database: ClientConfig;
   schema: string;
   intervalMs: number;
-  /** Most rows one DELETE removes: short statements, never a DELETE storm. */
+  /**
+   * Most rows one DELETE removes. Short statements: never a DELETE storm, and since a DELETE is a write transaction,
+   * a long one would hold back the snapshot horizon the relay publishes up to.
+   */
   batch: number;
   publishedRetentionMs: number;
   warn(entry: Record<string, unknown>): void;

@@ -24,10 +24,13 @@ export const relayConfig = {
   }),
   RELAY_INSTANCE_TTL_MS: int('an instance silent this long is considered gone', { default: 5000, min: 500 }),
   RELAY_CLEANUP_INTERVAL_MS: int('how often published rows are deleted', { default: 1000, min: 100 }),
-  RELAY_CLEANUP_BATCH: int('most published rows deleted per round (no DELETE storms)', {
-    default: 5000,
-    min: 100,
-  }),
+  RELAY_CLEANUP_BATCH: int(
+    'most published rows one DELETE removes (repeated while full; short, so none holds publishing back)',
+    {
+      default: 1000,
+      min: 100,
+    },
+  ),
   RELAY_PUBLISHED_RETENTION_MS: int(
     'how long where each event landed on Kafka (partition, offset) is kept for the causality query',
     { default: 3_600_000, min: 1000 },
