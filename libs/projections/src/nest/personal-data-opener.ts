@@ -14,12 +14,22 @@ export function personalDataOpener(
   jwtSecret: string,
   { timeoutMs = 5000, maxBodyBytes = 48 * 1024 } = {},
 ): PersonalDataOpener {
-  return async (tenantId, events) => {
-    const token = await signToken(
+  // A token per tenant, signed for a minute and used for 30 s: not one signature per batch.
+  const tokens = new Map<string, { token: Promise<string>; until: number }>();
+  const tokenFor = (tenantId: string): Promise<string> => {
+    const cached = tokens.get(tenantId);
+    if (cached && cached.until > Date.now()) return cached.token;
+    const token = signToken(
       { actorId: 'projector', actorType: 'service', tenantId, spaceId: 'projector', roles: ['service'] },
       jwtSecret,
       '1m',
     );
+    tokens.set(tenantId, { token, until: Date.now() + 30_000 });
+    token.catch(() => tokens.delete(tenantId));
+    return token;
+  };
+  return async (tenantId, events) => {
+    const token = await tokenFor(tenantId);
     const open = async (chunk: readonly Pick<EventEnvelope, 'id' | 'payload'>[]): Promise<Opened[]> => {
       const res = await fetch(`${baseUrl}/v1/personal-data/open`, {
         method: 'POST',
