@@ -5,10 +5,13 @@ import {
   KafkaJSProtocolError,
   KafkaJSRequestTimeoutError,
 } from 'kafkajs';
+import { MultipleErrors, NetworkError, ProtocolError, ResponseError, UserError } from '@platformatic/kafka';
+import { describeSendFailure } from '@event-spine/kafka';
 import {
   DEFAULT_RETRIABLE_BOUND_MS,
   holdBackoffMs,
   Holds,
+  isKafkaAway,
   isRetriable,
   narrow,
   narrowed,
@@ -58,6 +61,33 @@ describe('rowFault', () => {
       expect(rowFault(away, { ...long, suspect: true })).toBeUndefined();
     }
     expect(rowFault(new Error('socket hang up'), long)).toBeUndefined();
+  });
+});
+
+describe('rowFault, on what the @platformatic/kafka adapter throws', () => {
+  const fresh = { refusingForMs: 0, boundMs: DEFAULT_RETRIABLE_BOUND_MS, suspect: false };
+  const long = { ...fresh, refusingForMs: DEFAULT_RETRIABLE_BOUND_MS };
+  const failure = (error: Error) => describeSendFailure(new MultipleErrors('Producing messages failed.', [error]));
+
+  it('blames the rows at once for a topic the client found missing in the metadata', () => {
+    expect(rowFault(failure(new UserError('Unknown topic spine.x.events.')), fresh)).toBe('unknown-topic');
+    expect(rowFault(failure(new ProtocolError('UNKNOWN_TOPIC_OR_PARTITION')), fresh)).toBe('unknown-topic');
+  });
+
+  it('blames the rows at once for an error the broker calls final', () => {
+    expect(rowFault(failure(new ProtocolError('MESSAGE_TOO_LARGE')), fresh)).toBe('refused');
+  });
+
+  it('blames the rows for a retriable refusal only once it lasted the bound', () => {
+    const refusal = failure(new ResponseError(0, 9, { '/topics/0/partitions/0': [19, null] }, undefined));
+    expect(rowFault(refusal, fresh)).toBeUndefined();
+    expect(rowFault(refusal, long)).toBe('retrying-too-long');
+  });
+
+  it('never blames the rows for a broker nobody answers at', () => {
+    const away = failure(new MultipleErrors('Cannot connect to any broker.', [new NetworkError('Connection failed.')]));
+    expect(isKafkaAway(away)).toBe(true);
+    expect(rowFault(away, { ...long, suspect: true })).toBeUndefined();
   });
 });
 
