@@ -23,8 +23,9 @@ import { alertNames, ensurePrometheus, PrometheusServer, readRules, tuneRules, t
 const TUNINGS: Record<string, AlertTuning> = {
   // Production: older than 60 s, for 2m.
   SpineOutboxOldestUnpublishedTooOld: { for: '2s', threshold: { from: '> 60', to: '> 3' } },
-  // Production: more than 1000 rows and growing, for 10m.
-  SpineOutboxBacklogGrowing: { for: '3s', threshold: { from: '> 1000', to: '> 20' } },
+  // Production: more than 1000 rows and growing, for 10m. Not lower than 100: while rows flow, the gauge also counts
+  // the batch Kafka took last (its cursor moves with the next batch's statement), tens of rows under this load.
+  SpineOutboxBacklogGrowing: { for: '3s', threshold: { from: '> 1000', to: '> 100' } },
   // Production: for 1m.
   SpineRelayInstanceLost: { for: '2s' },
   // Production: for 2m; the threshold is the bucket count (64) and stays.
@@ -167,7 +168,7 @@ describe('alerting rules in a real Prometheus', () => {
     expect(oldest.annotations.runbook).toMatch(/health\/ready/);
     const growing = await prometheus!.waitFiring('SpineOutboxBacklogGrowing');
     expect(growing.labels).toMatchObject({ service: RELAY_SERVICE, severity: 'warning' });
-    expect(Number(growing.value)).toBeGreaterThan(20);
+    expect(Number(growing.value)).toBeGreaterThan(100);
     const relayAlerts = (await ours()).filter((a) => /^SpineRelay/.test(a.labels.alertname));
     expect(relayAlerts).toEqual([]);
     const sent = await load.stop();

@@ -57,9 +57,14 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
         return NaN;
       }
     };
-    metrics.gauge('spine_relay_backlog', 'Outbox rows not yet published', [], async function () {
-      this.set(await read((b) => b.backlog));
-    });
+    metrics.gauge(
+      'spine_relay_backlog',
+      'Outbox rows behind the relay cursors: not yet published, and while rows flow the batch Kafka took last',
+      [],
+      async function () {
+        this.set(await read((b) => b.backlog));
+      },
+    );
     metrics.gauge(
       'spine_relay_oldest_unpublished_age_seconds',
       'Age of the oldest unpublished outbox row',
