@@ -146,9 +146,15 @@ export class RelayUnderTest {
 
   /** Dies like a killed process: the loop stops, the connection (and its locks) drop, the heartbeat stays. */
   async crash(): Promise<void> {
-    const internals = this.relay as unknown as { running: boolean; client?: { end(): Promise<void> } };
+    const internals = this.relay as unknown as {
+      running: boolean;
+      client?: { end(): Promise<void> };
+      cleaner: { stop(): Promise<void> };
+    };
     internals.running = false;
     await internals.client?.end();
+    // The process's other connection (the cleanup's) dies with it too.
+    await internals.cleaner.stop();
     await this.producer.disconnect();
   }
 
