@@ -4,6 +4,10 @@ import type { ConsentsEvent } from '../../contract';
 /**
  * `credit-pull-evidence`: one row per credit check with the consent that allowed it. The grant and the pull arrive on
  * different topics in either order; whichever comes second completes the row, so the result is the same either way.
+ * "Second" needs a lock: the two topics' partitions are applied in concurrent transactions, and a grant and a pull
+ * applied at the same time would each miss the other's uncommitted row, leaving the pull without its grant for good.
+ * Both take the tenant's lock of this projection (in the schema written: a rebuild's shadow has its own), so one
+ * waits for the other to commit and its next statement sees it.
  */
 export const creditPullEvidence = defineProjection<ConsentsEvent>({
   name: 'credit-pull-evidence',
@@ -13,6 +17,12 @@ export const creditPullEvidence = defineProjection<ConsentsEvent>({
   // Rows belong to two kinds of subject (credit checks and the grants they name): replays are scoped by tenant only.
   scope: { tenantColumn: 'tenant_id' },
   async apply(db, e) {
+    if (e.eventType === 'ConsentGranted' || e.eventType === 'CreditCheckRequested') {
+      await db.query(
+        `SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':credit-pull-evidence:' || $1, 0))`,
+        [e.tenantId],
+      );
+    }
     switch (e.eventType) {
       case 'ConsentGranted':
         await db.query(
