@@ -1,15 +1,11 @@
-import { Partitioners, type Admin, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import type { Admin, Kafka, Producer, TopicMessages } from 'kafkajs';
+import { KAFKAJS_PRODUCER_CONFIG } from '@event-spine/kafka';
 import type { OutboxMessage } from '@event-spine/outbox';
 import { RUN_ID } from './deployment';
 
-/** A producer configured exactly as the relay's (apps/outbox-relay RelayService): idempotent, one batch in flight. */
+/** kafkajs configured as the relay's kafkajs adapter (one bare send at a time for B_send, the rebuild's fill). */
 export function relayLikeProducer(kafka: Kafka): Producer {
-  return kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  return kafka.producer(KAFKAJS_PRODUCER_CONFIG);
 }
 
 /** Grouped by topic in the given order, as the relay sends a batch. */

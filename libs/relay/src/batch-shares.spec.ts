@@ -10,7 +10,7 @@ describe('BatchShares', () => {
     expect(new BatchShares(500).plan([])).toEqual([]);
   });
 
-  it('doubles the share of a bucket that filled it, up to the whole batch, while the others stay even', () => {
+  it('doubles the share of a bucket that filled it, up to what the idle ones leave of the batch', () => {
     const s = new BatchShares(500);
     const all = buckets(64);
     let plan = s.plan(all);
@@ -19,9 +19,9 @@ describe('BatchShares', () => {
       plan = s.plan(all);
       expect(sum(plan)).toBeLessThanOrEqual(500);
     }
-    // One busy bucket ends with what the others leave of the batch.
-    expect(plan[3]).toBe(500 - 63 * 7);
-    expect(plan.filter((_, b) => b !== 3)).toEqual(Array(63).fill(7));
+    // One busy subject fills the batch; each idle bucket keeps one row of it, to notice new rows.
+    expect(plan[3]).toBe(500 - 63);
+    expect(plan.filter((_, b) => b !== 3)).toEqual(Array(63).fill(1));
   });
 
   it('lets one bucket alone take the whole batch', () => {
@@ -33,7 +33,7 @@ describe('BatchShares', () => {
     expect(plan).toEqual([500]);
   });
 
-  it('scales the wishes above the even split down to fit when several buckets are busy', () => {
+  it('scales what busy buckets ask above one row down to fit', () => {
     const s = new BatchShares(500);
     const all = buckets(64);
     let plan = s.plan(all);
@@ -45,14 +45,14 @@ describe('BatchShares', () => {
     }
   });
 
-  it('returns a bucket that did not fill its share to the even split, and forgets a bucket given up', () => {
+  it('asks for what a bucket found when it did not fill its share, and forgets a bucket given up', () => {
     const s = new BatchShares(100);
     s.read([0, 1], [50, 50], new Map([[0, 50]]));
-    expect(s.plan([0, 1])).toEqual([100 - 50, 50]);
-    s.read([0, 1], [50, 50], new Map([[0, 3]]));
-    expect(s.plan([0, 1])).toEqual([50, 50]);
-    s.read([0], [50], new Map([[0, 50]]));
+    expect(s.plan([0, 1])).toEqual([99, 1]);
+    s.read([0, 1], [99, 1], new Map([[0, 3]]));
+    expect(s.plan([0, 1])).toEqual([3, 1]);
+    s.read([0], [3], new Map([[0, 3]]));
     s.forget(0);
-    expect(s.plan([0, 1])).toEqual([50, 50]);
+    expect(s.plan([0, 1])).toEqual([50, 1]);
   });
 });

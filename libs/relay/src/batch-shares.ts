@@ -4,13 +4,14 @@
  * share instead of the whole batch size (64 buckets × 500 rows read to keep 500 was most of the relay's database
  * time under a backlog).
  *
- * A bucket's share starts at an even split of the batch size. A bucket that filled its share has more waiting: its
- * share doubles, up to the whole batch, so a backlog in a few buckets (one busy subject) still travels in full
- * batches. A bucket that did not fill it goes back to the even split. When the wishes add up to more than the batch
- * size, what each bucket wants above the even split is scaled down to fit.
+ * A bucket's share starts at an even split of the batch size. A bucket that filled its share has more waiting: it
+ * asks for twice as much, up to the whole batch. One that did not asks for what it found (at least one row), so idle
+ * buckets leave the batch to busy ones and one busy subject still travels in full batches. When the asks add up to
+ * more than the batch size, what each asks above one row is scaled down to fit. Every bucket gets at least one row,
+ * so a batch size below the number of buckets is exceeded (by one row per bucket at most).
  */
 export class BatchShares {
-  private readonly wish = new Map<number, number>();
+  private readonly ask = new Map<number, number>();
 
   constructor(private readonly batchSize: number) {}
 
@@ -18,23 +19,22 @@ export class BatchShares {
   plan(buckets: readonly number[]): number[] {
     if (buckets.length === 0) return [];
     const even = Math.max(1, Math.floor(this.batchSize / buckets.length));
-    const wishes = buckets.map((b) => Math.max(even, this.wish.get(b) ?? even));
-    const room = Math.max(0, this.batchSize - even * buckets.length);
-    const above = wishes.reduce((n, w) => n + (w - even), 0);
-    if (above <= room) return wishes;
-    return wishes.map((w) => even + Math.floor(((w - even) * room) / above));
+    const asks = buckets.map((b) => this.ask.get(b) ?? even);
+    const room = Math.max(0, this.batchSize - buckets.length);
+    const above = asks.reduce((n, a) => n + (a - 1), 0);
+    if (above <= room) return asks;
+    return asks.map((a) => 1 + Math.floor(((a - 1) * room) / above));
   }
 
   /** What each bucket's read gave, against the share it was given. */
   read(buckets: readonly number[], shares: readonly number[], got: ReadonlyMap<number, number>): void {
     buckets.forEach((bucket, i) => {
-      const share = shares[i];
-      if ((got.get(bucket) ?? 0) >= share) this.wish.set(bucket, Math.min(this.batchSize, share * 2));
-      else this.wish.delete(bucket);
+      const found = got.get(bucket) ?? 0;
+      this.ask.set(bucket, found >= shares[i] ? Math.min(this.batchSize, shares[i] * 2) : Math.max(1, found));
     });
   }
 
   forget(bucket: number): void {
-    this.wish.delete(bucket);
+    this.ask.delete(bucket);
   }
 }
