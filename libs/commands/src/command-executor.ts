@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { Pool, PoolClient } from 'pg';
 import {
   DomainError,
   REFUSAL_HTTP_STATUS,
@@ -11,7 +11,7 @@ import {
 import { sealPayload, type DomainEvent, type EventCatalog, type EventEnvelope } from '@event-spine/events';
 import type { DomainModel } from './domain-model';
 import {
-  appendEvents,
+  appendEventsStatement,
   chainHash,
   computeSubjectHead,
   keyForWriting,
@@ -20,10 +20,22 @@ import {
   type Queryable,
 } from '@event-spine/event-log';
 import { inSpan, traceHeaders } from '@event-spine/observability';
-import { enqueueOutbox, toOutboxMessage } from '@event-spine/outbox';
+import { enqueueOutboxStatement, toOutboxMessage } from '@event-spine/outbox';
+import { combineWrites, inline, withTransaction, type Statement, type Transaction } from '@event-spine/persistence';
 import { assertEmissions, type ActionDeclaration } from './action-registry';
-import { findStoredResponse, storeResponse } from './idempotency.store';
-import { loadSubjectStates, lockSubjects, saveSubjectState } from './subject-state.store';
+import {
+  findStoredResponseStatement,
+  storeResponse,
+  storeResponseStatement,
+  toStoredResponse,
+  type StoredResponseRow,
+} from './idempotency.store';
+import {
+  loadSubjectStatesStatement,
+  lockSubjectsStatement,
+  saveSubjectStatesStatements,
+  type SubjectStateRow,
+} from './subject-state.store';
 
 /** Who asks, in which conversation, with which retry protection. Taken from the transport (HTTP or gRPC). */
 export interface CommandContext {
@@ -159,6 +171,10 @@ function canonicalJson(value: unknown): string {
  *   store the idempotent response → commit.
  * If any step fails, nothing is written.
  *
+ * Round trips: BEGIN, the locks and both reads go in one (each read takes its snapshot after the locks); the writes
+ * of all four tables go in one statement; then COMMIT. Facts and personal-data keys, when a command has them, add
+ * one each.
+ *
  * Subjects are locked with transaction-scoped advisory locks, in a fixed order, before the first write. A
  * transaction therefore gets its id only after it holds its subjects, so for every subject the order of transaction
  * ids is the order of its sequences: the outbox and the event feed read in (tx_id, position) order rely on that.
@@ -168,7 +184,7 @@ export class CommandExecutor {
   private readonly clock: () => Date;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly pool: Pool,
     private readonly domain: DomainModel,
     private readonly options: ExecutorOptions,
   ) {
@@ -186,7 +202,17 @@ export class CommandExecutor {
         span.setAttribute('spine.attempts', attempt);
         try {
           // READ COMMITTED, the connection's default (dataSourceOptions): no SET TRANSACTION round trip.
-          const outcome = await this.dataSource.transaction((tx) => this.attempt(tx, command, input, ctx));
+          const refs = uniqueSorted(command.subjects(input));
+          const opening: Statement[] = [
+            lockSubjectsStatement(ctx.tenantId, refs),
+            loadSubjectStatesStatement(ctx.tenantId, refs),
+          ];
+          if (ctx.idempotency) opening.push(findStoredResponseStatement(ctx.tenantId, ctx.idempotency.key));
+          const outcome = await withTransaction(
+            this.pool,
+            (client, tx) => this.attempt(client, tx, refs, command, input, ctx),
+            { openWith: opening.map(inline) },
+          );
           if (!outcome.replayed) this.options.onCommitted?.();
           span.setAttribute('spine.replayed', outcome.replayed);
           return outcome;
@@ -204,30 +230,32 @@ export class CommandExecutor {
   }
 
   private async attempt<Input, Facts>(
-    tx: EntityManager,
+    client: PoolClient,
+    tx: Transaction,
+    refs: readonly SubjectRef[],
     command: CommandDefinition<Input, Facts>,
     input: Input,
     ctx: CommandContext,
   ): Promise<Outcome> {
-    const refs = uniqueSorted(command.subjects(input));
-    await lockSubjects(tx, ctx.tenantId, refs);
-
+    const [, loaded, stored] = tx.opened;
     if (ctx.idempotency) {
-      const stored = await findStoredResponse(tx, ctx.tenantId, ctx.idempotency.key);
-      if (stored) {
-        if (stored.requestHash !== ctx.idempotency.requestHash) throw idempotencyKeyReused(ctx.idempotency.key);
-        return { statusCode: stored.statusCode, body: stored.body, replayed: true };
+      const response = toStoredResponse(stored.rows as StoredResponseRow[]);
+      if (response) {
+        if (response.requestHash !== ctx.idempotency.requestHash) throw idempotencyKeyReused(ctx.idempotency.key);
+        tx.rollback();
+        return { statusCode: response.statusCode, body: response.body, replayed: true };
       }
     }
 
-    const before = await this.load(tx, ctx.tenantId, refs);
+    const db = rowsOf(client);
+    const before = this.load(loaded.rows as SubjectStateRow[]);
     if (ctx.expectedSequence !== undefined) {
       const primary = command.primarySubject(input);
       const actual = before.get(primary).sequence;
       if (actual !== ctx.expectedSequence) throw concurrencyConflict(primary, ctx.expectedSequence, actual);
     }
 
-    const facts = command.facts ? await command.facts(tx, input, ctx) : (undefined as Facts);
+    const facts = command.facts ? await command.facts(db, input, ctx) : (undefined as Facts);
     const pending = command.decide(input, before, facts);
     assertEmissions(
       command,
@@ -236,26 +264,42 @@ export class CommandExecutor {
 
     const now = this.clock().toISOString();
     const invocationId = randomUUID();
-    await this.adoptUnhashedHeads(tx, ctx.tenantId, before, pending);
-    const keys = await this.personalDataKeys(tx, ctx.tenantId, pending);
+    await this.adoptUnhashedHeads(db, ctx.tenantId, before, pending);
+    const keys = await this.personalDataKeys(db, ctx.tenantId, pending);
     const { envelopes, hashes, after } = this.record(pending, before, ctx, invocationId, now, keys);
-
-    await this.save(tx, ctx.tenantId, before, after, now);
-    await appendEvents(tx, envelopes, hashes);
-    // The command's trace context goes with each row: the relay links its publish to it, and it reaches Kafka.
-    const trace = traceHeaders();
-    await enqueueOutbox(
-      tx,
-      envelopes.map((e) => toOutboxMessage(e, this.options.catalog, this.options.topicPrefix, trace)),
-    );
-
     const reply = command.reply(input, after, envelopes, ctx);
-    if (ctx.idempotency) {
-      await storeResponse(
-        tx,
-        { tenantId: ctx.tenantId, actionId: command.actionId, ...ctx.idempotency, ...reply },
-        'fail',
+
+    const changes = after.changedSince(before).map(([key, next]) => {
+      const [subjectType, subjectId] = splitKey(key);
+      const ref = { subjectType, subjectId };
+      return { ref, previous: before.get(ref).sequence, next: { ...next, headHash: after.headOf(ref)! } };
+    });
+    const saves = saveSubjectStatesStatements(ctx.tenantId, changes, now);
+    const writes: Statement[] = [...saves];
+    if (envelopes.length > 0) {
+      writes.push(appendEventsStatement(envelopes, hashes));
+      // The command's trace context goes with each row: the relay links its publish to it, and it reaches Kafka.
+      const trace = traceHeaders();
+      writes.push(
+        enqueueOutboxStatement(
+          envelopes.map((e) => toOutboxMessage(e, this.options.catalog, this.options.topicPrefix, trace)),
+        ),
       );
+    }
+    if (ctx.idempotency) {
+      writes.push(
+        storeResponseStatement(
+          { tenantId: ctx.tenantId, actionId: command.actionId, ...ctx.idempotency, ...reply },
+          'fail',
+        ),
+      );
+    }
+    if (writes.length > 0) {
+      const { rows } = await client.query<Record<string, number>>(combineWrites(writes));
+      // Guarded writes: each subject is saved only if it is still at the sequence it was loaded at.
+      const saved = saves.reduce((n, _, i) => n + rows[0][`s${i}`], 0);
+      if (saved !== changes.length)
+        throw new StaleStateError(`a subject moved on: ${saved} of ${changes.length} saved`);
     }
     return { ...reply, replayed: false };
   }
@@ -265,7 +309,7 @@ export class CommandExecutor {
    * on the same data subjects never wait for each other crosswise). A forgotten data subject refuses the command.
    */
   private async personalDataKeys(
-    tx: EntityManager,
+    tx: Queryable,
     tenantId: string,
     pending: readonly PendingEvent[],
   ): Promise<Map<string, Buffer>> {
@@ -345,7 +389,7 @@ export class CommandExecutor {
    * verification computes for them), and saved with the subject's next state.
    */
   private async adoptUnhashedHeads(
-    tx: EntityManager,
+    tx: Queryable,
     tenantId: string,
     states: LoadedStates,
     pending: readonly PendingEvent[],
@@ -361,8 +405,7 @@ export class CommandExecutor {
     }
   }
 
-  private async load(tx: EntityManager, tenantId: string, refs: readonly SubjectRef[]): Promise<LoadedStates> {
-    const rows = await loadSubjectStates(tx, tenantId, refs);
+  private load(rows: readonly SubjectStateRow[]): LoadedStates {
     const states = new LoadedStates(this.domain);
     for (const row of rows) {
       states.set(
@@ -374,23 +417,12 @@ export class CommandExecutor {
     return states;
   }
 
-  /** Guarded writes: a subject is saved only if it is still at the sequence it was loaded at. */
-  private async save(tx: EntityManager, tenantId: string, before: LoadedStates, after: LoadedStates, now: string) {
-    for (const [key, next] of after.changedSince(before)) {
-      const [subjectType, subjectId] = splitKey(key);
-      const previous = before.get({ subjectType, subjectId }).sequence;
-      const headHash = after.headOf({ subjectType, subjectId })!;
-      if (!(await saveSubjectState(tx, tenantId, { subjectType, subjectId }, previous, { ...next, headHash }, now)))
-        throw new StaleStateError(`${key} moved past sequence ${previous}`);
-    }
-  }
-
   /** A refusal is the first response too: a retry with the same key gets the same answer, even if things changed. */
   private async rememberRefusal(command: ActionDeclaration, ctx: CommandContext, error: DomainError): Promise<void> {
     if (!ctx.idempotency || error.code === 'IDEMPOTENCY_KEY_REUSED') return;
     const { statusCode, body } = refusalReply(error, ctx.correlationId);
     await storeResponse(
-      this.dataSource,
+      rowsOf(this.pool),
       { tenantId: ctx.tenantId, actionId: command.actionId, ...ctx.idempotency, statusCode, body },
       'keep-existing',
     );
@@ -409,6 +441,11 @@ export function refusalReply(error: DomainError, correlationId: string): Reply {
       correlationId,
     },
   };
+}
+
+/** The stores' Queryable over a pg client or pool: the rows of each answer. */
+function rowsOf(db: Pool | PoolClient): Queryable {
+  return { query: async <T>(sql: string, values?: unknown[]) => (await db.query(sql, values)).rows as T };
 }
 
 function uniqueSorted(refs: readonly SubjectRef[]): SubjectRef[] {

@@ -1,4 +1,5 @@
 import type { Queryable } from '@event-spine/event-log';
+import type { Statement } from '@event-spine/persistence';
 
 /** Every statement on `idempotency_keys`: the first response to each Idempotency-Key, per tenant. */
 
@@ -8,15 +9,21 @@ export interface StoredResponse {
   body: Record<string, unknown>;
 }
 
-export async function findStoredResponse(
-  db: Queryable,
-  tenantId: string,
-  key: string,
-): Promise<StoredResponse | undefined> {
-  const rows = await db.query<{ request_hash: string; status_code: number; body: Record<string, unknown> }[]>(
-    `SELECT request_hash, status_code, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,
-    [tenantId, key],
-  );
+export interface StoredResponseRow {
+  request_hash: string;
+  status_code: number;
+  body: Record<string, unknown>;
+}
+
+export function findStoredResponseStatement(tenantId: string, key: string): Statement {
+  return {
+    text: `SELECT request_hash, status_code, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,
+    values: [tenantId, key],
+  };
+}
+
+/** The stored response among the rows `findStoredResponseStatement` answered, if any. */
+export function toStoredResponse(rows: readonly StoredResponseRow[]): StoredResponse | undefined {
   return rows[0] && { requestHash: rows[0].request_hash, statusCode: rows[0].status_code, body: rows[0].body };
 }
 
@@ -30,9 +37,17 @@ export async function storeResponse(
   row: { tenantId: string; key: string; actionId: string } & StoredResponse,
   onConflict: 'fail' | 'keep-existing',
 ): Promise<void> {
-  await db.query(
-    `INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
+  const { text, values } = storeResponseStatement(row, onConflict);
+  await db.query(text, values);
+}
+
+export function storeResponseStatement(
+  row: { tenantId: string; key: string; actionId: string } & StoredResponse,
+  onConflict: 'fail' | 'keep-existing',
+): Statement {
+  return {
+    text: `INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
      VALUES ($1, $2, $3, $4, $5, $6)${onConflict === 'keep-existing' ? ' ON CONFLICT DO NOTHING' : ''}`,
-    [row.tenantId, row.key, row.actionId, row.requestHash, row.statusCode, row.body],
-  );
+    values: [row.tenantId, row.key, row.actionId, row.requestHash, row.statusCode, row.body],
+  };
 }

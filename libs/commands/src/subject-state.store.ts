@@ -1,5 +1,6 @@
 import type { SubjectRef } from '@event-spine/domain';
 import type { Queryable } from '@event-spine/event-log';
+import type { Statement } from '@event-spine/persistence';
 
 /** Every statement on `subject_state`: each subject's current state and the sequence of its last event. */
 
@@ -17,23 +18,25 @@ export interface SubjectStateRow {
  * the same subjects never wait on each other in a cycle). Held until commit or rollback.
  */
 export async function lockSubjects(db: Queryable, tenantId: string, refs: readonly SubjectRef[]): Promise<void> {
-  await db.query(`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`, [
-    refs.map((r) => JSON.stringify([tenantId, r.subjectType, r.subjectId])),
-  ]);
+  const { text, values } = lockSubjectsStatement(tenantId, refs);
+  await db.query(text, values);
 }
 
-export function loadSubjectStates(
-  db: Queryable,
-  tenantId: string,
-  refs: readonly SubjectRef[],
-): Promise<SubjectStateRow[]> {
-  return db.query<SubjectStateRow[]>(
-    `SELECT s.subject_type, s.subject_id, s.sequence, s.state, s.head_hash
+export function lockSubjectsStatement(tenantId: string, refs: readonly SubjectRef[]): Statement {
+  return {
+    text: `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`,
+    values: [refs.map((r) => JSON.stringify([tenantId, r.subjectType, r.subjectId]))],
+  };
+}
+
+export function loadSubjectStatesStatement(tenantId: string, refs: readonly SubjectRef[]): Statement {
+  return {
+    text: `SELECT s.subject_type, s.subject_id, s.sequence, s.state, s.head_hash
        FROM subject_state s
        JOIN unnest($2::text[], $3::text[]) AS r(subject_type, subject_id) USING (subject_type, subject_id)
       WHERE s.tenant_id = $1`,
-    [tenantId, refs.map((r) => r.subjectType), refs.map((r) => r.subjectId)],
-  );
+    values: [tenantId, refs.map((r) => r.subjectType), refs.map((r) => r.subjectId)],
+  };
 }
 
 export async function readSubjectState<S>(
@@ -48,42 +51,54 @@ export async function readSubjectState<S>(
   return rows[0];
 }
 
+export interface SubjectStateChange {
+  ref: SubjectRef;
+  /** The sequence it was loaded at: 0 for a subject not stored yet. */
+  previous: number;
+  next: { sequence: number; state: unknown; headHash: Buffer };
+}
+
 /**
- * A guarded write: inserts a new subject (`previous` 0) or moves an existing one from `previous` to `next.sequence`,
- * with the chain hash of its new last event. False when the subject is not where the caller loaded it (another
- * transaction moved it first).
+ * The guarded writes of several subjects: at most two statements (new subjects, stored ones), each returning one row
+ * per subject written, so fewer rows in all than changes means another transaction moved one first. A new subject is
+ * inserted (a conflict writes nothing), a stored one updated only at the sequence it was loaded at.
  */
-export async function saveSubjectState(
-  db: Queryable,
+export function saveSubjectStatesStatements(
   tenantId: string,
-  ref: SubjectRef,
-  previous: number,
-  next: { sequence: number; state: unknown; headHash: Buffer },
+  changes: readonly SubjectStateChange[],
   now: string,
-): Promise<boolean> {
-  // Wrapped in a CTE so the driver answers rows for both statements (it answers UPDATE with a row count).
-  const [{ n }] = await db.query<{ n: number }[]>(
-    previous === 0
-      ? `WITH w AS (
-           INSERT INTO subject_state (tenant_id, subject_type, subject_id, sequence, state, updated_at, head_hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1)
-         SELECT count(*)::int AS n FROM w`
-      : `WITH w AS (
-           UPDATE subject_state SET sequence = $4, state = $5, updated_at = $6, head_hash = $7
-            WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3 AND sequence = $8 RETURNING 1)
-         SELECT count(*)::int AS n FROM w`,
-    [
-      tenantId,
-      ref.subjectType,
-      ref.subjectId,
-      next.sequence,
-      JSON.stringify(next.state),
-      now,
-      next.headHash,
-      ...(previous === 0 ? [] : [previous]),
-    ],
-  );
-  return n === 1;
+): Statement[] {
+  const columns = (picked: readonly SubjectStateChange[]) => [
+    tenantId,
+    picked.map((c) => c.ref.subjectType),
+    picked.map((c) => c.ref.subjectId),
+    picked.map((c) => c.next.sequence),
+    picked.map((c) => JSON.stringify(c.next.state)),
+    picked.map((c) => c.next.headHash),
+    now,
+  ];
+  const fresh = changes.filter((c) => c.previous === 0);
+  const stored = changes.filter((c) => c.previous > 0);
+  const statements: Statement[] = [];
+  if (fresh.length > 0) {
+    statements.push({
+      text: `INSERT INTO subject_state (tenant_id, subject_type, subject_id, sequence, state, updated_at, head_hash)
+             SELECT $1, t, i, q, s, $7, h FROM unnest($2::text[], $3::text[], $4::int[], $5::jsonb[], $6::bytea[])
+               AS c(t, i, q, s, h)
+             ON CONFLICT DO NOTHING RETURNING 1`,
+      values: columns(fresh),
+    });
+  }
+  if (stored.length > 0) {
+    statements.push({
+      text: `UPDATE subject_state x SET sequence = c.q, state = c.s, updated_at = $7, head_hash = c.h
+               FROM unnest($2::text[], $3::text[], $4::int[], $5::jsonb[], $6::bytea[], $8::int[]) AS c(t, i, q, s, h, p)
+              WHERE x.tenant_id = $1 AND x.subject_type = c.t AND x.subject_id = c.i AND x.sequence = c.p
+             RETURNING 1`,
+      values: [...columns(stored), stored.map((c) => c.previous)],
+    });
+  }
+  return statements;
 }
 
 /** A subject's state folded again from its events (after a data subject was forgotten); sequence and head stay. */

@@ -64,16 +64,25 @@ export async function appendEvents(
   hashes?: readonly Buffer[],
 ): Promise<void> {
   if (events.length === 0) return;
+  const { text, values } = appendEventsStatement(events, hashes);
+  await db.query(text, values);
+}
+
+/** The statement `appendEvents` sends, for an engine that sends it with others in one round trip. */
+export function appendEventsStatement(
+  events: readonly EventEnvelope[],
+  hashes?: readonly Buffer[],
+): { text: string; values: unknown[] } {
   if (hashes && hashes.length !== events.length) throw new Error('appendEvents: one hash per event');
   const col = <K extends keyof EventEnvelope>(k: K) => events.map((e) => e[k]);
-  await db.query(
-    `INSERT INTO event_log (id, tenant_id, space_id, event_type, event_schema_version, subject_type, subject_id,
+  return {
+    text: `INSERT INTO event_log (id, tenant_id, space_id, event_type, event_schema_version, subject_type, subject_id,
         actor_id, actor_type, action_invocation_id, payload, sequence, occurred_at, recorded_at, correlation_id,
         causation_id, hash, data_subject_id)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[],
         $8::text[], $9::text[], $10::uuid[], $11::jsonb[], $12::int[], $13::timestamptz[], $14::timestamptz[],
         $15::text[], $16::text[], $17::bytea[], $18::text[])`,
-    [
+    values: [
       col('id'),
       col('tenantId'),
       col('spaceId'),
@@ -93,7 +102,7 @@ export async function appendEvents(
       events.map((_, i) => hashes?.[i] ?? null),
       events.map((e) => sealedDataSubjects(e.payload)[0] ?? null),
     ],
-  );
+  };
 }
 
 export interface SubjectEventsQuery {

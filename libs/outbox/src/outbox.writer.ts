@@ -39,19 +39,25 @@ export function toOutboxMessage(
 /** Enqueues messages in the caller's transaction, in one statement, in the given order. */
 export async function enqueueOutbox(db: Queryable, messages: readonly OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
-  await db.query(
-    `INSERT INTO outbox (event_id, topic, message_key, headers, value)
+  const { text, values } = enqueueOutboxStatement(messages);
+  await db.query(text, values);
+}
+
+/** The statement `enqueueOutbox` sends, for an engine that sends it with others in one round trip. */
+export function enqueueOutboxStatement(messages: readonly OutboxMessage[]): { text: string; values: unknown[] } {
+  return {
+    text: `INSERT INTO outbox (event_id, topic, message_key, headers, value)
      SELECT e, t, k, h, v
        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[]) WITH ORDINALITY AS m(e, t, k, h, v, n)
       ORDER BY n`,
-    [
+    values: [
       messages.map((m) => m.eventId),
       messages.map((m) => m.topic),
       messages.map((m) => m.key),
       messages.map((m) => JSON.stringify(m.headers)),
       messages.map((m) => m.value),
     ],
-  );
+  };
 }
 
 /** The channel the command service notifies after a commit that wrote outbox rows; the relay listens on it. */

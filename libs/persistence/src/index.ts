@@ -2,3 +2,4 @@ export * from './data-source';
 export * from './persistence.module';
 export * from './pool-errors';
 export * from './transaction';
+export * from './statements';

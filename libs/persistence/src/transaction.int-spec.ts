@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { TestSchema } from '@event-spine/testing';
+import { combineWrites, inline } from './statements';
 import { withTransaction } from './transaction';
 
 describe('withTransaction (real PostgreSQL)', () => {
@@ -64,5 +65,48 @@ describe('withTransaction (real PostgreSQL)', () => {
     );
     expect(timeout).toBe('3s');
     expect((await pool.query<{ lock_timeout: string }>(`SHOW lock_timeout`)).rows[0].lock_timeout).toBe('0');
+  });
+
+  it('sends the opening statements with BEGIN and hands their results over, each read after the lock before it', async () => {
+    const holder = await pool.connect();
+    try {
+      await holder.query(`BEGIN`);
+      await holder.query(`SELECT pg_advisory_xact_lock(42)`);
+      await holder.query(`INSERT INTO t VALUES (5)`);
+      const opening = withTransaction(pool, async (_c, tx) => tx.opened.map((r) => r.rows as unknown[]), {
+        openWith: [`SELECT pg_advisory_xact_lock(42)`, `SELECT max(v) AS v FROM t`],
+        lockTimeout: '5s',
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      // The holder commits while the opening waits on its lock: the read after the lock sees the committed row.
+      await holder.query(`COMMIT`);
+      expect(await opening).toEqual([[{ pg_advisory_xact_lock: '' }], [{ v: 5 }]]);
+    } finally {
+      holder.release();
+    }
+  });
+
+  it('reads inlined values back exactly as the parameters would be, and writes several tables in one statement', async () => {
+    const tricky = ['plain', `it's`, 'back\\slash', 'quote"d', '{braces,comma}', 'NULL', '', 'ünïcödé $1'];
+    const statement = {
+      text: `SELECT $1::text[] AS a, $2::text AS s, $3::bytea AS b`,
+      values: [tricky, `'; --`, Buffer.from('hi')],
+    };
+    const viaLiteral = (await pool.query(inline(statement))).rows[0];
+    const viaParameters = (await pool.query(statement)).rows[0];
+    expect(viaLiteral).toEqual(viaParameters);
+    expect(viaLiteral.a).toEqual(tricky);
+
+    await pool.query(`CREATE TABLE u (w text)`);
+    const { rows } = await pool.query<Record<string, number>>(
+      combineWrites([
+        { text: `INSERT INTO t SELECT * FROM unnest($1::int[]) RETURNING 1`, values: [[6, 7]] },
+        { text: `INSERT INTO u VALUES ($1)`, values: ['w'] },
+        { text: `UPDATE t SET v = v WHERE v = $1 RETURNING 1`, values: [999] },
+      ]),
+    );
+    expect(rows).toEqual([{ s0: 2, s1: 0, s2: 0 }]);
+    expect(await values()).toEqual([1, 4, 5, 6, 7]);
+    expect((await pool.query(`SELECT w FROM u`)).rows).toEqual([{ w: 'w' }]);
   });
 });

@@ -1,13 +1,20 @@
-import type { ClientBase, Pool, PoolClient } from 'pg';
+import type { ClientBase, Pool, PoolClient, QueryResult } from 'pg';
 
 export interface Transaction {
   /** Ends the transaction with ROLLBACK instead of COMMIT once the work returns (a look that decided to change nothing). */
   rollback(): void;
+  /** The results of `openWith`'s statements, in order. */
+  readonly opened: QueryResult[];
 }
 
 export interface TransactionOptions {
   /** `SET LOCAL lock_timeout`: how long a lock may be waited for before the transaction fails (e.g. `'10s'`). */
   lockTimeout?: string;
+  /**
+   * Statements without parameters (see `inline`) sent with BEGIN in the same round trip. Under READ COMMITTED each
+   * still reads a snapshot taken when it starts, so a read after a lock sees what the lock's last holder committed.
+   */
+  openWith?: readonly string[];
 }
 
 /**
@@ -34,9 +41,13 @@ export async function withTransaction<T>(
   const client = (pooled ? await db.connect() : db) as PoolClient;
   let rollback = false;
   try {
-    await client.query('BEGIN');
-    if (options.lockTimeout) await client.query(`SET LOCAL lock_timeout = '${options.lockTimeout.replace(/'/g, '')}'`);
-    const result = await work(client, { rollback: () => void (rollback = true) });
+    const opening = ['BEGIN'];
+    if (options.lockTimeout) opening.push(`SET LOCAL lock_timeout = '${options.lockTimeout.replace(/'/g, '')}'`);
+    const skip = opening.length;
+    opening.push(...(options.openWith ?? []));
+    const answered = (await client.query(opening.join(';\n'))) as QueryResult | QueryResult[];
+    const opened = Array.isArray(answered) ? answered.slice(skip) : [];
+    const result = await work(client, { rollback: () => void (rollback = true), opened });
     await client.query(rollback ? 'ROLLBACK' : 'COMMIT');
     return result;
   } catch (error) {

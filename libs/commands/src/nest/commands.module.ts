@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { loadConfig } from '@event-spine/config';
 import { AUDIT_SIGNER, AuditHttpController, auditConfig, auditSigningKey } from '@event-spine/event-log';
 import { OutboxSignal, outboxChannel } from '@event-spine/outbox';
+import { poolOf } from '@event-spine/persistence';
 import { CommandExecutor } from '../command-executor';
 import { DataSubjects } from '../data-subjects';
 import { CausalityHttpController } from './causality.http.controller';
@@ -60,7 +61,7 @@ export class CommandsModule {
         {
           provide: CommandExecutor,
           useFactory: (dataSource: DataSource, signal: OutboxSignal, opts: CommandsModuleOptions) =>
-            new CommandExecutor(dataSource, opts.model, writerOptions(signal, opts)),
+            new CommandExecutor(poolOf(dataSource), opts.model, writerOptions(signal, opts)),
           inject: [getDataSourceToken(), OutboxSignal, COMMANDS_OPTIONS],
         },
         {

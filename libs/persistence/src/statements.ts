@@ -1,0 +1,80 @@
+import { escapeLiteral } from 'pg';
+import type { DataSource } from 'typeorm';
+import type { Pool } from 'pg';
+
+/**
+ * One SQL statement with its parameters ($1, $2, …), in the shape the pg driver takes. Stores build them, one store
+ * per table; an engine may send several stores' statements in one round trip with `combineWrites` or `inline`.
+ */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+const PARAMETER = /\$(\d+)/g;
+
+/**
+ * Several data-modifying statements (on different tables) as one statement: each becomes a WITH query, all run on
+ * one snapshot and commit or fail together, in one round trip instead of one each. The answer is one row with a
+ * column `sN` per statement: the number of rows it returned (a statement without RETURNING answers 0). A statement
+ * that reads what another of them writes would not see it, so each must stand alone.
+ */
+export function combineWrites(statements: readonly Statement[]): Statement {
+  if (statements.length === 0) throw new Error('combineWrites: no statement');
+  const values: unknown[] = [];
+  const parts: string[] = [];
+  const counts: string[] = [];
+  statements.forEach((s, i) => {
+    const offset = values.length;
+    parts.push(`s${i} AS (${s.text.replace(PARAMETER, (_, n: string) => `$${Number(n) + offset}`)})`);
+    counts.push(/\bRETURNING\b/i.test(s.text) ? `(SELECT count(*) FROM s${i})::int AS s${i}` : `0 AS s${i}`);
+    values.push(...s.values);
+  });
+  return { text: `WITH ${parts.join(',\n')}\nSELECT ${counts.join(', ')}`, values };
+}
+
+/**
+ * A statement with its parameters written in as SQL literals, so it can travel with others (and BEGIN) in one
+ * simple-protocol round trip, where each statement still takes its own snapshot. Strings go through the driver's
+ * `escapeLiteral`; only strings, numbers, booleans, null, Buffers and flat arrays of those are taken.
+ */
+export function inline(statement: Statement): string {
+  return statement.text.replace(PARAMETER, (_, n: string) => {
+    const index = Number(n) - 1;
+    if (index < 0 || index >= statement.values.length) throw new Error(`inline: no value for $${n}`);
+    return literal(statement.values[index]);
+  });
+}
+
+export function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`inline: ${value} is not a finite number`);
+    return String(value);
+  }
+  if (typeof value === 'bigint') return String(value);
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (typeof value === 'string') return escapeLiteral(value);
+  if (Buffer.isBuffer(value)) return `'\\x${value.toString('hex')}'`;
+  if (Array.isArray(value)) return escapeLiteral(arrayLiteral(value));
+  throw new Error(`inline: a ${typeof value} cannot be written as a literal`);
+}
+
+/** PostgreSQL's array input syntax: each element double-quoted, with `"` and `\` escaped by a backslash. */
+function arrayLiteral(values: readonly unknown[]): string {
+  const elements = values.map((v) => {
+    if (v === null || v === undefined) return 'NULL';
+    if (typeof v === 'string') return `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+    throw new Error(`inline: an array of ${typeof v} cannot be written as a literal`);
+  });
+  return `{${elements.join(',')}}`;
+}
+
+/** The pg pool under a TypeORM data source: engines that count round trips talk to it directly. */
+export function poolOf(dataSource: DataSource): Pool {
+  const pool = (dataSource.driver as unknown as { master?: Pool }).master;
+  if (!pool) throw new Error('poolOf: the data source is not an initialised PostgreSQL one');
+  return pool;
+}
