@@ -36,12 +36,14 @@ describe('inline', () => {
     expect(literal(null)).toBe('NULL');
     expect(literal(true)).toBe('TRUE');
     expect(literal(-1.5)).toBe('-1.5');
-    expect(literal(Buffer.from([0, 255]))).toBe(`'\\x00ff'`);
+    expect(literal(Buffer.from([0, 255]))).toBe(` E'\\\\x00ff'`);
+    expect(literal([Buffer.from([1]), null])).toBe(` E'{"\\\\\\\\x01",NULL}'`);
+    expect(literal({ a: "it's" })).toBe(`'{"a":"it''s"}'`);
   });
 
   it('refuses what it cannot write faithfully', () => {
     expect(() => literal(Number.NaN)).toThrow(/finite/);
-    expect(() => literal({ a: 1 })).toThrow(/literal/);
+    expect(() => literal(new Date(0))).toThrow(/literal/);
     expect(() => literal([[1]])).toThrow(/array/);
     expect(() => inline({ text: 'SELECT $2', values: [1] })).toThrow(/no value for \$2/);
   });

@@ -16,10 +16,11 @@ const PARAMETER = /\$(\d+)/g;
 /**
  * Several data-modifying statements (on different tables) as one statement: each becomes a WITH query, all run on
  * one snapshot and commit or fail together, in one round trip instead of one each. The answer is one row with a
- * column `sN` per statement: the number of rows it returned (a statement without RETURNING answers 0). A statement
- * that reads what another of them writes would not see it, so each must stand alone.
+ * column `sN` per statement: the number of rows it returned (a statement without RETURNING answers 0), then the
+ * `checks`, SQL expressions over `rowsWrittenBy(i)` that may fail the whole statement. A statement that reads what
+ * another of them writes would not see it, so each must stand alone.
  */
-export function combineWrites(statements: readonly Statement[]): Statement {
+export function combineWrites(statements: readonly Statement[], checks: readonly string[] = []): Statement {
   if (statements.length === 0) throw new Error('combineWrites: no statement');
   const values: unknown[] = [];
   const parts: string[] = [];
@@ -30,13 +31,17 @@ export function combineWrites(statements: readonly Statement[]): Statement {
     counts.push(/\bRETURNING\b/i.test(s.text) ? `(SELECT count(*) FROM s${i})::int AS s${i}` : `0 AS s${i}`);
     values.push(...s.values);
   });
-  return { text: `WITH ${parts.join(',\n')}\nSELECT ${counts.join(', ')}`, values };
+  return { text: `WITH ${parts.join(',\n')}\nSELECT ${[...counts, ...checks].join(', ')}`, values };
 }
+
+/** In a `combineWrites` check: the number of rows its `index`th statement returned. */
+export const rowsWrittenBy = (index: number) => `(SELECT count(*) FROM s${index})`;
 
 /**
  * A statement with its parameters written in as SQL literals, so it can travel with others (and BEGIN) in one
  * simple-protocol round trip, where each statement still takes its own snapshot. Strings go through the driver's
- * `escapeLiteral`; only strings, numbers, booleans, null, Buffers and flat arrays of those are taken.
+ * `escapeLiteral`; strings, numbers, booleans, null, Buffers (bytea), plain objects (JSON, as the driver sends them)
+ * and flat arrays of those are taken.
  */
 export function inline(statement: Statement): string {
   return statement.text.replace(PARAMETER, (_, n: string) => {
@@ -55,22 +60,32 @@ export function literal(value: unknown): string {
   if (typeof value === 'bigint') return String(value);
   if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
   if (typeof value === 'string') return escapeLiteral(value);
-  if (Buffer.isBuffer(value)) return `'\\x${value.toString('hex')}'`;
+  if (Buffer.isBuffer(value)) return escapeLiteral(`\\x${value.toString('hex')}`);
   if (Array.isArray(value)) return escapeLiteral(arrayLiteral(value));
+  if (isPlainObject(value)) return escapeLiteral(JSON.stringify(value));
   throw new Error(`inline: a ${typeof value} cannot be written as a literal`);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
 /** PostgreSQL's array input syntax: each element double-quoted, with `"` and `\` escaped by a backslash. */
 function arrayLiteral(values: readonly unknown[]): string {
   const elements = values.map((v) => {
     if (v === null || v === undefined) return 'NULL';
-    if (typeof v === 'string') return `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    if (typeof v === 'string') return quoted(v);
+    if (Buffer.isBuffer(v)) return quoted(`\\x${v.toString('hex')}`);
     if (typeof v === 'number' && Number.isFinite(v)) return String(v);
     if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
     throw new Error(`inline: an array of ${typeof v} cannot be written as a literal`);
   });
   return `{${elements.join(',')}}`;
 }
+
+const quoted = (v: string) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 
 /** The pg pool under a TypeORM data source: engines that count round trips talk to it directly. */
 export function poolOf(dataSource: DataSource): Pool {

@@ -89,13 +89,14 @@ describe('withTransaction (real PostgreSQL)', () => {
   it('reads inlined values back exactly as the parameters would be, and writes several tables in one statement', async () => {
     const tricky = ['plain', `it's`, 'back\\slash', 'quote"d', '{braces,comma}', 'NULL', '', 'ünïcödé $1'];
     const statement = {
-      text: `SELECT $1::text[] AS a, $2::text AS s, $3::bytea AS b`,
-      values: [tricky, `'; --`, Buffer.from('hi')],
+      text: `SELECT $1::text[] AS a, $2::text AS s, $3::bytea AS b, $4::bytea[] AS bs, $5::json AS j, $6::int[] AS n`,
+      values: [tricky, `'; --`, Buffer.from('hi'), [Buffer.from([0, 92, 34]), null], { q: `"it's"\\` }, [1, -2]],
     };
     const viaLiteral = (await pool.query(inline(statement))).rows[0];
     const viaParameters = (await pool.query(statement)).rows[0];
     expect(viaLiteral).toEqual(viaParameters);
     expect(viaLiteral.a).toEqual(tricky);
+    expect(viaLiteral.bs).toEqual([Buffer.from([0, 92, 34]), null]);
 
     await pool.query(`CREATE TABLE u (w text)`);
     const { rows } = await pool.query<Record<string, number>>(
@@ -108,5 +109,20 @@ describe('withTransaction (real PostgreSQL)', () => {
     expect(rows).toEqual([{ s0: 2, s1: 0, s2: 0 }]);
     expect(await values()).toEqual([1, 4, 5, 6, 7]);
     expect((await pool.query(`SELECT w FROM u`)).rows).toEqual([{ w: 'w' }]);
+  });
+
+  it('sends the last statement with COMMIT; when it fails, COMMIT is not reached and nothing stays', async () => {
+    await withTransaction(pool, async (c, tx) => {
+      await c.query(`INSERT INTO t VALUES (8)`);
+      expect((await tx.commitWith(`INSERT INTO t VALUES (9) RETURNING v`)).rows).toEqual([{ v: 9 }]);
+    });
+    await expect(
+      withTransaction(pool, async (c, tx) => {
+        await c.query(`INSERT INTO t VALUES (10)`);
+        await tx.commitWith(`INSERT INTO t VALUES ('not a number')`);
+      }),
+    ).rejects.toMatchObject({ code: '22P02' });
+    expect(await values()).toEqual([1, 4, 5, 6, 7, 8, 9]);
+    expect(pool.totalCount - pool.idleCount).toBe(0);
   });
 });
