@@ -5,6 +5,7 @@
 
 export type BaselineId =
   | 'B_pg'
+  | 'B_http'
   | 'B_prod'
   | 'B_cons'
   | 'B_upsert'

@@ -1,13 +1,15 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { kafkaHeaders, serializeEnvelope } from '@event-spine/events';
 import { benchConfig } from '../lib/config';
 import { databaseUrl, Deployment, schemaPool } from '../lib/deployment';
 import { EventStream } from '../lib/events';
+import { closedLoop, HttpClient } from '../lib/http-load';
+import { UsageSampler } from '../lib/proc';
 import type { Results, ScenarioResult } from '../lib/results';
 import { round } from '../lib/stats';
 
@@ -40,35 +42,36 @@ END;
 `;
 
 /**
- * Context, not a baseline: the statement sequence the command executor really sends for that command (START
- * TRANSACTION (READ COMMITTED is the connection's default), the subject's advisory lock, the Idempotency-Key and state
- * reads, the guarded state INSERT, the data-subject key upsert, the three INSERTs, COMMIT: 10 round trips), unnamed
- * statements as the pg driver sends them (-M extended). Between B_pg and the HTTP rate, it shows what the statements cost and what the service.
+ * Context, not a baseline: the round trips the command executor really makes for that command, in pgbench: BEGIN,
+ * the subject's advisory lock and the state and Idempotency-Key reads in one (a compound statement, as the executor
+ * sends them); the data-subject key upsert; the four guarded writes in one statement with COMMIT. Simple protocol
+ * (the executor inlines the values of the first and last, and its one parameterised statement is unnamed, so every
+ * statement is parsed and planned each time as here). Between B_pg and the HTTP rate, it shows what the statements
+ * cost and what the service.
  */
-// pgbench takes ":name" for a variable even inside a string literal: no colon may precede a letter in the literals.
+// pgbench takes ":name" for a variable even inside a string literal, and in simple mode writes its value as is: no
+// colon may precede a letter in the literals, and the values hold no single quote.
 const EXECUTOR_TX = `
 \\set r random(1, 1000000000000000)
-START TRANSACTION;
-SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(ARRAY['["${T}","account","acc-' || :r::text || '"]']) AS k;
-SELECT request_hash, status_code, body FROM idempotency_keys WHERE tenant_id = '${T}' AND key = 'open-' || :r::text;
-SELECT s.subject_type, s.subject_id, s.sequence, s.state FROM subject_state s
+BEGIN \\; SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(ARRAY['["${T}","account","acc-' || :r::text || '"]']) AS k \\;
+  SELECT s.subject_type, s.subject_id, s.sequence, s.state, s.head_hash FROM subject_state s
   JOIN unnest(ARRAY['account'], ARRAY['acc-' || :r::text]) AS x(subject_type, subject_id) USING (subject_type, subject_id)
-  WHERE s.tenant_id = '${T}';
-WITH w AS (INSERT INTO subject_state (tenant_id, subject_type, subject_id, sequence, state, updated_at)
-  VALUES ('${T}', 'account', 'acc-' || :r::text, 1, :state, now()) ON CONFLICT DO NOTHING RETURNING 1)
-  SELECT count(*)::int AS n FROM w;
+  WHERE s.tenant_id = '${T}' \\;
+  SELECT request_hash, status_code, body FROM idempotency_keys WHERE tenant_id = '${T}' AND key = 'open-' || :r::text;
 INSERT INTO data_subject_keys (tenant_id, data_subject_id, key)
   VALUES ('${T}', 'acc-' || :r::text, decode(md5(random()::text) || md5(random()::text), 'hex'))
   ON CONFLICT (tenant_id, data_subject_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id RETURNING key;
-INSERT INTO event_log (id, tenant_id, space_id, event_type, event_schema_version, subject_type, subject_id, actor_id,
-    actor_type, action_invocation_id, payload, sequence, occurred_at, recorded_at, correlation_id, causation_id)
-  VALUES (gen_random_uuid(), '${T}', 'space-1', 'AccountOpened', 2, 'account', 'acc-' || :r::text,
-    'bench-user', 'user', gen_random_uuid(), :payload, 1, now(), now(), :corr, :corr);
-INSERT INTO outbox (event_id, topic, message_key, headers, value)
-  VALUES (gen_random_uuid(), :topic, '${T}:' || 'acc-' || :r::text, :headers, :value);
-INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
-  VALUES ('${T}', 'open-' || :r::text, 'ledger.open-account', :hash, 201, :body);
-COMMIT;
+WITH s0 AS (INSERT INTO subject_state (tenant_id, subject_type, subject_id, sequence, state, updated_at, head_hash)
+    VALUES ('${T}', 'account', 'acc-' || :r::text, 1, ':state', now(), sha256('x'::bytea)) ON CONFLICT DO NOTHING RETURNING 1),
+  s1 AS (INSERT INTO event_log (id, tenant_id, space_id, event_type, event_schema_version, subject_type, subject_id, actor_id,
+    actor_type, action_invocation_id, payload, sequence, occurred_at, recorded_at, correlation_id, causation_id, hash)
+    VALUES (gen_random_uuid(), '${T}', 'space-1', 'AccountOpened', 2, 'account', 'acc-' || :r::text,
+    'bench-user', 'user', gen_random_uuid(), ':payload', 1, now(), now(), ':corr', ':corr', sha256('x'::bytea))),
+  s2 AS (INSERT INTO outbox (event_id, topic, message_key, headers, value)
+    VALUES (gen_random_uuid(), ':topic', '${T}:' || 'acc-' || :r::text, ':headers', ':value')),
+  s3 AS (INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
+    VALUES ('${T}', 'open-' || :r::text, 'ledger.open-account', ':hash', 201, ':body'))
+  SELECT spine_expect_rows((SELECT count(*) FROM s0), 1, 'subject_state') \\; COMMIT;
 `;
 
 async function pgbench(
@@ -76,7 +79,7 @@ async function pgbench(
   script: string,
   vars: Record<string, string>,
   clients: number,
-  mode: 'prepared' | 'extended',
+  mode: 'prepared' | 'simple',
 ): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'spine-bench-'));
   const file = join(dir, 'tx.sql');
@@ -141,7 +144,7 @@ async function pgbenchBaseline(): Promise<Record<string, unknown>> {
       runs.push({ clients, tps: await pgbench(d.commandSchema, RAW_TX, vars, clients, 'prepared') });
     }
     const peak = runs.reduce((a, b) => (b.tps > a.tps ? b : a));
-    const executor = await pgbench(d.commandSchema, EXECUTOR_TX, vars, peak.clients, 'extended');
+    const executor = await pgbench(d.commandSchema, EXECUTOR_TX, vars, peak.clients, 'simple');
     return {
       runs,
       peak,
@@ -189,6 +192,64 @@ async function upsertBaseline(): Promise<Record<string, unknown>> {
   }
 }
 
+/**
+ * B_http: the bench's own load (`POST /v1/accounts` with an Idempotency-Key, closed loop at the command scenario's
+ * concurrencies, best counts) against a bare Fastify route that writes the same four rows in one statement
+ * (`bench/lib/bare-http.ts`), in its own process with the command service's pool size: what the HTTP command rate
+ * could be on this machine if the service did nothing but the command's writes.
+ */
+async function httpBaseline(): Promise<Record<string, unknown>> {
+  const d = await Deployment.create('http');
+  await d.migrateCommandSchema();
+  const server = spawn(process.execPath, ['-r', '@swc-node/register', resolve(__dirname, '../lib/bare-http.ts')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: d.databaseUrl,
+      DATABASE_SCHEMA: d.commandSchema,
+      DATABASE_POOL_SIZE: '8',
+      TOPIC: `${d.topicPrefix}spine.account.events`,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let client: HttpClient | undefined;
+  try {
+    const port = await new Promise<number>((resolvePort, reject) => {
+      let out = '';
+      server.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const listening = /listening (\d+)/.exec(out);
+        if (listening) resolvePort(Number(listening[1]));
+      });
+      server.once('exit', (code) => reject(new Error(`the bare HTTP server exited with ${code} before listening`)));
+    });
+    const { concurrencies, warmupMs, levelMs } = benchConfig.commands;
+    client = new HttpClient(`http://127.0.0.1:${port}`, 'unused', Math.max(...concurrencies));
+    await closedLoop(client, Math.min(...concurrencies), warmupMs);
+    const levels: Record<string, unknown>[] = [];
+    let best = { rate: 0, concurrency: concurrencies[0], cpuMsPerRequest: NaN };
+    for (const c of concurrencies) {
+      const usage = new UsageSampler([{ name: 'bare-http', pid: server.pid! }]);
+      const o = await closedLoop(client, c, levelMs);
+      const cores = usage.stop().processes[0].cores;
+      const level = {
+        concurrency: c,
+        rate: round(o.rate),
+        failed: o.failed,
+        cpuMsPerRequest: round((cores * 1000) / o.rate, 2),
+      };
+      levels.push(level);
+      if (o.failed > 0) throw new Error(`B_http: ${o.failed} requests failed (${JSON.stringify(o.statuses)})`);
+      if (o.rate > best.rate) best = { rate: o.rate, concurrency: c, cpuMsPerRequest: level.cpuMsPerRequest };
+    }
+    return { levels, best: { ...best, rate: round(best.rate) }, poolSize: 8 };
+  } finally {
+    client?.close();
+    server.kill('SIGTERM');
+    await new Promise((r) => (server.exitCode === null ? server.once('exit', r) : r(undefined)));
+    await d.destroy();
+  }
+}
+
 export async function baselines(results: Results): Promise<ScenarioResult> {
   const started = performance.now();
   const pg = await pgbenchBaseline();
@@ -199,6 +260,14 @@ export async function baselines(results: Results): Promise<ScenarioResult> {
     value: peak,
     unit: 'tx/s',
     how: `pgbench -M prepared, BEGIN + 5 INSERTs (subject_state, event_log, outbox, idempotency_keys, data_subject_keys) + COMMIT, peak of ${benchConfig.pgbench.clients.join('/')} clients`,
+  });
+  const http = await httpBaseline();
+  const bestHttp = http.best as { rate: number; concurrency: number; cpuMsPerRequest: number };
+  results.setBaseline({
+    id: 'B_http',
+    value: bestHttp.rate,
+    unit: 'req/s',
+    how: `bare Fastify route (own process, pool of 8) writing the command's four rows (subject_state, event_log, outbox, idempotency_keys) in one statement; the bench's POST /v1/accounts load, closed loop, best of ${benchConfig.commands.concurrencies.join('/')} clients`,
   });
   const upsert = await upsertBaseline();
   results.setBaseline({
@@ -214,14 +283,21 @@ export async function baselines(results: Results): Promise<ScenarioResult> {
       results.infoRow('1. B_pg', 'raw command transactions', peak, 'tx/s'),
       results.infoRow(
         '1. B_pg',
-        'context: the executor’s 10 statements in pgbench',
+        'context: the executor’s 3 round trips in pgbench',
         executor,
         'tx/s',
-        'START TRANSACTION, SET ISOLATION, advisory lock, 2 reads, 4 writes, COMMIT; unnamed statements; not a baseline',
+        'BEGIN + advisory lock + 2 reads; the data-subject key upsert; 4 writes in one statement + COMMIT; simple protocol; not a baseline',
+      ),
+      results.infoRow(
+        '1. B_http',
+        'bare HTTP route writing the four rows in one round trip',
+        bestHttp.rate,
+        'req/s',
+        `${bestHttp.concurrency} clients; ${bestHttp.cpuMsPerRequest} CPU-ms per request in the server process`,
       ),
       results.infoRow('1. B_upsert', 'raw read-model batch upserts', upsert.rowsPerSecond as number, 'rows/s'),
     ],
-    details: { pgbench: pg, upsert },
+    details: { pgbench: pg, http, upsert },
     wallSeconds: (performance.now() - started) / 1000,
   };
 }

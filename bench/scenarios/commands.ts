@@ -3,7 +3,8 @@ import { benchConfig } from '../lib/config';
 import { benchToken, Deployment, schemaPool } from '../lib/deployment';
 import { closedLoop, HttpClient, openLoop, type CommandResult, type LoadOutcome } from '../lib/http-load';
 import { PipelineWatch, timeUntil } from '../lib/pipeline-watch';
-import { UsageSampler, type UsageReport } from '../lib/proc';
+import { kafkaBrokerPid } from '../lib/machine';
+import { MachineLoadSampler, UsageSampler, type MachineLoad, type UsageReport } from '../lib/proc';
 import type { Results, ScenarioResult } from '../lib/results';
 import { round, summarize } from '../lib/stats';
 
@@ -51,6 +52,26 @@ function cpuPerCommand(usage: UsageReport, rate: number) {
       ]),
     ),
   };
+}
+
+/**
+ * The machine's CPU per command while the whole pipeline runs (HTTP in → read-model row): the three services, every
+ * PostgreSQL process and the Kafka broker, in CPU milliseconds per command; the load generator is shown beside it,
+ * not counted.
+ */
+function pipelineCpu(usage: UsageReport, machine: MachineLoad, rate: number, clientCores: number) {
+  const perCommand = (cores: number) => round((cores * 1000) / rate, 3);
+  const services = Object.fromEntries(usage.processes.map((p) => [p.name, perCommand(p.cores)]));
+  const parts: Record<string, number> = {
+    ...services,
+    postgres: perCommand(machine.postgresCores),
+    'kafka broker': perCommand(machine.kafkaCores),
+  };
+  const total = round(
+    Object.values(parts).reduce((sum, x) => sum + x, 0),
+    3,
+  );
+  return { parts, total, loadGenerator: perCommand(clientCores), otherOnMachine: perCommand(machine.otherCores) };
 }
 
 /** Runs one load while sampling how far relay and projector fall behind; then how long they take to catch up. */
@@ -151,20 +172,35 @@ export async function commandRate(results: Results): Promise<{ scenario: Scenari
       pid: deployment.service(name).child.pid!,
     })),
   );
+  const machineLoad = new MachineLoadSampler(kafkaBrokerPid());
   const closed = await underWatch(bench, () => closedLoop(client, best.concurrency, levelMs, count));
+  const closedUsage = usage.stop();
+  const closedCpu = pipelineCpu(closedUsage, machineLoad.stop(), closed.summary.rate, closed.load.clientCores);
   full.push({
     mode: `closed loop, ${best.concurrency} clients`,
     ...closed.summary,
-    ...cpuPerCommand(usage.stop(), closed.summary.rate),
+    ...cpuPerCommand(closedUsage, closed.summary.rate),
+    pipelineCpuMsPerCommand: closedCpu,
   });
   let sustainable = closed.summary.keptUp ? closed.summary.rate : NaN;
   // Not kept up: the pipeline's pace is set by its slowest stage. Try that pace, open loop, and verify it keeps up.
   let pace = Math.min(closed.summary.rate, closed.summary.relayPublishRate, closed.summary.projectorApplyRate) * 0.95;
+  let sustainableCpu = closed.summary.keptUp ? closedCpu : undefined;
   for (let attempt = 0; !Number.isFinite(sustainable) && attempt < 3; attempt++) {
+    const services = new UsageSampler(
+      (['command-service', 'outbox-relay', 'projector'] as const).map((name) => ({
+        name,
+        pid: deployment.service(name).child.pid!,
+      })),
+    );
+    const machine = new MachineLoadSampler(kafkaBrokerPid());
     const o = await underWatch(bench, () => openLoop(client, pace, levelMs, benchConfig.halfLoad.maxInFlight, count));
-    full.push({ mode: `open loop at ${round(pace)}/s`, ...o.summary });
-    if (o.summary.keptUp) sustainable = o.summary.rate;
-    else pace *= 0.8;
+    const cpu = pipelineCpu(services.stop(), machine.stop(), o.summary.rate, o.load.clientCores);
+    full.push({ mode: `open loop at ${round(pace)}/s`, ...o.summary, pipelineCpuMsPerCommand: cpu });
+    if (o.summary.keptUp) {
+      sustainable = o.summary.rate;
+      sustainableCpu = cpu;
+    } else pace *= 0.8;
   }
   bench.sustainableRate = Number.isFinite(sustainable) ? sustainable : pace;
 
@@ -191,7 +227,33 @@ export async function commandRate(results: Results): Promise<{ scenario: Scenari
       0.6,
       `closed loop, best of ${concurrencies.join('/')} clients: ${best.concurrency}`,
     ),
+    results.ratioRow(
+      SCENARIO,
+      'HTTP commands/s, relay and projector idle, against the bare HTTP route',
+      round(best.rate),
+      'cmd/s',
+      'B_http',
+      0.7,
+      `the same figure as the row above, against B_http`,
+    ),
   ];
+  const cpu = sustainableCpu ?? closedCpu;
+  const cpuNote = `at ${round(sustainableCpu ? bench.sustainableRate : closed.summary.rate)} cmd/s${sustainableCpu ? '' : ' (closed loop; no rate kept up)'}; load generator ${cpu.loadGenerator} ms/command not counted`;
+  rows.push(
+    results.maxRow(
+      SCENARIO,
+      'whole-pipeline CPU per command (HTTP in → read-model row), pipeline running',
+      cpu.total,
+      'CPU-ms',
+      1.5,
+      `${Object.entries(cpu.parts)
+        .map(([name, ms]) => `${name} ${ms}`)
+        .join(', ')}; ${cpuNote}`,
+    ),
+    ...Object.entries(cpu.parts).map(([name, ms]) =>
+      results.infoRow(SCENARIO, `CPU per command, pipeline running: ${name}`, ms, 'CPU-ms'),
+    ),
+  );
   if (!closed.summary.keptUp) {
     rows.push(
       results.infoRow(
