@@ -1,4 +1,4 @@
-import { combineWrites, inline, literal } from './statements';
+import { combineWrites, inline, literal, prepared } from './statements';
 
 describe('combineWrites', () => {
   it('numbers each statement’s parameters after the ones before it and counts the rows each returns', () => {
@@ -46,5 +46,14 @@ describe('inline', () => {
     expect(() => literal(new Date(0))).toThrow(/literal/);
     expect(() => literal([[1]])).toThrow(/array/);
     expect(() => inline({ text: 'SELECT $2', values: [1] })).toThrow(/no value for \$2/);
+  });
+});
+
+describe('prepared', () => {
+  it('names a statement by its text: the same shape shares a name whatever its values, another shape gets its own', () => {
+    const a = prepared({ text: 'SELECT $1::int', values: [1] });
+    expect(prepared({ text: 'SELECT $1::int', values: [2] }).name).toBe(a.name);
+    expect(prepared({ text: 'SELECT $1::text', values: ['x'] }).name).not.toBe(a.name);
+    expect(a).toEqual({ name: expect.stringMatching(/^spine_[0-9a-f]{24}$/), text: 'SELECT $1::int', values: [1] });
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { escapeLiteral } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { Pool } from 'pg';
@@ -32,6 +33,22 @@ export function combineWrites(statements: readonly Statement[], checks: readonly
     values.push(...s.values);
   });
   return { text: `WITH ${parts.join(',\n')}\nSELECT ${[...counts, ...checks].join(', ')}`, values };
+}
+
+const names = new Map<string, string>();
+
+/**
+ * The statement as a named prepared statement: each connection parses and plans it once, then only binds values.
+ * For a statement the planner takes long over (several WITH queries over unnest), planning was most of its cost.
+ * Named by a hash of its text, so statements built alike share a name; only for the few shapes an engine builds.
+ */
+export function prepared(statement: Statement): Statement & { name: string } {
+  let name = names.get(statement.text);
+  if (!name) {
+    name = `spine_${createHash('sha256').update(statement.text).digest('hex').slice(0, 24)}`;
+    if (names.size < 1000) names.set(statement.text, name);
+  }
+  return { name, ...statement };
 }
 
 /** In a `combineWrites` check: the number of rows its `index`th statement returned. */

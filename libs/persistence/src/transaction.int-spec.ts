@@ -110,19 +110,4 @@ describe('withTransaction (real PostgreSQL)', () => {
     expect(await values()).toEqual([1, 4, 5, 6, 7]);
     expect((await pool.query(`SELECT w FROM u`)).rows).toEqual([{ w: 'w' }]);
   });
-
-  it('sends the last statement with COMMIT; when it fails, COMMIT is not reached and nothing stays', async () => {
-    await withTransaction(pool, async (c, tx) => {
-      await c.query(`INSERT INTO t VALUES (8)`);
-      expect((await tx.commitWith(`INSERT INTO t VALUES (9) RETURNING v`)).rows).toEqual([{ v: 9 }]);
-    });
-    await expect(
-      withTransaction(pool, async (c, tx) => {
-        await c.query(`INSERT INTO t VALUES (10)`);
-        await tx.commitWith(`INSERT INTO t VALUES ('not a number')`);
-      }),
-    ).rejects.toMatchObject({ code: '22P02' });
-    expect(await values()).toEqual([1, 4, 5, 6, 7, 8, 9]);
-    expect(pool.totalCount - pool.idleCount).toBe(0);
-  });
 });

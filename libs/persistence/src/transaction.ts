@@ -5,11 +5,6 @@ export interface Transaction {
   rollback(): void;
   /** The results of `openWith`'s statements, in order. */
   readonly opened: QueryResult[];
-  /**
-   * Sends a last statement without parameters (see `inline`) and COMMIT in one round trip, and returns its result.
-   * If it fails, COMMIT is not reached and the transaction rolls back. Nothing may be sent after it.
-   */
-  commitWith(sql: string): Promise<QueryResult>;
 }
 
 export interface TransactionOptions {
@@ -45,13 +40,6 @@ export async function withTransaction<T>(
   // A caller's own client is handed back as it came (the overloads keep its type); only a pool's is released.
   const client = (pooled ? await db.connect() : db) as PoolClient;
   let rollback = false;
-  let ended = false;
-  const commitWith = async (sql: string): Promise<QueryResult> => {
-    if (rollback) throw new Error('commitWith: the transaction was asked to roll back');
-    ended = true;
-    const [result] = (await client.query(`${sql};\nCOMMIT`)) as unknown as QueryResult[];
-    return result;
-  };
   try {
     const opening = ['BEGIN'];
     if (options.lockTimeout) opening.push(`SET LOCAL lock_timeout = '${options.lockTimeout.replace(/'/g, '')}'`);
@@ -59,8 +47,8 @@ export async function withTransaction<T>(
     opening.push(...(options.openWith ?? []));
     const answered = (await client.query(opening.join(';\n'))) as QueryResult | QueryResult[];
     const opened = Array.isArray(answered) ? answered.slice(skip) : [];
-    const result = await work(client, { rollback: () => void (rollback = true), opened, commitWith });
-    if (!ended) await client.query(rollback ? 'ROLLBACK' : 'COMMIT');
+    const result = await work(client, { rollback: () => void (rollback = true), opened });
+    await client.query(rollback ? 'ROLLBACK' : 'COMMIT');
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
