@@ -25,7 +25,6 @@ import {
   combineWrites,
   inline,
   prepared,
-  rowsWrittenBy,
   withTransaction,
   type Statement,
   type Transaction,
@@ -144,6 +143,11 @@ export const idempotencyKeyReused = (key: string) =>
 
 const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
 
+/** A guarded write found its subject moved on: a serialization failure, retried as PostgreSQL's own are. */
+class StaleStateError extends Error {
+  readonly code = '40001';
+}
+
 function isRetryable(error: unknown): boolean {
   const pg = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
   const code = pg.driverError?.code ?? pg.code;
@@ -201,21 +205,19 @@ export class CommandExecutor {
     input: Input,
     ctx: CommandContext,
   ): Promise<Outcome> {
+    const refs = uniqueSorted(command.subjects(input));
+    const opening = [lockSubjectsStatement(ctx.tenantId, refs), loadSubjectStatesStatement(ctx.tenantId, refs)];
+    if (ctx.idempotency) opening.push(findStoredResponseStatement(ctx.tenantId, ctx.idempotency.key));
+    // READ COMMITTED, the connection's default (dataSourceOptions): no SET TRANSACTION round trip.
+    const openWith = opening.map(inline);
     return inSpan('command transaction', { attributes: { 'spine.action': command.actionId } }, async (span) => {
       for (let attempt = 1; ; attempt++) {
         span.setAttribute('spine.attempts', attempt);
         try {
-          // READ COMMITTED, the connection's default (dataSourceOptions): no SET TRANSACTION round trip.
-          const refs = uniqueSorted(command.subjects(input));
-          const opening: Statement[] = [
-            lockSubjectsStatement(ctx.tenantId, refs),
-            loadSubjectStatesStatement(ctx.tenantId, refs),
-          ];
-          if (ctx.idempotency) opening.push(findStoredResponseStatement(ctx.tenantId, ctx.idempotency.key));
           const outcome = await withTransaction(
             this.pool,
             (client, tx) => this.attempt(client, tx, refs, command, input, ctx),
-            { openWith: opening.map(inline) },
+            { openWith },
           );
           if (!outcome.replayed) this.options.onCommitted?.();
           span.setAttribute('spine.replayed', outcome.replayed);
@@ -299,14 +301,13 @@ export class CommandExecutor {
       );
     }
     if (writes.length > 0) {
-      // Guarded writes: each subject is saved only if it is still at the sequence it was loaded at; a miss fails the
-      // statement (40001, retried). Prepared: planning this statement cost PostgreSQL more than running it.
-      const guard = saves.length
-        ? [
-            `spine_expect_rows(${saves.map((_, i) => rowsWrittenBy(i)).join(' + ')}, ${changes.length}, 'subject_state')`,
-          ]
-        : [];
-      await client.query(prepared(combineWrites(writes, guard)));
+      // Prepared: planning this statement cost PostgreSQL more than running it.
+      const { rows } = await client.query<Record<string, number>>(prepared(combineWrites(writes)));
+      // Guarded writes: each subject is saved only if it is still at the sequence it was loaded at. The saves are the
+      // first statements; a miss rolls everything back and the command is retried.
+      const saved = saves.reduce((n, _, i) => n + rows[0][`s${i}`], 0);
+      if (saved !== changes.length)
+        throw new StaleStateError(`subject_state: ${saved} of ${changes.length} rows written`);
     }
     return { ...reply, replayed: false };
   }

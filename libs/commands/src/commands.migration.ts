@@ -38,30 +38,5 @@ export class CommandState1763800000200 implements MigrationInterface {
   }
 }
 
-/**
- * `spine_expect_rows`: fails the statement it is part of with a serialization failure (40001) when a guarded write
- * wrote fewer rows than it should. The executor sends its writes and COMMIT in one round trip, so a guard that missed
- * must stop the statement itself, before COMMIT is reached; 40001 makes the executor retry the command.
- */
-export class ExpectRows1765500000000 implements MigrationInterface {
-  name = 'ExpectRows1765500000000';
-
-  async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      CREATE FUNCTION spine_expect_rows(actual bigint, expected bigint, what text) RETURNS integer
-      LANGUAGE plpgsql AS $$
-      BEGIN
-        IF actual IS DISTINCT FROM expected THEN
-          RAISE EXCEPTION '%: % of % rows written', what, actual, expected USING ERRCODE = 'serialization_failure';
-        END IF;
-        RETURN 0;
-      END $$`);
-  }
-
-  async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION spine_expect_rows(bigint, bigint, text)`);
-  }
-}
-
 /** The tables of this library, for the migrations of a service that runs commands. */
-export const commandsMigrations = [CommandState1763800000200, ExpectRows1765500000000];
+export const commandsMigrations = [CommandState1763800000200];

@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import type { DataSource, DataSourceOptions, EntitySchema, MixedList } from 'typeorm';
 
 export interface DatabaseSettings {
@@ -56,4 +57,11 @@ export async function migrate(dataSource: DataSource, schema: string): Promise<s
       .catch(() => undefined);
     await runner.release();
   }
+}
+
+/** The pg pool under a TypeORM data source: engines that count round trips talk to it directly. */
+export function poolOf(dataSource: DataSource): Pool {
+  const pool = (dataSource.driver as unknown as { master?: Pool }).master;
+  if (!pool) throw new Error('poolOf: the data source is not an initialised PostgreSQL one');
+  return pool;
 }

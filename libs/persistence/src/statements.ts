@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
 import { escapeLiteral } from 'pg';
-import type { DataSource } from 'typeorm';
-import type { Pool } from 'pg';
 
 /**
  * One SQL statement with its parameters ($1, $2, …), in the shape the pg driver takes. Stores build them, one store
@@ -17,11 +15,10 @@ const PARAMETER = /\$(\d+)/g;
 /**
  * Several data-modifying statements (on different tables) as one statement: each becomes a WITH query, all run on
  * one snapshot and commit or fail together, in one round trip instead of one each. The answer is one row with a
- * column `sN` per statement: the number of rows it returned (a statement without RETURNING answers 0), then the
- * `checks`, SQL expressions over `rowsWrittenBy(i)` that may fail the whole statement. A statement that reads what
- * another of them writes would not see it, so each must stand alone.
+ * column `sN` per statement: the number of rows it returned (a statement without RETURNING answers 0). A statement
+ * that reads what another of them writes would not see it, so each must stand alone.
  */
-export function combineWrites(statements: readonly Statement[], checks: readonly string[] = []): Statement {
+export function combineWrites(statements: readonly Statement[]): Statement {
   if (statements.length === 0) throw new Error('combineWrites: no statement');
   const values: unknown[] = [];
   const parts: string[] = [];
@@ -32,7 +29,7 @@ export function combineWrites(statements: readonly Statement[], checks: readonly
     counts.push(/\bRETURNING\b/i.test(s.text) ? `(SELECT count(*) FROM s${i})::int AS s${i}` : `0 AS s${i}`);
     values.push(...s.values);
   });
-  return { text: `WITH ${parts.join(',\n')}\nSELECT ${[...counts, ...checks].join(', ')}`, values };
+  return { text: `WITH ${parts.join(',\n')}\nSELECT ${counts.join(', ')}`, values };
 }
 
 const names = new Map<string, string>();
@@ -50,9 +47,6 @@ export function prepared(statement: Statement): Statement & { name: string } {
   }
   return { name, ...statement };
 }
-
-/** In a `combineWrites` check: the number of rows its `index`th statement returned. */
-export const rowsWrittenBy = (index: number) => `(SELECT count(*) FROM s${index})`;
 
 /**
  * A statement with its parameters written in as SQL literals, so it can travel with others (and BEGIN) in one
@@ -103,10 +97,3 @@ function arrayLiteral(values: readonly unknown[]): string {
 }
 
 const quoted = (v: string) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-
-/** The pg pool under a TypeORM data source: engines that count round trips talk to it directly. */
-export function poolOf(dataSource: DataSource): Pool {
-  const pool = (dataSource.driver as unknown as { master?: Pool }).master;
-  if (!pool) throw new Error('poolOf: the data source is not an initialised PostgreSQL one');
-  return pool;
-}
