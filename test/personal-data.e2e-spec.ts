@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka } from 'kafkajs';
 import { signToken } from '@event-spine/auth';
+import { keysTableOpener } from '@event-spine/event-log';
+import { rowsOf } from '@event-spine/persistence';
 import { personalDataOpener } from '@event-spine/projections';
 import { waitFor, type ServiceProcess } from '@event-spine/testing';
 import { call, E2E_SECRET, Pipeline, token } from './support/pipeline';
@@ -41,7 +43,13 @@ describe('erasable personal data (crypto-shredding)', () => {
     pipeline = await Pipeline.create();
     commands = await pipeline.start('command-service');
     await pipeline.start('outbox-relay');
-    projector = await pipeline.start('projector', { COMMAND_SERVICE_URL: commands.url });
+    // The projector opens sealed fields with the keys table itself, as `npm run up` runs it; the other e2e suites run
+    // it opening them through the command service's route.
+    projector = await pipeline.start('projector', {
+      COMMAND_SERVICE_URL: commands.url,
+      PERSONAL_DATA_KEYS_DATABASE_URL: pipeline.databaseUrl,
+      PERSONAL_DATA_KEYS_DATABASE_SCHEMA: pipeline.commandSchema.name,
+    });
     admin = await token();
     ada = (await cmd('POST', '/v1/accounts', { ownerName: 'Ada Lovelace', currency: 'EUR' })).body.accountId as string;
     bob = (await cmd('POST', '/v1/accounts', { ownerName: 'Bob Babbage', currency: 'EUR' })).body.accountId as string;
@@ -49,7 +57,7 @@ describe('erasable personal data (crypto-shredding)', () => {
     await cmd('POST', '/v1/transfers', { fromAccountId: ada, toAccountId: bob, amount: 120 });
     await waitFor(async () => (await balanceRow(ada))?.owner_name === 'Ada Lovelace', {
       timeoutMs: 30000,
-      message: 'the projector to open the sealed name through the command service',
+      message: 'the projector to open the sealed name with the keys table',
     });
     beforeForget = new Date().toISOString();
   });
@@ -282,6 +290,25 @@ describe('erasable personal data (crypto-shredding)', () => {
     expect(foreign.map((o) => ('payload' in o ? (o.payload as { ownerName?: unknown }).ownerName : o))).toEqual(
       rows.map(() => null),
     );
+
+    // Opening with the keys table answers exactly what the route answers, a value bound elsewhere included.
+    const keysTable = keysTableOpener(rowsOf(pipeline.commandSchema.pool));
+    // Bob's name under another event id: his key exists, and the value is bound to his event, so it does not open.
+    const bobs = (
+      await pipeline.commandSchema.pool.query<{ id: string; payload: unknown }>(
+        `SELECT id, payload FROM event_log WHERE subject_id = $1 AND event_type = 'AccountOpened'`,
+        [bob],
+      )
+    ).rows[0];
+    const moved = { ...bobs, id: randomUUID() };
+    for (const [tenantId, events] of [
+      ['tenant-e2e', [...rows, moved]],
+      ['tenant-other', rows],
+    ] as const) {
+      const direct = await keysTable(tenantId, events);
+      expect(direct).toEqual(await personalDataOpener(commands.url, E2E_SECRET)(tenantId, events));
+      expect(direct.filter((o) => 'error' in o)).toHaveLength(tenantId === 'tenant-e2e' ? 1 : 0);
+    }
   });
 
   const serviceToken = () =>

@@ -119,7 +119,14 @@ export class Deployment {
       // Per-request info logs would measure the log pipe, not the system; warnings and errors still show.
       LOG_LEVEL: 'warn',
       SHUTDOWN_TIMEOUT_MS: '10000',
-      ...(app === 'projector' ? { PROJECTOR_GROUP_ID: this.projectorGroup } : {}),
+      // As `npm run up` runs it: the projector opens sealed personal fields with the command schema's keys table.
+      ...(app === 'projector'
+        ? {
+            PROJECTOR_GROUP_ID: this.projectorGroup,
+            PERSONAL_DATA_KEYS_DATABASE_URL: this.databaseUrl,
+            PERSONAL_DATA_KEYS_DATABASE_SCHEMA: this.commandSchema,
+          }
+        : {}),
       ...extra,
     };
   }

@@ -25,6 +25,7 @@ import {
   combineWrites,
   inline,
   prepared,
+  rowsOf,
   withTransaction,
   type Statement,
   type Transaction,
@@ -449,11 +450,6 @@ export function refusalReply(error: DomainError, correlationId: string): Reply {
       correlationId,
     },
   };
-}
-
-/** The stores' Queryable over a pg client or pool: the rows of each answer. */
-function rowsOf(db: Pool | PoolClient): Queryable {
-  return { query: async <T>(sql: string, values?: unknown[]) => (await db.query(sql, values)).rows as T };
 }
 
 function uniqueSorted(refs: readonly SubjectRef[]): SubjectRef[] {

@@ -14,3 +14,4 @@ export * from './audit/verify';
 export * from './audit/nest/audit.http.controller';
 export * from './personal-data/data-subject-keys.store';
 export * from './personal-data/reveal';
+export * from './personal-data/keys-table-opener';

@@ -3,3 +3,4 @@ export * from './persistence.module';
 export * from './pool-errors';
 export * from './transaction';
 export * from './statements';
+export * from './rows-of';

@@ -1,9 +1,11 @@
-import type { DynamicModule } from '@nestjs/common';
+import { Logger, type DynamicModule } from '@nestjs/common';
+import { Pool } from 'pg';
 import { CommandsModule, commandsMigrations, type DomainModel } from '@event-spine/commands';
 import type { ConfigOf } from '@event-spine/config';
-import { EventLogHttpModule, eventLogMigrations } from '@event-spine/event-log';
+import { EventLogHttpModule, eventLogMigrations, keysTableOpener } from '@event-spine/event-log';
 import type { EventCatalog } from '@event-spine/events';
 import { outboxMigrations } from '@event-spine/outbox';
+import { rowsOf, surviveDatabaseRestarts } from '@event-spine/persistence';
 import type { MigrationInterface } from 'typeorm';
 import {
   eventLogCausality,
@@ -12,6 +14,7 @@ import {
   PositionsReadinessCheck,
   ProjectionsModule,
   projectionsMigrations,
+  type PersonalDataOpener,
   type Projection,
 } from '@event-spine/projections';
 import { OutboxReadinessCheck, OutboxRelayModule } from '@event-spine/relay';
@@ -98,10 +101,34 @@ export function projectorServiceModules(options: {
       partitionsConcurrently: config.PROJECTOR_PARTITIONS_CONCURRENTLY,
       sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
       repair: eventLog ? eventLogRepair(eventLog, config.JWT_SECRET) : undefined,
-      openPersonalData: eventLog ? personalDataOpener(eventLog, config.JWT_SECRET) : undefined,
+      openPersonalData: personalDataOpenerOf(config, eventLog),
       causality: eventLog ? eventLogCausality(eventLog, config.JWT_SECRET) : undefined,
       readMaxWaitMs: config.READ_MAX_WAIT_MS,
     }),
     ReplayModule.forRoot({ eventLog: eventLog ? eventLogFeedReader(eventLog, config.JWT_SECRET) : undefined }),
   ];
+}
+
+/**
+ * How the projector opens sealed personal fields: with the keys table itself when it may read it (one query per batch,
+ * in the projector's process), else through the command service's route (keys stay there, an HTTP request per batch).
+ */
+function personalDataOpenerOf(
+  config: ConfigOf<ReturnType<typeof projectorServiceConfig>>,
+  commandService: string,
+): PersonalDataOpener | undefined {
+  if (config.PERSONAL_DATA_KEYS_DATABASE_URL) {
+    const pool = new Pool({
+      connectionString: config.PERSONAL_DATA_KEYS_DATABASE_URL,
+      options: `-c search_path=${config.PERSONAL_DATA_KEYS_DATABASE_SCHEMA} -c default_transaction_read_only=on`,
+      max: 2,
+      application_name: 'projector-keys',
+      // Nothing closes this pool at shutdown; idle connections must not keep the process alive.
+      allowExitOnIdle: true,
+    });
+    const logger = new Logger('Projector');
+    surviveDatabaseRestarts(pool, (m) => logger.warn(m));
+    return keysTableOpener(rowsOf(pool));
+  }
+  return commandService ? personalDataOpener(commandService, config.JWT_SECRET) : undefined;
 }

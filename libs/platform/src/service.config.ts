@@ -73,9 +73,19 @@ export function projectorServiceConfig(defaults: { httpPort: number; groupId: st
       { default: 3, min: 1, max: 16 },
     ),
     COMMAND_SERVICE_URL: str(
-      'command service base URL, to repair sequence gaps from its event log (empty: park them)',
+      'command service base URL: sequence gaps are repaired from its event log (empty: parked), and sealed personal ' +
+        'fields opened through it unless PERSONAL_DATA_KEYS_DATABASE_URL is set (empty as well: applied as null)',
       { default: '', pattern: /^(https?:\/\/[^\s]+)?$/ },
     ),
+    PERSONAL_DATA_KEYS_DATABASE_URL: str(
+      'the command database, to open sealed personal fields with its data_subject_keys (SELECT on that table is ' +
+        'enough); empty: ask the command service at COMMAND_SERVICE_URL per batch',
+      { default: '', pattern: /^(postgres(ql)?:\/\/[^\s]+)?$/ },
+    ),
+    PERSONAL_DATA_KEYS_DATABASE_SCHEMA: str('schema of data_subject_keys in that database', {
+      default: 'public',
+      pattern: /^[a-z_][a-z0-9_]{0,62}$/,
+    }),
     READ_MAX_WAIT_MS: int('longest read-your-writes wait (waitMs) a read may ask for', { default: 10000, min: 0 }),
   } as const;
 }
