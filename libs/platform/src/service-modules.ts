@@ -121,7 +121,8 @@ function personalDataOpenerOf(
     const pool = new Pool({
       connectionString: config.PERSONAL_DATA_KEYS_DATABASE_URL,
       options: `-c search_path=${config.PERSONAL_DATA_KEYS_DATABASE_SCHEMA} -c default_transaction_read_only=on`,
-      max: 2,
+      // One per partition applied at once: each batch asks for its keys while holding its transaction open.
+      max: config.PROJECTOR_PARTITIONS_CONCURRENTLY,
       application_name: 'projector-keys',
       // Nothing closes this pool at shutdown; idle connections must not keep the process alive.
       allowExitOnIdle: true,

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { defineEventCatalog } from '@event-spine/events';
 import { TestSchema } from '@event-spine/testing';
 import { ProjectorFences1763800003100 } from './fences.migration';
 import { ProjectorOffsetResets1763800003200 } from './offset-resets.migration';
 import { defineProjection } from './projection';
-import { ProjectionRunner, type RawMessage } from './projection-runner';
+import { applyLockSql, ProjectionRunner, type RawMessage } from './projection-runner';
 import { ProjectorCore1763800001000 } from './projections.migration';
 
 /** A fixture domain of one event type (the platform knows no domain of its own). */
@@ -32,6 +33,20 @@ const sums = defineProjection<Deposited>({
     );
   },
 });
+
+/** `sums` in set-based form: one statement for a batch. */
+const applyAll: NonNullable<(typeof sums)['applyBatch']> = async (db, events) => {
+  await db.query(
+    `INSERT INTO sums (tenant_id, account_id, total)
+     SELECT t, a, sum(x)::bigint FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(t, a, x) GROUP BY t, a
+     ON CONFLICT (tenant_id, account_id) DO UPDATE SET total = sums.total + EXCLUDED.total`,
+    [
+      events.map((e) => e.tenantId),
+      events.map((e) => e.subjectId),
+      events.map((e) => (e.payload as Deposited['payload']).amount),
+    ],
+  );
+};
 
 function deposit(account: string, sequence: number, amount: number): string {
   return JSON.stringify({
@@ -104,6 +119,48 @@ describe('ProjectionRunner against PostgreSQL', () => {
     // The same batch again (a redelivery) changes nothing.
     expect(await runner.process('topic', 0, messages)).toMatchObject({ applied: 0, skipped: 6 });
     expect(await runner.storedOffset('topic', 0)).toBe('6');
+  });
+
+  it('applies a batch in round trips that do not grow with it, and claims nothing while a swap holds the lock', async () => {
+    // A pool of its own that counts what each of its connections sends to the server.
+    const counted = new Pool(schema.pool.options);
+    let roundTrips = 0;
+    counted.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        roundTrips++;
+        return query(...args);
+      };
+    });
+    try {
+      const batched = new ProjectionRunner(counted, [{ ...sums, applyBatch: applyAll }], 'test', { catalog });
+      const accounts = [randomUUID(), randomUUID(), randomUUID()];
+      const messages = accounts.map((a, i) => ({ offset: String(i), key: null, value: deposit(a, 1, 3) }));
+      expect(await batched.process('round-trips', 0, messages)).toMatchObject({ applied: 3 });
+      // BEGIN with the gate and the position; the subjects' positions; the projection's writes; the subjects and the
+      // position; COMMIT.
+      expect(roundTrips).toBe(5);
+      expect(await batched.storedOffset('round-trips', 0)).toBe('3');
+
+      // A replay's swap holds the apply lock: the batch is sent back at once, and nothing of the partition is claimed.
+      const swap = await schema.pool.connect();
+      try {
+        await swap.query('BEGIN');
+        await swap.query(`SELECT pg_advisory_xact_lock(${applyLockSql('current_schema()')})`);
+        roundTrips = 0;
+        const refused = await batched.process('round-trips', 1, messages);
+        expect(refused).toMatchObject({ applied: 0, resumeAt: '0' });
+        expect(roundTrips).toBe(2);
+      } finally {
+        await swap.query('ROLLBACK');
+        swap.release();
+      }
+      expect(await batched.storedOffset('round-trips', 1)).toBeUndefined();
+      expect(await batched.process('round-trips', 1, messages)).toMatchObject({ applied: 0, duplicates: 3 });
+      expect(await batched.storedOffset('round-trips', 1)).toBe('3');
+    } finally {
+      await counted.end();
+    }
   });
 
   describe('when Kafka offsets start over', () => {

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import {
   DATA_SUBJECT_FORGOTTEN,
   UnknownEventError,
@@ -8,9 +8,14 @@ import {
   type EventEnvelope,
   type OpenedPayload,
 } from '@event-spine/events';
-import { withTransaction } from '@event-spine/persistence';
+import { combineWrites, inline, prepared, withTransaction, type Statement } from '@event-spine/persistence';
 import { checkSequence } from './sequence-check';
-import { readSubjectPositions } from './subject-positions.store';
+import { advancePartitionStatement, claimPartitionStatement, type PartitionRef } from './partition-offsets.store';
+import {
+  readSubjectPositionsStatement,
+  saveSubjectPositionsStatement,
+  type SubjectPositionRow,
+} from './subject-positions.store';
 import { checkPosition, type PartitionBounds, type PositionCheck } from './partition-position';
 import type { ProjectedEvent, Projection } from './projection';
 
@@ -205,60 +210,46 @@ export class ProjectionRunner {
     careful: boolean,
     highWatermark?: string,
   ): Promise<BatchOutcome> {
-    return this.inTransaction(async (client) => {
-      let messages = delivered;
-      const outcome = emptyOutcome();
-      // Never wait here: a consumer that blocks misses its Kafka heartbeats. A replay holding the lock, or a fence
-      // at this partition, sends the batch back to be fetched again a moment later.
-      const { rows: gate } = await client.query<{ ok: boolean; fence: string | null }>(
-        `SELECT pg_try_advisory_xact_lock_shared(${applyLockSql('current_schema()')}) AS ok,
-                (SELECT min(fence_offset) FROM projector_fences
-                  WHERE topic = $1 AND partition = $2 AND expires_at > now()) AS fence`,
-        [topic, partition],
-      );
-      if (!gate[0].ok) return { ...outcome, resumeAt: messages[0].offset };
-      const fence = gate[0].fence === null ? undefined : BigInt(gate[0].fence);
-      const beyond = fence === undefined ? undefined : messages.find((m) => BigInt(m.offset) >= fence);
-      if (beyond) {
-        outcome.resumeAt = beyond.offset;
-        messages = messages.filter((m) => BigInt(m.offset) < (fence ?? 0n));
-      }
-      const { rows } = await client.query<{ next_offset: string }>(
-        `INSERT INTO projector_offsets (consumer, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
-         ON CONFLICT (consumer, topic, partition) DO UPDATE SET consumer = EXCLUDED.consumer
-         RETURNING next_offset`,
-        [this.consumer, topic, partition],
-      );
-      const settled = await this.settlePosition(
-        client,
-        topic,
-        partition,
-        BigInt(rows[0].next_offset),
-        messages,
-        highWatermark,
-      );
-      if ('sendBack' in settled) return { ...outcome, resumeAt: settled.sendBack.toString() };
-      const { stored } = settled;
-      Object.assign(outcome, settled.anomaly);
-      const fresh = await this.openSealed(
-        client,
-        messages.filter((m) => BigInt(m.offset) >= stored),
-      );
-      outcome.skipped += messages.length - fresh.length;
-      const subjects = await this.prefetchSubjects(client, fresh);
-      const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
-      for (const message of fresh) await this.handle(client, topic, partition, message, subjects, outcome, queue);
-      await this.applyQueued(client, queue);
-      await this.saveSubjects(client, subjects);
-      const next = fresh.length > 0 ? BigInt(fresh[fresh.length - 1].offset) + 1n : stored;
-      await client.query(
-        `UPDATE projector_offsets SET next_offset = $4, applied = applied + $5, duplicates = duplicates + $6,
-                parked = parked + $7, updated_at = now()
-          WHERE consumer = $1 AND topic = $2 AND partition = $3`,
-        [this.consumer, topic, partition, next.toString(), outcome.applied, outcome.duplicates, outcome.parked],
-      );
-      return outcome;
-    });
+    const at: PartitionRef = { consumer: this.consumer, topic, partition };
+    return withTransaction(
+      this.pool,
+      async (client, tx) => {
+        let messages = delivered;
+        const outcome = emptyOutcome();
+        const gate = (tx.opened[0].rows as { ok: boolean; fence: string | null; next_offset: string | null }[])[0];
+        if (!gate.ok) return { ...outcome, resumeAt: messages[0].offset };
+        const fence = gate.fence === null ? undefined : BigInt(gate.fence);
+        const beyond = fence === undefined ? undefined : messages.find((m) => BigInt(m.offset) >= fence);
+        if (beyond) {
+          outcome.resumeAt = beyond.offset;
+          messages = messages.filter((m) => BigInt(m.offset) < (fence ?? 0n));
+        }
+        const settled = await this.settlePosition(
+          client,
+          topic,
+          partition,
+          BigInt(gate.next_offset!),
+          messages,
+          highWatermark,
+        );
+        if ('sendBack' in settled) return { ...outcome, resumeAt: settled.sendBack.toString() };
+        const { stored } = settled;
+        Object.assign(outcome, settled.anomaly);
+        const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
+        outcome.skipped += messages.length - fresh.length;
+        const { opened, subjects } = await this.lockAndOpen(client, fresh);
+        const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
+        for (const message of opened) await this.handle(client, topic, partition, message, subjects, outcome, queue);
+        await this.applyQueued(client, queue);
+        const next = opened.length > 0 ? BigInt(opened[opened.length - 1].offset) + 1n : stored;
+        await this.saveSubjects(client, subjects, advancePartitionStatement(at, next, outcome));
+        return outcome;
+      },
+      // BEGIN, the gate and the partition's position in one round trip. Never wait here: a consumer that blocks
+      // misses its Kafka heartbeats. A replay holding the apply lock, or a fence at this partition, sends the batch
+      // back to be fetched again a moment later; the position is claimed only when the lock was had.
+      { openWith: [inline(gateStatement(at))] },
+    );
   }
 
   /**
@@ -316,8 +307,7 @@ export class ProjectionRunner {
       this.inTransaction(async (client) => {
         await this.holdApplyLock(client);
         const outcome = emptyOutcome();
-        const opened = await this.openSealed(client, deliveries);
-        const subjects = await this.prefetchSubjects(client, opened);
+        const { opened, subjects } = await this.lockAndOpen(client, deliveries);
         const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
         for (const delivery of opened) await this.handle(client, source, -1, delivery, subjects, outcome, queue);
         await this.applyQueued(client, queue);
@@ -555,16 +545,25 @@ export class ProjectionRunner {
   }
 
   /**
-   * The deliveries with their sealed personal fields opened. A data subject's lock keeps this consistent with their
-   * `DataSubjectForgotten`: a batch that opened their fields holds it shared until it commits, and a batch applying
-   * the forget event takes it exclusively, so the erasure a projection applies is never followed by values opened
-   * before the key was destroyed. Locks are taken in one order (by key) so batches never wait crosswise.
+   * The deliveries with their sealed personal fields opened, and the positions of the subjects they name, locked: the
+   * data subjects' locks and the positions travel in one round trip. A data subject's lock keeps the opening
+   * consistent with their `DataSubjectForgotten`: a batch that opened their fields holds it shared until it commits,
+   * and a batch applying the forget event takes it exclusively, so the erasure a projection applies is never followed
+   * by values opened before the key was destroyed. Locks are taken in one order (by key) so batches never wait
+   * crosswise.
    */
-  private async openSealed(client: PoolClient, deliveries: readonly Delivery[]): Promise<readonly Delivery[]> {
+  private async lockAndOpen(
+    client: PoolClient,
+    deliveries: readonly Delivery[],
+  ): Promise<{ opened: readonly Delivery[]; subjects: Map<string, SubjectRow> }> {
     const locks = new Map<string, boolean>();
     const sealed: Delivery[] = [];
+    const refs = new Map<string, SubjectRef>();
     for (const d of deliveries) {
       const e = d.envelope;
+      // Unreadable ones, and envelopes naming no subject, are handled (parked) one by one.
+      const ref = { tenantId: e?.tenantId, subjectType: e?.subjectType, subjectId: e?.subjectId };
+      if (isSubjectRef(ref) && this.inScope(ref)) refs.set(subjectCacheKey(ref), ref);
       if (!e || typeof e.tenantId !== 'string') continue;
       if (e.eventType === DATA_SUBJECT_FORGOTTEN && typeof e.subjectId === 'string') {
         locks.set(JSON.stringify([e.tenantId, e.subjectId]), true);
@@ -577,15 +576,47 @@ export class ProjectionRunner {
         locks.set(key, locks.get(key) ?? false);
       }
     }
+    const statements: Statement[] = [];
     if (locks.size > 0) {
       const keys = [...locks.keys()].sort();
-      await client.query(
-        `SELECT CASE WHEN x THEN pg_advisory_xact_lock(hashtextextended('spine-data-subject:' || k, 0))::text
-                     ELSE pg_advisory_xact_lock_shared(hashtextextended('spine-data-subject:' || k, 0))::text END
-           FROM unnest($1::text[], $2::bool[]) WITH ORDINALITY AS l(k, x, n) ORDER BY n`,
-        [keys, keys.map((k) => locks.get(k))],
+      statements.push({
+        text: `SELECT CASE WHEN x THEN pg_advisory_xact_lock(hashtextextended('spine-data-subject:' || k, 0))::text
+                           ELSE pg_advisory_xact_lock_shared(hashtextextended('spine-data-subject:' || k, 0))::text END
+                 FROM unnest($1::text[], $2::bool[]) WITH ORDINALITY AS l(k, x, n) ORDER BY n`,
+        values: [keys, keys.map((k) => locks.get(k))],
+      });
+    }
+    const subjectKeys = [...refs.keys()].sort();
+    if (subjectKeys.length > 0) {
+      statements.push(
+        readSubjectPositionsStatement(
+          subjectKeys.map((k) => refs.get(k)!),
+          true,
+        ),
       );
     }
+    const answers =
+      statements.length === 1
+        ? [await client.query(statements[0].text, statements[0].values)]
+        : statements.length > 1
+          ? ((await client.query(statements.map(inline).join(';\n'))) as unknown as QueryResult[])
+          : [];
+    const subjects = new Map<string, SubjectRow>();
+    for (const key of subjectKeys) subjects.set(key, { last: 0, parkedReason: null, dirty: false });
+    if (subjectKeys.length > 0) {
+      for (const r of answers[answers.length - 1].rows as SubjectPositionRow[]) {
+        subjects.set(subjectCacheKey({ tenantId: r.tenant_id, subjectType: r.subject_type, subjectId: r.subject_id }), {
+          last: r.last_sequence,
+          parkedReason: r.parked_reason,
+          dirty: false,
+        });
+      }
+    }
+    return { opened: await this.openSealed(deliveries, sealed), subjects };
+  }
+
+  /** Opens the sealed deliveries (their data subjects' locks held), per tenant, 500 at a time. */
+  private async openSealed(deliveries: readonly Delivery[], sealed: readonly Delivery[]): Promise<readonly Delivery[]> {
     if (sealed.length === 0) return deliveries;
     const payloads = new Map<Delivery, OpenedPayload>();
     const byTenant = new Map<string, Delivery[]>();
@@ -618,37 +649,8 @@ export class ProjectionRunner {
     });
   }
 
-  /** Reads (and locks) the positions of every subject a batch names in one query instead of one per subject. */
-  private async prefetchSubjects(
-    client: PoolClient,
-    deliveries: readonly Delivery[],
-  ): Promise<Map<string, SubjectRow>> {
-    const cache = new Map<string, SubjectRow>();
-    const refs = new Map<string, SubjectRef>();
-    for (const { envelope: e } of deliveries) {
-      // Unreadable ones, and envelopes naming no subject, are handled (parked) one by one.
-      const ref = { tenantId: e?.tenantId, subjectType: e?.subjectType, subjectId: e?.subjectId };
-      if (!isSubjectRef(ref)) continue;
-      const key = JSON.stringify([ref.tenantId, ref.subjectType, ref.subjectId]);
-      if (this.inScope(ref)) refs.set(key, ref);
-    }
-    if (refs.size === 0) return cache;
-    const keys = [...refs.keys()].sort();
-    const list = keys.map((k) => refs.get(k)!);
-    const rows = await readSubjectPositions(client, list, true);
-    for (const key of keys) cache.set(key, { last: 0, parkedReason: null, dirty: false });
-    for (const r of rows) {
-      cache.set(JSON.stringify([r.tenant_id, r.subject_type, r.subject_id]), {
-        last: r.last_sequence,
-        parkedReason: r.parked_reason,
-        dirty: false,
-      });
-    }
-    return cache;
-  }
-
   private async subject(client: PoolClient, cache: Map<string, SubjectRow>, ref: SubjectRef): Promise<SubjectRow> {
-    const key = JSON.stringify([ref.tenantId, ref.subjectType, ref.subjectId]);
+    const key = subjectCacheKey(ref);
     let row = cache.get(key);
     if (!row) {
       const { rows } = await client.query<{ last_sequence: number; parked_reason: string | null }>(
@@ -666,27 +668,30 @@ export class ProjectionRunner {
     return row;
   }
 
-  private async saveSubjects(client: PoolClient, subjects: Map<string, SubjectRow>): Promise<void> {
+  /**
+   * Writes the subjects that moved on or were parked, with `alongside` (the partition's new position) in the same
+   * round trip.
+   */
+  private async saveSubjects(
+    client: PoolClient,
+    subjects: Map<string, SubjectRow>,
+    alongside?: Statement,
+  ): Promise<void> {
     const dirty = [...subjects].filter(([, s]) => s.dirty);
-    if (dirty.length === 0) return;
-    const refs = dirty.map(([k]) => JSON.parse(k) as [string, string, string]);
-    await client.query(
-      `INSERT INTO projector_subjects (tenant_id, subject_type, subject_id, last_sequence, parked_reason, parked_at)
-       SELECT t, st, s, l, r, CASE WHEN r IS NULL THEN NULL ELSE now() END
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[]) AS x(t, st, s, l, r)
-       ON CONFLICT (tenant_id, subject_type, subject_id) DO UPDATE
-         SET last_sequence = EXCLUDED.last_sequence,
-             parked_reason = EXCLUDED.parked_reason,
-             parked_at = CASE WHEN EXCLUDED.parked_reason IS NULL THEN NULL
-                              ELSE coalesce(projector_subjects.parked_at, now()) END`,
-      [
-        refs.map((r) => r[0]),
-        refs.map((r) => r[1]),
-        refs.map((r) => r[2]),
-        dirty.map(([, s]) => s.last),
-        dirty.map(([, s]) => s.parkedReason),
-      ],
-    );
+    const writes: Statement[] = alongside ? [alongside] : [];
+    if (dirty.length > 0) {
+      writes.unshift(
+        saveSubjectPositionsStatement(
+          dirty.map(([k, s]) => {
+            const [tenantId, subjectType, subjectId] = JSON.parse(k) as [string, string, string];
+            return { tenantId, subjectType, subjectId, lastSequence: s.last, parkedReason: s.parkedReason };
+          }),
+        ),
+      );
+    }
+    if (writes.length === 0) return;
+    const write = prepared(writes.length === 1 ? writes[0] : combineWrites(writes));
+    await client.query(write);
   }
 }
 
@@ -716,6 +721,28 @@ function read(message: RawMessage): Delivery {
   } catch {
     return message;
   }
+}
+
+/** How a batch's subject positions are keyed in memory. */
+function subjectCacheKey(ref: SubjectRef): string {
+  return JSON.stringify([ref.tenantId, ref.subjectType, ref.subjectId]);
+}
+
+/**
+ * Whether the batch may apply (the apply lock, shared, taken without waiting), the lowest fence at the partition,
+ * and, only when the lock was had, the partition's position claimed.
+ */
+function gateStatement(at: PartitionRef): Statement {
+  const claim = claimPartitionStatement(at, { fromItem: 'gate', condition: 'gate.ok' });
+  return {
+    text: `WITH gate AS (
+             SELECT pg_try_advisory_xact_lock_shared(${applyLockSql('current_schema()')}) AS ok,
+                    (SELECT min(fence_offset) FROM projector_fences
+                      WHERE topic = $2 AND partition = $3 AND expires_at > now()) AS fence
+           ), claimed AS (${claim.text})
+           SELECT gate.ok, gate.fence, (SELECT next_offset FROM claimed) AS next_offset FROM gate`,
+    values: claim.values,
+  };
 }
 
 function emptyOutcome(): BatchOutcome {

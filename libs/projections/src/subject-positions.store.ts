@@ -1,3 +1,4 @@
+import type { Statement } from '@event-spine/persistence';
 import type { Queryable } from './projection';
 
 /** Statements on `projector_subjects`: each subject's last applied sequence and whether it is parked. */
@@ -25,13 +26,40 @@ export async function readSubjectPositions(
   refs: readonly SubjectRefRow[],
   lock: boolean,
 ): Promise<SubjectPositionRow[]> {
-  const { rows } = await db.query<SubjectPositionRow>(
-    `SELECT s.tenant_id, s.subject_type, s.subject_id, s.last_sequence, s.parked_reason
-       FROM projector_subjects s
-       JOIN unnest($1::text[], $2::text[], $3::text[]) AS x(t, st, id)
-         ON s.tenant_id = x.t AND s.subject_type = x.st AND s.subject_id = x.id
-      ${lock ? 'ORDER BY s.tenant_id, s.subject_type, s.subject_id FOR UPDATE OF s' : ''}`,
-    [refs.map((r) => r.tenantId), refs.map((r) => r.subjectType), refs.map((r) => r.subjectId)],
-  );
-  return rows;
+  const { text, values } = readSubjectPositionsStatement(refs, lock);
+  return (await db.query<SubjectPositionRow>(text, values)).rows;
+}
+
+export function readSubjectPositionsStatement(refs: readonly SubjectRefRow[], lock: boolean): Statement {
+  return {
+    text: `SELECT s.tenant_id, s.subject_type, s.subject_id, s.last_sequence, s.parked_reason
+             FROM projector_subjects s
+             JOIN unnest($1::text[], $2::text[], $3::text[]) AS x(t, st, id)
+               ON s.tenant_id = x.t AND s.subject_type = x.st AND s.subject_id = x.id
+            ${lock ? 'ORDER BY s.tenant_id, s.subject_type, s.subject_id FOR UPDATE OF s' : ''}`,
+    values: [refs.map((r) => r.tenantId), refs.map((r) => r.subjectType), refs.map((r) => r.subjectId)],
+  };
+}
+
+/** A batch's subjects that moved on or were parked: their last applied sequence and parked reason, upserted. */
+export function saveSubjectPositionsStatement(
+  rows: readonly (SubjectRefRow & { lastSequence: number; parkedReason: string | null })[],
+): Statement {
+  return {
+    text: `INSERT INTO projector_subjects (tenant_id, subject_type, subject_id, last_sequence, parked_reason, parked_at)
+           SELECT t, st, s, l, r, CASE WHEN r IS NULL THEN NULL ELSE now() END
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[]) AS x(t, st, s, l, r)
+           ON CONFLICT (tenant_id, subject_type, subject_id) DO UPDATE
+             SET last_sequence = EXCLUDED.last_sequence,
+                 parked_reason = EXCLUDED.parked_reason,
+                 parked_at = CASE WHEN EXCLUDED.parked_reason IS NULL THEN NULL
+                                  ELSE coalesce(projector_subjects.parked_at, now()) END`,
+    values: [
+      rows.map((r) => r.tenantId),
+      rows.map((r) => r.subjectType),
+      rows.map((r) => r.subjectId),
+      rows.map((r) => r.lastSequence),
+      rows.map((r) => r.parkedReason),
+    ],
+  };
 }
