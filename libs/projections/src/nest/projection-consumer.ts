@@ -211,11 +211,7 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
         const next = outcome.resumeAt ?? (BigInt(batch.lastOffset()) + 1n).toString();
         if (outcome.resumeAt === undefined) payload.resolveOffset(batch.lastOffset());
         else this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.resumeAt });
-        // Kafka's committed offset only shortens a restart (the positions that count were committed with the read
-        // models), so the next batch does not wait for it.
-        void this.consumer
-          .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
-          .catch(() => undefined);
+        this.commitLater(batch.topic, batch.partition, next);
         await payload.heartbeat();
         const now = Date.now();
         applied.inc(outcome.applied);
@@ -313,12 +309,39 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
 
   private positionEvents!: Counter<'topic' | 'partition' | 'kind'>;
 
+  /**
+   * Kafka's committed offset only shortens a restart (the positions that count were committed with the read models,
+   * and every assignment seeks to them), so it is committed at most once a second, the latest per partition, instead
+   * of a request per batch: with the small batches of a projector that keeps up, those requests cost the broker about
+   * a third of its CPU per command in the bench.
+   */
+  private commitLater(topic: string, partition: number, offset: string): void {
+    this.toCommit.set(`${topic}\u0000${partition}`, { topic, partition, offset });
+    if (this.commitTimer) return;
+    this.commitTimer = setTimeout(() => void this.commitNow(), KAFKA_COMMIT_INTERVAL_MS);
+    this.commitTimer.unref();
+  }
+
+  private async commitNow(): Promise<void> {
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    const offsets = [...this.toCommit.values()];
+    this.toCommit.clear();
+    if (offsets.length > 0) await this.consumer.commitOffsets(offsets).catch(() => undefined);
+  }
+
+  private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
+  private commitTimer?: NodeJS.Timeout;
+
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    await this.commitNow();
     await this.consumer.disconnect();
     await this.pool.end();
   }
 }
+
+const KAFKA_COMMIT_INTERVAL_MS = 1000;
 
 /** The W3C trace headers of a Kafka message, as text. */
 function traceCarrier(headers: IHeaders | undefined): { traceparent?: string } | undefined {
