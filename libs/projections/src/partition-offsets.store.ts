@@ -8,18 +8,41 @@ export interface PartitionRef {
   partition: number;
 }
 
+/** The stored next offset of a partition (none before its first batch); `lock` holds the row until commit. */
+export function readPartitionStatement(p: PartitionRef, lock: boolean): Statement {
+  return {
+    text: `SELECT next_offset FROM projector_offsets WHERE consumer = $1 AND topic = $2 AND partition = $3
+           ${lock ? 'FOR UPDATE' : ''}`,
+    values: [p.consumer, p.topic, p.partition],
+  };
+}
+
 /**
  * The partition's row, created at offset 0 the first time, answering its next offset; the batch then holds its lock.
- * `onlyIf` (a SQL condition over `fromItem`) lets a combined statement skip it.
+ * Only for a row of `fromItem` meeting `condition`: the batch's gate, with which it travels.
  */
-export function claimPartitionStatement(p: PartitionRef, onlyIf?: { fromItem: string; condition: string }): Statement {
-  const source = onlyIf ? `FROM ${onlyIf.fromItem} WHERE ${onlyIf.condition}` : '';
+export function claimPartitionStatement(p: PartitionRef, fromItem: string, condition: string): Statement {
   return {
     text: `INSERT INTO projector_offsets (consumer, topic, partition, next_offset)
-           SELECT $1::text, $2::text, $3::int, 0 ${source}
+           SELECT $1::text, $2::text, $3::int, 0 FROM ${fromItem} WHERE ${condition}
            ON CONFLICT (consumer, topic, partition) DO UPDATE SET consumer = EXCLUDED.consumer
            RETURNING next_offset`,
     values: [p.consumer, p.topic, p.partition],
+  };
+}
+
+/** Moves the position where consumption resumes after an offset reset or a gap in the source, and records it. */
+export function recordPositionCheckStatement(
+  p: PartitionRef,
+  kind: 'reset' | 'source-gap',
+  resumeAt: bigint,
+  detail: Record<string, string>,
+): Statement {
+  const [counter, last] = kind === 'reset' ? ['resets', 'last_reset'] : ['source_gaps', 'last_source_gap'];
+  return {
+    text: `UPDATE projector_offsets SET next_offset = $4, ${counter} = ${counter} + 1, ${last} = $5, updated_at = now()
+            WHERE consumer = $1 AND topic = $2 AND partition = $3`,
+    values: [p.consumer, p.topic, p.partition, resumeAt.toString(), detail],
   };
 }
 

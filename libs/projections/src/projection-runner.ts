@@ -10,7 +10,13 @@ import {
 } from '@event-spine/events';
 import { combineWrites, inline, prepared, withTransaction, type Statement } from '@event-spine/persistence';
 import { checkSequence } from './sequence-check';
-import { advancePartitionStatement, claimPartitionStatement, type PartitionRef } from './partition-offsets.store';
+import {
+  advancePartitionStatement,
+  claimPartitionStatement,
+  readPartitionStatement,
+  recordPositionCheckStatement,
+  type PartitionRef,
+} from './partition-offsets.store';
 import {
   readSubjectPositionsStatement,
   saveSubjectPositionsStatement,
@@ -142,10 +148,8 @@ export class ProjectionRunner {
 
   /** The stored next offset of a partition, if the projector has applied anything from it. */
   async storedOffset(topic: string, partition: number): Promise<string | undefined> {
-    const { rows } = await this.pool.query<{ next_offset: string }>(
-      `SELECT next_offset FROM projector_offsets WHERE consumer = $1 AND topic = $2 AND partition = $3`,
-      [this.consumer, topic, partition],
-    );
+    const { text, values } = readPartitionStatement({ consumer: this.consumer, topic, partition }, false);
+    const { rows } = await this.pool.query<{ next_offset: string }>(text, values);
     return rows[0]?.next_offset;
   }
 
@@ -163,10 +167,8 @@ export class ProjectionRunner {
   ): Promise<PositionCheck | undefined> {
     return this.inTransaction(async (client) => {
       await this.holdApplyLock(client);
-      const { rows } = await client.query<{ next_offset: string }>(
-        `SELECT next_offset FROM projector_offsets WHERE consumer = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-        [this.consumer, topic, partition],
-      );
+      const { text, values } = readPartitionStatement({ consumer: this.consumer, topic, partition }, true);
+      const { rows } = await client.query<{ next_offset: string }>(text, values);
       if (rows.length === 0) return undefined;
       const check = checkPosition(BigInt(rows[0].next_offset), await bounds());
       await this.recordPositionCheck(client, topic, partition, check);
@@ -176,15 +178,11 @@ export class ProjectionRunner {
 
   private async recordPositionCheck(client: PoolClient, topic: string, partition: number, check: PositionCheck) {
     if (check.kind === 'in-range') return;
-    const counter = check.kind === 'reset' ? 'resets' : 'source_gaps';
-    const last = check.kind === 'reset' ? 'last_reset' : 'last_source_gap';
     const detail = Object.fromEntries(
       Object.entries({ ...check, at: new Date().toISOString() }).map(([k, v]) => [k, String(v)]),
     );
     await client.query(
-      `UPDATE projector_offsets SET next_offset = $4, ${counter} = ${counter} + 1, ${last} = $5, updated_at = now()
-        WHERE consumer = $1 AND topic = $2 AND partition = $3`,
-      [this.consumer, topic, partition, check.resumeAt.toString(), detail],
+      recordPositionCheckStatement({ consumer: this.consumer, topic, partition }, check.kind, check.resumeAt, detail),
     );
   }
 
@@ -595,12 +593,9 @@ export class ProjectionRunner {
         ),
       );
     }
-    const answers =
-      statements.length === 1
-        ? [await client.query(statements[0].text, statements[0].values)]
-        : statements.length > 1
-          ? ((await client.query(statements.map(inline).join(';\n'))) as unknown as QueryResult[])
-          : [];
+    // One simple-protocol round trip: each statement's answer in order, the positions last.
+    const answered = statements.length > 0 ? await client.query(statements.map(inline).join(';\n')) : undefined;
+    const answers = ([] as QueryResult[]).concat(answered ?? []);
     const subjects = new Map<string, SubjectRow>();
     for (const key of subjectKeys) subjects.set(key, { last: 0, parkedReason: null, dirty: false });
     if (subjectKeys.length > 0) {
@@ -677,21 +672,17 @@ export class ProjectionRunner {
     subjects: Map<string, SubjectRow>,
     alongside?: Statement,
   ): Promise<void> {
-    const dirty = [...subjects].filter(([, s]) => s.dirty);
-    const writes: Statement[] = alongside ? [alongside] : [];
-    if (dirty.length > 0) {
-      writes.unshift(
-        saveSubjectPositionsStatement(
-          dirty.map(([k, s]) => {
-            const [tenantId, subjectType, subjectId] = JSON.parse(k) as [string, string, string];
-            return { tenantId, subjectType, subjectId, lastSequence: s.last, parkedReason: s.parkedReason };
-          }),
-        ),
-      );
-    }
+    const dirty = [...subjects].flatMap(([k, s]) => {
+      if (!s.dirty) return [];
+      const [tenantId, subjectType, subjectId] = JSON.parse(k) as [string, string, string];
+      return [{ tenantId, subjectType, subjectId, lastSequence: s.last, parkedReason: s.parkedReason }];
+    });
+    const writes = [
+      ...(dirty.length > 0 ? [saveSubjectPositionsStatement(dirty)] : []),
+      ...(alongside ? [alongside] : []),
+    ];
     if (writes.length === 0) return;
-    const write = prepared(writes.length === 1 ? writes[0] : combineWrites(writes));
-    await client.query(write);
+    await client.query(prepared(writes.length === 1 ? writes[0] : combineWrites(writes)));
   }
 }
 
@@ -733,7 +724,7 @@ function subjectCacheKey(ref: SubjectRef): string {
  * and, only when the lock was had, the partition's position claimed.
  */
 function gateStatement(at: PartitionRef): Statement {
-  const claim = claimPartitionStatement(at, { fromItem: 'gate', condition: 'gate.ok' });
+  const claim = claimPartitionStatement(at, 'gate', 'gate.ok');
   return {
     text: `WITH gate AS (
              SELECT pg_try_advisory_xact_lock_shared(${applyLockSql('current_schema()')}) AS ok,

@@ -16,8 +16,8 @@ import {
 import type { FastifyRequest } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { AdminOnly, Authenticated, CurrentPrincipal, type Principal } from '@event-spine/auth';
-import { openEach } from '@event-spine/event-log';
-import type { EventEnvelope, OpenedPayload } from '@event-spine/events';
+import { keysTableOpener } from '@event-spine/event-log';
+import type { OpenedPayload } from '@event-spine/events';
 import { ApiError, ApiRoute, correlationIdOf } from '@event-spine/http';
 import { DataSubjects } from '../data-subjects';
 
@@ -133,9 +133,6 @@ export class PersonalDataHttpController {
     if (!principal.roles.includes(SERVICE_ROLE)) {
       throw new ApiError(403, 'FORBIDDEN', 'This route needs the service role');
     }
-    const events = body.events.map(
-      (e) => ({ id: e.id, tenantId: principal.tenantId, payload: e.payload }) as EventEnvelope,
-    );
-    return { results: await openEach(this.db, events) };
+    return { results: await keysTableOpener(this.db)(principal.tenantId, body.events) };
   }
 }
