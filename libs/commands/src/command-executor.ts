@@ -23,7 +23,6 @@ import { inSpan, traceHeaders } from '@event-spine/observability';
 import { enqueueOutboxStatement, toOutboxMessage } from '@event-spine/outbox';
 import {
   combineWrites,
-  inline,
   prepared,
   rowsOf,
   withTransaction,
@@ -142,12 +141,8 @@ export const idempotencyKeyReused = (key: string) =>
     { idempotencyKey: key },
   );
 
+// 40001 is also what spine_expect_rows raises when a guarded write found its subject moved on.
 const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
-
-/** A guarded write found its subject moved on: a serialization failure, retried as PostgreSQL's own are. */
-class StaleStateError extends Error {
-  readonly code = '40001';
-}
 
 function isRetryable(error: unknown): boolean {
   const pg = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
@@ -210,7 +205,7 @@ export class CommandExecutor {
     const opening = [lockSubjectsStatement(ctx.tenantId, refs), loadSubjectStatesStatement(ctx.tenantId, refs)];
     if (ctx.idempotency) opening.push(findStoredResponseStatement(ctx.tenantId, ctx.idempotency.key));
     // READ COMMITTED, the connection's default (dataSourceOptions): no SET TRANSACTION round trip.
-    const openWith = opening.map(inline);
+    const openWith = opening.map(prepared);
     return inSpan('command transaction', { attributes: { 'spine.action': command.actionId } }, async (span) => {
       for (let attempt = 1; ; attempt++) {
         span.setAttribute('spine.attempts', attempt);
@@ -302,13 +297,12 @@ export class CommandExecutor {
       );
     }
     if (writes.length > 0) {
-      // Prepared: planning this statement cost PostgreSQL more than running it.
-      const { rows } = await client.query<Record<string, number>>(prepared(combineWrites(writes)));
       // Guarded writes: each subject is saved only if it is still at the sequence it was loaded at. The saves are the
-      // first statements; a miss rolls everything back and the command is retried.
-      const saved = saves.reduce((n, _, i) => n + rows[0][`s${i}`], 0);
-      if (saved !== changes.length)
-        throw new StaleStateError(`subject_state: ${saved} of ${changes.length} rows written`);
+      // first statements; a miss fails the statement, so COMMIT, sent with it, never runs, and the command is retried.
+      const written = saves.map((_, i) => `(SELECT count(*) FROM s${i})`).join(' + ') || '0';
+      const check = `spine_expect_rows(${written}, ${changes.length}, 'subject_state') AS saved`;
+      // Prepared: planning this statement cost PostgreSQL more than running it.
+      await tx.commitWith([prepared(combineWrites(writes, { checks: [check] }))]);
     }
     return { ...reply, replayed: false };
   }

@@ -38,5 +38,31 @@ export class CommandState1763800000200 implements MigrationInterface {
   }
 }
 
+/**
+ * `spine_expect_rows`: fails the statement that calls it with serialization_failure (40001) when a guarded write wrote
+ * fewer rows than expected. The executor sends its writes with COMMIT in one round trip, so a guard that missed must
+ * abort the transaction inside PostgreSQL: nothing after the failed statement runs, and the command is retried.
+ */
+export class CommandGuards1765600000000 implements MigrationInterface {
+  name = 'CommandGuards1765600000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE FUNCTION spine_expect_rows(written bigint, expected bigint, what text) RETURNS bigint
+      LANGUAGE plpgsql AS $$
+      BEGIN
+        IF written <> expected THEN
+          RAISE EXCEPTION '% of % rows of % written: another transaction moved them first', written, expected, what
+            USING ERRCODE = 'serialization_failure';
+        END IF;
+        RETURN written;
+      END $$`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP FUNCTION spine_expect_rows(bigint, bigint, text)`);
+  }
+}
+
 /** The tables of this library, for the migrations of a service that runs commands. */
-export const commandsMigrations = [CommandState1763800000200];
+export const commandsMigrations = [CommandState1763800000200, CommandGuards1765600000000];

@@ -4,3 +4,4 @@ export * from './pool-errors';
 export * from './transaction';
 export * from './statements';
 export * from './rows-of';
+export * from './pipeline';

@@ -16,9 +16,13 @@ const PARAMETER = /\$(\d+)/g;
  * Several data-modifying statements (on different tables) as one statement: each becomes a WITH query, all run on
  * one snapshot and commit or fail together, in one round trip instead of one each. The answer is one row with a
  * column `sN` per statement: the number of rows it returned (a statement without RETURNING answers 0). A statement
- * that reads what another of them writes would not see it, so each must stand alone.
+ * that reads what another of them writes would not see it, so each must stand alone. `checks` are more columns of that
+ * row: expressions over the WITH queries (`s0`, `s1`, …) that raise an error when what they wrote must not commit.
  */
-export function combineWrites(statements: readonly Statement[]): Statement {
+export function combineWrites(
+  statements: readonly Statement[],
+  options: { checks?: readonly string[] } = {},
+): Statement {
   if (statements.length === 0) throw new Error('combineWrites: no statement');
   const values: unknown[] = [];
   const parts: string[] = [];
@@ -29,7 +33,7 @@ export function combineWrites(statements: readonly Statement[]): Statement {
     counts.push(/\bRETURNING\b/i.test(s.text) ? `(SELECT count(*) FROM s${i})::int AS s${i}` : `0 AS s${i}`);
     values.push(...s.values);
   });
-  return { text: `WITH ${parts.join(',\n')}\nSELECT ${counts.join(', ')}`, values };
+  return { text: `WITH ${parts.join(',\n')}\nSELECT ${[...counts, ...(options.checks ?? [])].join(', ')}`, values };
 }
 
 const names = new Map<string, string>();

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { TestSchema } from '@event-spine/testing';
-import { combineWrites, inline } from './statements';
+import { pipeline } from './pipeline';
+import { combineWrites, inline, prepared } from './statements';
 import { withTransaction } from './transaction';
 
 describe('withTransaction (real PostgreSQL)', () => {
@@ -74,7 +75,10 @@ describe('withTransaction (real PostgreSQL)', () => {
       await holder.query(`SELECT pg_advisory_xact_lock(42)`);
       await holder.query(`INSERT INTO t VALUES (5)`);
       const opening = withTransaction(pool, async (_c, tx) => tx.opened.map((r) => r.rows as unknown[]), {
-        openWith: [`SELECT pg_advisory_xact_lock(42)`, `SELECT max(v) AS v FROM t`],
+        openWith: [
+          { text: `SELECT pg_advisory_xact_lock($1)`, values: [42] },
+          prepared({ text: `SELECT max(v) AS v FROM t`, values: [] }),
+        ],
         lockTimeout: '5s',
       });
       await new Promise((r) => setTimeout(r, 100));
@@ -109,5 +113,103 @@ describe('withTransaction (real PostgreSQL)', () => {
     expect(rows).toEqual([{ s0: 2, s1: 0, s2: 0 }]);
     expect(await values()).toEqual([1, 4, 5, 6, 7]);
     expect((await pool.query(`SELECT w FROM u`)).rows).toEqual([{ w: 'w' }]);
+  });
+
+  it('sends the last statements with COMMIT in one round trip, and commits nothing when one of them fails', async () => {
+    await pool.query(`DELETE FROM t`);
+    const answered = await withTransaction(pool, async (c, tx) => {
+      await c.query(`INSERT INTO t VALUES (10)`);
+      return tx.commitWith([prepared({ text: `INSERT INTO t VALUES ($1), ($2) RETURNING v`, values: [11, 12] })]);
+    });
+    expect(answered.map((r) => r.rows as unknown[])).toEqual([[{ v: 11 }, { v: 12 }]]);
+    expect(await values()).toEqual([10, 11, 12]);
+
+    // The second statement fails: the first one's row and the work's are rolled back, COMMIT never ran.
+    await expect(
+      withTransaction(pool, async (c, tx) => {
+        await c.query(`INSERT INTO t VALUES (13)`);
+        return tx.commitWith([
+          { text: `INSERT INTO t VALUES ($1)`, values: [14] },
+          { text: `INSERT INTO t VALUES ($1::int / 0)`, values: [15] },
+        ]);
+      }),
+    ).rejects.toMatchObject({ code: '22012' });
+    expect(await values()).toEqual([10, 11, 12]);
+    expect(pool.totalCount - pool.idleCount).toBe(0);
+  });
+});
+
+describe('pipeline (real PostgreSQL)', () => {
+  let schema: TestSchema;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    schema = await TestSchema.create('pipe');
+    pool = schema.pool;
+  });
+  afterAll(() => schema.drop());
+
+  it('answers each statement in order, with values typed as the driver types them', async () => {
+    const client = await pool.connect();
+    try {
+      const results = await pipeline(client, [
+        {
+          text: `SELECT $1::int AS n, $2::text AS s, $3::jsonb AS j, $4::bytea AS b, $5::int8 AS big`,
+          values: [7, `it's`, { a: [1] }, Buffer.from('x'), '9007199254740993'],
+        },
+        { text: `SELECT generate_series(1, $1::int) AS g`, values: [3] },
+        { text: `SELECT 1 WHERE false` },
+        { text: `SET LOCAL statement_timeout = '1s'` },
+      ]);
+      const viaQuery = (
+        await client.query(`SELECT $1::int AS n, $2::text AS s, $3::jsonb AS j, $4::bytea AS b, $5::int8 AS big`, [
+          7,
+          `it's`,
+          { a: [1] },
+          Buffer.from('x'),
+          '9007199254740993',
+        ])
+      ).rows;
+      expect(results[0].rows).toEqual(viaQuery);
+      expect(results[1].rows).toEqual([{ g: 1 }, { g: 2 }, { g: 3 }]);
+      expect(results[1]).toMatchObject({ command: 'SELECT', rowCount: 3 });
+      expect(results[2].rows).toEqual([]);
+      expect(results[3].command).toBe('SET');
+    } finally {
+      client.release();
+    }
+  });
+
+  it('parses a named statement once per connection, also when a later statement of the same round trip failed', async () => {
+    const client = await pool.connect();
+    try {
+      const named = prepared({ text: `SELECT $1::int + 1 AS n`, values: [1] });
+      await expect(pipeline(client, [named, { text: `SELECT 1 / $1::int`, values: [0] }])).rejects.toMatchObject({
+        code: '22012',
+      });
+      await pipeline(client, [{ ...named, values: [2] }]);
+      const statements = await client.query<{ name: string }>(`SELECT name FROM pg_prepared_statements`);
+      expect(statements.rows.map((r) => r.name)).toEqual([named.name]);
+      expect((await pipeline(client, [{ ...named, values: [5] }]))[0].rows).toEqual([{ n: 6 }]);
+      // A named statement that failed to parse is parsed again (and fails again), never taken as prepared.
+      const broken = prepared({ text: `SELECT nope FROM nowhere WHERE x = $1`, values: [1] });
+      await expect(pipeline(client, [broken])).rejects.toMatchObject({ code: '42P01' });
+      await expect(pipeline(client, [broken])).rejects.toMatchObject({ code: '42P01' });
+      expect((await client.query(`SELECT 1 AS one`)).rows).toEqual([{ one: 1 }]);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('refuses a value the driver cannot send before writing anything, and the connection stays usable', async () => {
+    const client = await pool.connect();
+    try {
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      await expect(pipeline(client, [{ text: `SELECT $1::jsonb`, values: [circular] }])).rejects.toThrow();
+      expect((await pipeline(client, [{ text: `SELECT 2 AS two` }]))[0].rows).toEqual([{ two: 2 }]);
+    } finally {
+      client.release();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryResult } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import {
   DATA_SUBJECT_FORGOTTEN,
   UnknownEventError,
@@ -8,7 +8,7 @@ import {
   type EventEnvelope,
   type OpenedPayload,
 } from '@event-spine/events';
-import { combineWrites, inline, prepared, withTransaction, type Statement } from '@event-spine/persistence';
+import { combineWrites, pipeline, prepared, withTransaction, type Statement } from '@event-spine/persistence';
 import { checkSequence } from './sequence-check';
 import {
   advancePartitionStatement,
@@ -240,13 +240,14 @@ export class ProjectionRunner {
         for (const message of opened) await this.handle(client, topic, partition, message, subjects, outcome, queue);
         await this.applyQueued(client, queue);
         const next = opened.length > 0 ? BigInt(opened[opened.length - 1].offset) + 1n : stored;
-        await this.saveSubjects(client, subjects, advancePartitionStatement(at, next, outcome));
+        // The subjects and the partition's new position travel with COMMIT.
+        await tx.commitWith([prepared(subjectWrites(subjects, advancePartitionStatement(at, next, outcome))!)]);
         return outcome;
       },
       // BEGIN, the gate and the partition's position in one round trip. Never wait here: a consumer that blocks
       // misses its Kafka heartbeats. A replay holding the apply lock, or a fence at this partition, sends the batch
       // back to be fetched again a moment later; the position is claimed only when the lock was had.
-      { openWith: [inline(gateStatement(at))] },
+      { openWith: [prepared(gateStatement(at))] },
     );
   }
 
@@ -593,9 +594,8 @@ export class ProjectionRunner {
         ),
       );
     }
-    // One simple-protocol round trip: each statement's answer in order, the positions last.
-    const answered = statements.length > 0 ? await client.query(statements.map(inline).join(';\n')) : undefined;
-    const answers = ([] as QueryResult[]).concat(answered ?? []);
+    // One round trip: each statement's answer in order, the positions last.
+    const answers = await pipeline(client, statements.map(prepared));
     const subjects = new Map<string, SubjectRow>();
     for (const key of subjectKeys) subjects.set(key, { last: 0, parkedReason: null, dirty: false });
     if (subjectKeys.length > 0) {
@@ -663,27 +663,28 @@ export class ProjectionRunner {
     return row;
   }
 
-  /**
-   * Writes the subjects that moved on or were parked, with `alongside` (the partition's new position) in the same
-   * round trip.
-   */
-  private async saveSubjects(
-    client: PoolClient,
-    subjects: Map<string, SubjectRow>,
-    alongside?: Statement,
-  ): Promise<void> {
-    const dirty = [...subjects].flatMap(([k, s]) => {
-      if (!s.dirty) return [];
-      const [tenantId, subjectType, subjectId] = JSON.parse(k) as [string, string, string];
-      return [{ tenantId, subjectType, subjectId, lastSequence: s.last, parkedReason: s.parkedReason }];
-    });
-    const writes = [
-      ...(dirty.length > 0 ? [saveSubjectPositionsStatement(dirty)] : []),
-      ...(alongside ? [alongside] : []),
-    ];
-    if (writes.length === 0) return;
-    await client.query(prepared(writes.length === 1 ? writes[0] : combineWrites(writes)));
+  private async saveSubjects(client: PoolClient, subjects: Map<string, SubjectRow>): Promise<void> {
+    const writes = subjectWrites(subjects);
+    if (writes) await client.query(prepared(writes));
   }
+}
+
+/**
+ * One statement writing the subjects that moved on or were parked, with `alongside` (the partition's new position);
+ * none when there is nothing to write.
+ */
+function subjectWrites(subjects: Map<string, SubjectRow>, alongside?: Statement): Statement | undefined {
+  const dirty = [...subjects].flatMap(([k, s]) => {
+    if (!s.dirty) return [];
+    const [tenantId, subjectType, subjectId] = JSON.parse(k) as [string, string, string];
+    return [{ tenantId, subjectType, subjectId, lastSequence: s.last, parkedReason: s.parkedReason }];
+  });
+  const writes = [
+    ...(dirty.length > 0 ? [saveSubjectPositionsStatement(dirty)] : []),
+    ...(alongside ? [alongside] : []),
+  ];
+  if (writes.length === 0) return undefined;
+  return writes.length === 1 ? writes[0] : combineWrites(writes);
 }
 
 /** A projection handler threw during a fast (savepoint-free) batch: the batch is rolled back and run carefully. */
