@@ -21,6 +21,13 @@ export function pipeline(client: ClientBase, statements: readonly PipelinedState
   });
 }
 
+const failedAt = new WeakMap<object, number>();
+
+/** For an error PostgreSQL raised in a pipeline: the index of the statement that failed. */
+export function failedStatementIndex(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null ? failedAt.get(error) : undefined;
+}
+
 /** What the driver keeps per connection about named statements (untyped in @types/pg). */
 interface DriverConnection extends pg.Connection {
   parsedStatements: Record<string, string>;
@@ -141,6 +148,8 @@ class PipelineQuery implements Submittable {
   handleCopyData(): void {}
 
   handleError(error: Error): void {
+    // Statements are answered in order, so the one that failed is the first not answered.
+    if (error instanceof pg.DatabaseError) failedAt.set(error, this.results.length);
     this.finish(error);
   }
 

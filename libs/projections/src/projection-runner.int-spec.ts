@@ -48,6 +48,27 @@ const applyAll: NonNullable<(typeof sums)['applyBatch']> = async (db, events) =>
   );
 };
 
+/**
+ * `sums` declared as data. Its statement fails in PostgreSQL on the unlucky amount (a division by zero), as a batch
+ * statement fails whenever `apply` would on one of its events.
+ */
+const sumsAsData = defineProjection<Deposited>({
+  ...sums,
+  batchStatements: (events) => [
+    {
+      text: `INSERT INTO sums (tenant_id, account_id, total)
+             SELECT t, a, sum(x / (1 / (x - 13) * 0 + 1))::bigint
+               FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(t, a, x) GROUP BY t, a
+             ON CONFLICT (tenant_id, account_id) DO UPDATE SET total = sums.total + EXCLUDED.total`,
+      values: [
+        events.map((e) => e.tenantId),
+        events.map((e) => e.subjectId),
+        events.map((e) => e.payload.amount),
+      ],
+    },
+  ],
+});
+
 function deposit(account: string, sequence: number, amount: number): string {
   return JSON.stringify({
     id: randomUUID(),
@@ -85,41 +106,53 @@ describe('ProjectionRunner against PostgreSQL', () => {
   });
   afterAll(() => schema.drop());
 
-  it('parks the subject whose handler keeps failing, applies everything else of the batch exactly once', async () => {
-    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
-    const values = [
-      deposit(a, 1, 5),
-      deposit(b, 1, 7),
-      deposit(b, 2, 13),
-      deposit(c, 1, 1),
-      deposit(b, 3, 2),
-      deposit(a, 2, 5),
-    ];
-    const messages: RawMessage[] = values.map((value, i) => ({ offset: String(i), key: null, value }));
-    const outcome = await runner.process('topic', 0, messages);
-    expect(outcome).toMatchObject({ applied: 4, parked: 2, duplicates: 0 });
-    const { rows } = await schema.pool.query<{ account_id: string; total: string }>(
-      `SELECT account_id, total FROM sums`,
-    );
-    expect(new Map(rows.map((r) => [r.account_id, Number(r.total)]))).toEqual(
-      new Map([
-        [a, 10],
-        [b, 7],
-        [c, 1],
-      ]),
-    );
-    const { rows: parked } = await schema.pool.query<{
-      subject_id: string;
-      parked_reason: string;
-      last_sequence: number;
-    }>(`SELECT subject_id, parked_reason, last_sequence FROM projector_subjects WHERE parked_reason IS NOT NULL`);
-    expect(parked).toEqual([
-      { subject_id: b, parked_reason: expect.stringMatching(/handler failed 3 times/), last_sequence: 1 },
-    ]);
-    // The same batch again (a redelivery) changes nothing.
-    expect(await runner.process('topic', 0, messages)).toMatchObject({ applied: 0, skipped: 6 });
-    expect(await runner.storedOffset('topic', 0)).toBe('6');
-  });
+  it.each([
+    ['apply', 'topic'],
+    ['batchStatements', 'topic-data'],
+  ])(
+    'parks the subject whose handler keeps failing, applies everything else of the batch exactly once (%s)',
+    async (form, topic) => {
+      const under = form === 'apply' ? runner : new ProjectionRunner(schema.pool, [sumsAsData], 'test', { catalog });
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      const values = [
+        deposit(a, 1, 5),
+        deposit(b, 1, 7),
+        deposit(b, 2, 13),
+        deposit(c, 1, 1),
+        deposit(b, 3, 2),
+        deposit(a, 2, 5),
+      ];
+      const messages: RawMessage[] = values.map((value, i) => ({ offset: String(i), key: null, value }));
+      const outcome = await under.process(topic, 0, messages);
+      expect(outcome).toMatchObject({ applied: 4, parked: 2, duplicates: 0 });
+      const { rows } = await schema.pool.query<{ account_id: string; total: string }>(
+        `SELECT account_id, total FROM sums WHERE account_id = ANY($1)`,
+        [[a, b, c]],
+      );
+      expect(new Map(rows.map((r) => [r.account_id, Number(r.total)]))).toEqual(
+        new Map([
+          [a, 10],
+          [b, 7],
+          [c, 1],
+        ]),
+      );
+      const { rows: parked } = await schema.pool.query<{
+        subject_id: string;
+        parked_reason: string;
+        last_sequence: number;
+      }>(
+        `SELECT subject_id, parked_reason, last_sequence FROM projector_subjects
+        WHERE parked_reason IS NOT NULL AND subject_id = ANY($1)`,
+        [[a, b, c]],
+      );
+      expect(parked).toEqual([
+        { subject_id: b, parked_reason: expect.stringMatching(/handler failed 3 times/), last_sequence: 1 },
+      ]);
+      // The same batch again (a redelivery) changes nothing.
+      expect(await under.process(topic, 0, messages)).toMatchObject({ applied: 0, skipped: 6 });
+      expect(await under.storedOffset(topic, 0)).toBe('6');
+    },
+  );
 
   it('applies a batch in round trips that do not grow with it, and claims nothing while a swap holds the lock', async () => {
     // A pool of its own that counts what each of its connections sends to the server.
@@ -141,6 +174,13 @@ describe('ProjectionRunner against PostgreSQL', () => {
       // position with COMMIT.
       expect(roundTrips).toBe(4);
       expect(await batched.storedOffset('round-trips', 0)).toBe('3');
+
+      // Declared as data, the projection's statements travel with the last writes and COMMIT.
+      const asData = new ProjectionRunner(counted, [sumsAsData], 'test', { catalog });
+      roundTrips = 0;
+      const others = accounts.map((_, i) => ({ offset: String(i), key: null, value: deposit(randomUUID(), 1, 3) }));
+      expect(await asData.process('round-trips-data', 0, others)).toMatchObject({ applied: 3 });
+      expect(roundTrips).toBe(3);
 
       // A replay's swap holds the apply lock: the batch is sent back at once, and nothing of the partition is claimed.
       const swap = await schema.pool.connect();

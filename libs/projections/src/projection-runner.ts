@@ -8,7 +8,15 @@ import {
   type EventEnvelope,
   type OpenedPayload,
 } from '@event-spine/events';
-import { combineWrites, pipeline, prepared, withTransaction, type Statement } from '@event-spine/persistence';
+import {
+  combineWrites,
+  failedStatementIndex,
+  pipeline,
+  prepared,
+  withTransaction,
+  type Statement,
+  type Transaction,
+} from '@event-spine/persistence';
 import { checkSequence } from './sequence-check';
 import {
   advancePartitionStatement,
@@ -238,10 +246,13 @@ export class ProjectionRunner {
         const { opened, subjects } = await this.lockAndOpen(client, fresh);
         const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
         for (const message of opened) await this.handle(client, topic, partition, message, subjects, outcome, queue);
-        await this.applyQueued(client, queue);
+        const projected = await this.applyQueued(client, queue);
         const next = opened.length > 0 ? BigInt(opened[opened.length - 1].offset) + 1n : stored;
-        // The subjects and the partition's new position travel with COMMIT.
-        await tx.commitWith([prepared(subjectWrites(subjects, advancePartitionStatement(at, next, outcome))!)]);
+        // The projections' statements, the subjects and the partition's new position travel with COMMIT.
+        await this.writeBatch(client, projected, subjects, {
+          alongside: advancePartitionStatement(at, next, outcome),
+          tx,
+        });
         return outcome;
       },
       // BEGIN, the gate and the partition's position in one round trip. Never wait here: a consumer that blocks
@@ -309,8 +320,7 @@ export class ProjectionRunner {
         const { opened, subjects } = await this.lockAndOpen(client, deliveries);
         const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
         for (const delivery of opened) await this.handle(client, source, -1, delivery, subjects, outcome, queue);
-        await this.applyQueued(client, queue);
-        await this.saveSubjects(client, subjects);
+        await this.writeBatch(client, await this.applyQueued(client, queue), subjects);
         return outcome;
       }),
     );
@@ -376,7 +386,7 @@ export class ProjectionRunner {
           undefined,
         );
       }
-      await this.saveSubjects(client, subjects);
+      await this.writeBatch(client, [], subjects);
       return { ...outcome, released: rows.length, skippedEvent };
     });
   }
@@ -529,17 +539,47 @@ export class ProjectionRunner {
    * The fast path's apply: every projection gets the batch's events it handles, in order, at once. Projections only
    * touch their own tables, so projection by projection gives the same rows as event by event.
    */
-  private async applyQueued(client: PoolClient, queue: readonly ProjectedEvent[] | undefined): Promise<void> {
-    if (!queue || queue.length === 0) return;
+  /**
+   * Applies the queued events with each projection's set-based form, and answers the statements of those declared as
+   * data, for the caller to send with its last writes (see `writeBatch`).
+   */
+  private async applyQueued(client: PoolClient, queue: readonly ProjectedEvent[] | undefined): Promise<Statement[]> {
+    const statements: Statement[] = [];
+    if (!queue || queue.length === 0) return statements;
     try {
       for (const projection of this.projections) {
         const mine = queue.filter((e) => projection.handles.includes(e.eventType));
         if (mine.length === 0) continue;
-        if (projection.applyBatch) await projection.applyBatch(client, mine);
+        if (projection.batchStatements) statements.push(...projection.batchStatements(mine));
+        else if (projection.applyBatch) await projection.applyBatch(client, mine);
         else for (const event of mine) await projection.apply(client, event);
       }
     } catch (error) {
       throw new HandlerFailed(error);
+    }
+    return statements;
+  }
+
+  /**
+   * The projections' statements, then the subjects that moved on or were parked with `alongside` (the partition's new
+   * position), in one round trip, with COMMIT when `tx` is given. A projection statement that fails is a handler's
+   * failure: the batch is run again carefully.
+   */
+  private async writeBatch(
+    client: PoolClient,
+    projected: readonly Statement[],
+    subjects: Map<string, SubjectRow>,
+    options: { alongside?: Statement; tx?: Transaction } = {},
+  ): Promise<void> {
+    const own = subjectWrites(subjects, options.alongside);
+    const statements = [...projected, ...(own ? [own] : [])].map(prepared);
+    try {
+      if (options.tx) await options.tx.commitWith(statements);
+      else await pipeline(client, statements);
+    } catch (error) {
+      const failed = failedStatementIndex(error);
+      if (failed !== undefined && failed < projected.length) throw new HandlerFailed(error);
+      throw error;
     }
   }
 
@@ -661,11 +701,6 @@ export class ProjectionRunner {
       cache.set(key, row);
     }
     return row;
-  }
-
-  private async saveSubjects(client: PoolClient, subjects: Map<string, SubjectRow>): Promise<void> {
-    const writes = subjectWrites(subjects);
-    if (writes) await client.query(prepared(writes));
   }
 }
 

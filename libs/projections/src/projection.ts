@@ -1,4 +1,8 @@
 import type { DomainEvent, EventEnvelope } from '@event-spine/events';
+import type { Statement } from '@event-spine/persistence';
+
+/** A statement and its parameters ($1, $2, …): what `batchStatements` answers. */
+export type { Statement };
 
 export interface Queryable {
   query<T = unknown>(sql: string, parameters?: unknown[]): Promise<{ rows: T[]; rowCount: number | null }>;
@@ -30,6 +34,13 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
    * instead of a few per event is what makes live apply and rebuilds fast.
    */
   applyBatch?(db: Queryable, events: readonly ProjectedEvent<E>[]): Promise<void>;
+  /**
+   * The set-based form as data, preferred to `applyBatch` when declared: the statements that apply a batch, built
+   * without reading anything. The runner sends them with the batch's own writes and COMMIT in one round trip (each
+   * parsed once per connection), so a batch costs the same round trips however many statements its projections
+   * have. The same rules as `applyBatch`: exactly the rows `apply` leaves, and a failure whenever it would fail.
+   */
+  batchStatements?(events: readonly ProjectedEvent<E>[]): readonly Statement[];
 }
 
 /**

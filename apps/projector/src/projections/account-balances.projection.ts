@@ -1,6 +1,6 @@
 import type { LedgerEvent } from '@ledger/contract';
 import type { DataSubjectForgottenEvent } from '@event-spine/events';
-import { defineProjection, type Queryable } from '@event-spine/projections';
+import { defineProjection, type Statement } from '@event-spine/projections';
 import { balanceChange } from './balance-change';
 
 /** One account's events of a batch, folded: opened in the batch (then inserted) or changed (then updated). */
@@ -15,16 +15,18 @@ interface Fold {
 }
 
 /** The holder's name is erased from the accounts whose events held it (the forgotten data subject's). */
-async function eraseOwners(db: Queryable, forgets: readonly (DataSubjectForgottenEvent & { tenantId: string })[]) {
+function eraseOwners(forgets: readonly (DataSubjectForgottenEvent & { tenantId: string })[]): Statement[] {
   const rows = forgets.flatMap((e) =>
     e.payload.subjects.filter((s) => s.subjectType === 'account').map((s) => [e.tenantId, s.subjectId] as const),
   );
-  if (rows.length === 0) return;
-  await db.query(
-    `UPDATE account_balances b SET owner_name = NULL FROM unnest($1::text[], $2::text[]) AS x(t, a)
-      WHERE b.tenant_id = x.t AND b.account_id = x.a`,
-    [rows.map((r) => r[0]), rows.map((r) => r[1])],
-  );
+  if (rows.length === 0) return [];
+  return [
+    {
+      text: `UPDATE account_balances b SET owner_name = NULL FROM unnest($1::text[], $2::text[]) AS x(t, a)
+              WHERE b.tenant_id = x.t AND b.account_id = x.a`,
+      values: [rows.map((r) => r[0]), rows.map((r) => r[1])],
+    },
+  ];
 }
 
 /** `account-balances`: one row per account with its current balance and status. */
@@ -69,13 +71,15 @@ export const accountBalances = defineProjection<LedgerEvent | DataSubjectForgott
         );
         return;
       case 'DataSubjectForgotten':
-        return eraseOwners(db, [e]);
+        for (const { text, values } of eraseOwners([e])) await db.query(text, values);
+        return;
       default:
         return;
     }
   },
   // Folds the batch per account in memory: one INSERT for the accounts it opens, one UPDATE for the others.
-  async applyBatch(db, events) {
+  batchStatements(events) {
+    const statements: Statement[] = [];
     const folds = new Map<string, Fold>();
     const forgets: (DataSubjectForgottenEvent & { tenantId: string })[] = [];
     for (const e of events) {
@@ -99,11 +103,11 @@ export const accountBalances = defineProjection<LedgerEvent | DataSubjectForgott
     }
     const inserts = [...folds.values()].filter((f) => f.opened);
     if (inserts.length > 0)
-      await db.query(
-        `INSERT INTO account_balances (tenant_id, account_id, owner_name, currency, balance, status, sequence, updated_at)
+      statements.push({
+        text: `INSERT INTO account_balances (tenant_id, account_id, owner_name, currency, balance, status, sequence, updated_at)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[],
                               $8::timestamptz[])`,
-        [
+        values: [
           inserts.map((r) => r.tenantId),
           inserts.map((r) => r.accountId),
           inserts.map((r) => r.opened!.ownerName),
@@ -113,17 +117,17 @@ export const accountBalances = defineProjection<LedgerEvent | DataSubjectForgott
           inserts.map((r) => r.sequence),
           inserts.map((r) => r.at),
         ],
-      );
+      });
     const updates = [...folds.values()].filter((f) => !f.opened);
     if (updates.length > 0)
-      await db.query(
-        `UPDATE account_balances b
+      statements.push({
+        text: `UPDATE account_balances b
             SET balance = b.balance + x.delta, status = CASE WHEN x.closed THEN 'closed' ELSE b.status END,
                 sequence = x.seq, updated_at = x.at
            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bool[], $5::int[], $6::timestamptz[])
                 AS x(t, a, delta, closed, seq, at)
           WHERE b.tenant_id = x.t AND b.account_id = x.a`,
-        [
+        values: [
           updates.map((r) => r.tenantId),
           updates.map((r) => r.accountId),
           updates.map((r) => r.delta),
@@ -131,8 +135,8 @@ export const accountBalances = defineProjection<LedgerEvent | DataSubjectForgott
           updates.map((r) => r.sequence),
           updates.map((r) => r.at),
         ],
-      );
+      });
     // Last: an account opened in this batch is erased too.
-    await eraseOwners(db, forgets);
+    return [...statements, ...eraseOwners(forgets)];
   },
 });

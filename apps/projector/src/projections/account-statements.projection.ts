@@ -22,14 +22,14 @@ export const accountStatements = defineProjection<LedgerEvent>({
     );
   },
   // One INSERT: each row's balance is the account's last stored balance plus the running sum of the batch's amounts.
-  async applyBatch(db, events) {
+  batchStatements(events) {
     const entries = events.flatMap((e) => {
       const amount = balanceChange(e);
       return amount === undefined ? [] : [{ e, amount }];
     });
-    if (entries.length === 0) return;
-    await db.query(
-      `INSERT INTO account_statements (tenant_id, account_id, sequence, event_id, event_type, amount, balance_after, recorded_at)
+    if (entries.length === 0) return [];
+    const statement = {
+      text: `INSERT INTO account_statements (tenant_id, account_id, sequence, event_id, event_type, amount, balance_after, recorded_at)
        SELECT x.t, x.a, x.seq, x.id, x.type, x.amount,
               coalesce(last.balance_after, 0) + sum(x.amount) OVER (PARTITION BY x.t, x.a ORDER BY x.ord),
               x.at
@@ -38,7 +38,7 @@ export const accountStatements = defineProjection<LedgerEvent>({
          LEFT JOIN LATERAL (SELECT s.balance_after FROM account_statements s
                              WHERE s.tenant_id = x.t AND s.account_id = x.a
                              ORDER BY s.sequence DESC LIMIT 1) last ON true`,
-      [
+      values: [
         entries.map(({ e }) => e.tenantId),
         entries.map(({ e }) => e.subjectId),
         entries.map(({ e }) => e.sequence),
@@ -47,6 +47,7 @@ export const accountStatements = defineProjection<LedgerEvent>({
         entries.map(({ amount }) => amount),
         entries.map(({ e }) => e.recordedAt),
       ],
-    );
+    };
+    return [statement];
   },
 });

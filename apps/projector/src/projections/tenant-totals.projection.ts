@@ -1,5 +1,5 @@
 import type { LedgerEvent } from '@ledger/contract';
-import { defineProjection, type ProjectedEvent } from '@event-spine/projections';
+import { defineProjection, type ProjectedEvent, type Statement } from '@event-spine/projections';
 import { balanceChange } from './balance-change';
 
 /** `tenant-totals`: per tenant and currency, the number of accounts, of open accounts, and the total balance. */
@@ -40,14 +40,15 @@ export const tenantTotals = defineProjection<LedgerEvent>({
   },
   // The accounts it opens first (their currency is what the totals join on), then one upsert per tenant and currency,
   // in key order so that concurrent batches lock the shared total rows in the same order.
-  async applyBatch(db, events) {
+  batchStatements(events) {
+    const statements: Statement[] = [];
     const opened = events.flatMap((e) => (e.eventType === 'AccountOpened' ? [e] : []));
     if (opened.length > 0)
-      await db.query(
-        `INSERT INTO tenant_total_accounts (tenant_id, account_id, currency)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`,
-        [opened.map((e) => e.tenantId), opened.map((e) => e.subjectId), opened.map((e) => e.payload.currency)],
-      );
+      statements.push({
+        text: `INSERT INTO tenant_total_accounts (tenant_id, account_id, currency)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`,
+        values: [opened.map((e) => e.tenantId), opened.map((e) => e.subjectId), opened.map((e) => e.payload.currency)],
+      });
     const perAccount = new Map<string, { t: string; a: string; accounts: number; open: number; balance: number }>();
     for (const e of events) {
       const [accounts, open, balance] = totalsChange(e);
@@ -59,8 +60,8 @@ export const tenantTotals = defineProjection<LedgerEvent>({
       perAccount.set(key, row);
     }
     const rows = [...perAccount.values()];
-    await db.query(
-      `INSERT INTO tenant_totals AS t (tenant_id, currency, accounts, open_accounts, total_balance)
+    statements.push({
+      text: `INSERT INTO tenant_totals AS t (tenant_id, currency, accounts, open_accounts, total_balance)
        SELECT x.t, a.currency, sum(x.accounts)::bigint, sum(x.open)::bigint, sum(x.balance)::bigint
          FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS x(t, acc, accounts, open, balance)
          JOIN tenant_total_accounts a ON a.tenant_id = x.t AND a.account_id = x.acc
@@ -69,14 +70,15 @@ export const tenantTotals = defineProjection<LedgerEvent>({
        ON CONFLICT (tenant_id, currency) DO UPDATE
          SET accounts = t.accounts + EXCLUDED.accounts, open_accounts = t.open_accounts + EXCLUDED.open_accounts,
              total_balance = t.total_balance + EXCLUDED.total_balance`,
-      [
+      values: [
         rows.map((r) => r.t),
         rows.map((r) => r.a),
         rows.map((r) => r.accounts),
         rows.map((r) => r.open),
         rows.map((r) => r.balance),
       ],
-    );
+    });
+    return statements;
   },
 });
 
