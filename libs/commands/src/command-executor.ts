@@ -8,13 +8,21 @@ import {
   type PendingEvent,
   type SubjectRef,
 } from '@event-spine/domain';
-import { sealPayload, type DomainEvent, type EventCatalog, type EventEnvelope } from '@event-spine/events';
+import {
+  newPersonalKey,
+  sealPayload,
+  type DomainEvent,
+  type EventCatalog,
+  type EventEnvelope,
+} from '@event-spine/events';
 import type { DomainModel } from './domain-model';
 import {
   appendEventsStatement,
   chainHash,
   computeSubjectHead,
   keyForWriting,
+  keysForWritingStatement,
+  newKeysStatement,
   previousHashFor,
   type DataSubjectKey,
   type Queryable,
@@ -202,8 +210,12 @@ export class CommandExecutor {
     ctx: CommandContext,
   ): Promise<Outcome> {
     const refs = uniqueSorted(command.subjects(input));
+    const dataSubjects = this.likelyDataSubjects(command, refs);
     const opening = [lockSubjectsStatement(ctx.tenantId, refs), loadSubjectStatesStatement(ctx.tenantId, refs)];
-    if (ctx.idempotency) opening.push(findStoredResponseStatement(ctx.tenantId, ctx.idempotency.key));
+    const at = {
+      stored: ctx.idempotency ? opening.push(findStoredResponseStatement(ctx.tenantId, ctx.idempotency.key)) - 1 : -1,
+      keys: dataSubjects.length > 0 ? opening.push(keysForWritingStatement(ctx.tenantId, dataSubjects)) - 1 : -1,
+    };
     // READ COMMITTED, the connection's default (dataSourceOptions): no SET TRANSACTION round trip.
     const openWith = opening.map(prepared);
     return inSpan('command transaction', { attributes: { 'spine.action': command.actionId } }, async (span) => {
@@ -212,7 +224,7 @@ export class CommandExecutor {
         try {
           const outcome = await withTransaction(
             this.pool,
-            (client, tx) => this.attempt(client, tx, refs, command, input, ctx),
+            (client, tx) => this.attempt(client, tx, { dataSubjects, at }, command, input, ctx),
             { openWith },
           );
           if (!outcome.replayed) this.options.onCommitted?.();
@@ -231,17 +243,32 @@ export class CommandExecutor {
     });
   }
 
+  /**
+   * The data subjects whose keys the opening reads: the subjects of the command's types that own events with personal
+   * fields, when it may emit one naming its own subject as the data subject (the common case). Another data subject
+   * (a payload field) costs a round trip of its own once the decision names it.
+   */
+  private likelyDataSubjects(command: ActionDeclaration, refs: readonly SubjectRef[]): string[] {
+    const { catalog } = this.options;
+    const types = new Set<string>();
+    for (const eventType of command.emitsEvents) {
+      const personal = catalog.has(eventType) ? catalog.personalDataOf(eventType) : undefined;
+      if (personal && !personal.dataSubject) types.add(catalog.subjectTypeOf(eventType));
+    }
+    return [...new Set(refs.filter((r) => types.has(r.subjectType)).map((r) => r.subjectId))].sort();
+  }
+
   private async attempt<Input, Facts>(
     client: PoolClient,
     tx: Transaction,
-    refs: readonly SubjectRef[],
+    opening: { dataSubjects: readonly string[]; at: { stored: number; keys: number } },
     command: CommandDefinition<Input, Facts>,
     input: Input,
     ctx: CommandContext,
   ): Promise<Outcome> {
-    const [, loaded, stored] = tx.opened;
+    const loaded = tx.opened[1];
     if (ctx.idempotency) {
-      const response = toStoredResponse(stored.rows as StoredResponseRow[]);
+      const response = toStoredResponse(tx.opened[opening.at.stored].rows as StoredResponseRow[]);
       if (response) {
         if (response.requestHash !== ctx.idempotency.requestHash) throw idempotencyKeyReused(ctx.idempotency.key);
         tx.rollback();
@@ -267,7 +294,12 @@ export class CommandExecutor {
     const now = this.clock().toISOString();
     const invocationId = randomUUID();
     await this.adoptUnhashedHeads(db, ctx.tenantId, before, pending);
-    const keys = await this.personalDataKeys(db, ctx.tenantId, pending);
+    const read = new Map<string, DataSubjectKey | undefined>(opening.dataSubjects.map((id) => [id, undefined]));
+    const keyRows = opening.at.keys >= 0 ? tx.opened[opening.at.keys].rows : [];
+    for (const row of keyRows as { data_subject_id: string; key: DataSubjectKey }[]) {
+      read.set(row.data_subject_id, row.key);
+    }
+    const { keys, fresh } = await this.personalDataKeys(db, ctx.tenantId, pending, read);
     const { envelopes, hashes, after } = this.record(pending, before, ctx, invocationId, now, keys);
     const reply = command.reply(input, after, envelopes, ctx);
 
@@ -278,6 +310,7 @@ export class CommandExecutor {
     });
     const saves = saveSubjectStatesStatements(ctx.tenantId, changes, now);
     const writes: Statement[] = [...saves];
+    if (fresh.size > 0) writes.push(newKeysStatement(ctx.tenantId, fresh));
     if (envelopes.length > 0) {
       writes.push(appendEventsStatement(envelopes, hashes));
       // The command's trace context goes with each row: the relay links its publish to it, and it reaches Kafka.
@@ -299,23 +332,30 @@ export class CommandExecutor {
     if (writes.length > 0) {
       // Guarded writes: each subject is saved only if it is still at the sequence it was loaded at. The saves are the
       // first statements; a miss fails the statement, so COMMIT, sent with it, never runs, and the command is retried.
+      // New data subjects' keys likewise: one that appeared since the opening read fails it too.
       const written = saves.map((_, i) => `(SELECT count(*) FROM s${i})`).join(' + ') || '0';
-      const check = `spine_expect_rows(${written}, ${changes.length}, 'subject_state') AS saved`;
+      const checks = [`spine_expect_rows(${written}, ${changes.length}, 'subject_state') AS saved`];
+      if (fresh.size > 0) {
+        checks.push(`spine_expect_rows((SELECT count(*) FROM s${saves.length}), ${fresh.size}, 'data_subject_keys')`);
+      }
       // Prepared: planning this statement cost PostgreSQL more than running it.
-      await tx.commitWith([prepared(combineWrites(writes, { checks: [check] }))]);
+      await tx.commitWith([prepared(combineWrites(writes, { checks }))]);
     }
     return { ...reply, replayed: false };
   }
 
   /**
-   * The keys of the data subjects whose personal data the decided events hold, taken in a fixed order (two commands
-   * on the same data subjects never wait for each other crosswise). A forgotten data subject refuses the command.
+   * The keys of the data subjects whose personal data the decided events hold, and those to create (`fresh`, written
+   * with the command's writes). Keys the opening read are used as read; another data subject's is taken with a
+   * round trip of its own, in a fixed order (two commands on the same data subjects never wait for each other
+   * crosswise). A forgotten data subject refuses the command.
    */
   private async personalDataKeys(
     tx: Queryable,
     tenantId: string,
     pending: readonly PendingEvent[],
-  ): Promise<Map<string, Buffer>> {
+    read: ReadonlyMap<string, DataSubjectKey | undefined>,
+  ): Promise<{ keys: Map<string, Buffer>; fresh: Map<string, Buffer> }> {
     const { catalog } = this.options;
     const ids = new Set<string>();
     for (const p of pending) {
@@ -325,12 +365,19 @@ export class CommandExecutor {
       ids.add(id);
     }
     const keys = new Map<string, Buffer>();
+    const fresh = new Map<string, Buffer>();
     for (const id of [...ids].sort()) {
-      const key: DataSubjectKey = await keyForWriting(tx, tenantId, id);
+      let key: DataSubjectKey | undefined;
+      if (read.has(id)) {
+        key = read.get(id);
+        if (key === undefined) fresh.set(id, (key = newPersonalKey()));
+      } else {
+        key = await keyForWriting(tx, tenantId, id);
+      }
       if (!key) throw dataSubjectForgotten(id);
       keys.set(id, key);
     }
-    return keys;
+    return { keys, fresh };
   }
 
   /**

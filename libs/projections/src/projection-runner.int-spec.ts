@@ -52,7 +52,7 @@ const applyAll: NonNullable<(typeof sums)['applyBatch']> = async (db, events) =>
  * `sums` declared as data. Its statement fails in PostgreSQL on the unlucky amount (a division by zero), as a batch
  * statement fails whenever `apply` would on one of its events.
  */
-const sumsAsData = defineProjection<Deposited>({
+const sumsAsData = defineProjection({
   ...sums,
   batchStatements: (events) => [
     {
@@ -63,7 +63,7 @@ const sumsAsData = defineProjection<Deposited>({
       values: [
         events.map((e) => e.tenantId),
         events.map((e) => e.subjectId),
-        events.map((e) => e.payload.amount),
+        events.map((e) => (e.payload as Deposited['payload']).amount),
       ],
     },
   ],

@@ -19,6 +19,41 @@ export async function keyForWriting(db: Queryable, tenantId: string, dataSubject
   return rows[0].key;
 }
 
+/**
+ * The keys of data subjects a command may write for, read with its opening statements: each stored row is locked FOR
+ * SHARE until commit, so a forget running at the same time waits for the events sealed with the key (and then finds
+ * them), or the command finds the key gone. A data subject without a row gets its key from `newKeysStatement`, sent
+ * with the command's writes.
+ */
+export function keysForWritingStatement(
+  tenantId: string,
+  dataSubjectIds: readonly string[],
+): { text: string; values: unknown[] } {
+  return {
+    text: `SELECT data_subject_id, key FROM data_subject_keys
+            WHERE tenant_id = $1 AND data_subject_id = ANY($2::text[])
+            ORDER BY data_subject_id FOR SHARE`,
+    values: [tenantId, dataSubjectIds],
+  };
+}
+
+/**
+ * New data subjects' keys, one row returned per key written. A row that appeared since the opening read (the same
+ * data subject's first use by another command, or a forget) is left as it is and returns nothing: the caller's guard
+ * turns that into a retry, which reads the row.
+ */
+export function newKeysStatement(
+  tenantId: string,
+  keys: ReadonlyMap<string, Buffer>,
+): { text: string; values: unknown[] } {
+  return {
+    text: `INSERT INTO data_subject_keys (tenant_id, data_subject_id, key)
+           SELECT $1, * FROM unnest($2::text[], $3::bytea[])
+           ON CONFLICT (tenant_id, data_subject_id) DO NOTHING RETURNING 1`,
+    values: [tenantId, [...keys.keys()], [...keys.values()]],
+  };
+}
+
 /** The keys of some data subjects of a tenant, for reading: a forgotten one maps to null, an unknown one is absent. */
 export async function keysForReading(
   db: Queryable,
