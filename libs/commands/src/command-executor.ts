@@ -183,9 +183,9 @@ function canonicalJson(value: unknown): string {
  *   store the idempotent response → commit.
  * If any step fails, nothing is written.
  *
- * Round trips: BEGIN, the locks and both reads go in one (each read takes its snapshot after the locks); the writes
- * of all four tables go in one prepared statement; COMMIT. Facts and personal-data keys, when a command has them,
- * add one each.
+ * Round trips: BEGIN, the locks, the reads and the keys of the command's own data subjects go in one (each read
+ * takes its snapshot after the locks); the writes of every table go in one prepared statement, with COMMIT. Facts,
+ * and the key of a data subject named in the payload, add one each.
  *
  * Subjects are locked with transaction-scoped advisory locks, in a fixed order, before the first write. A
  * transaction therefore gets its id only after it holds its subjects, so for every subject the order of transaction
@@ -216,8 +216,10 @@ export class CommandExecutor {
       stored: ctx.idempotency ? opening.push(findStoredResponseStatement(ctx.tenantId, ctx.idempotency.key)) - 1 : -1,
       keys: dataSubjects.length > 0 ? opening.push(keysForWritingStatement(ctx.tenantId, dataSubjects)) - 1 : -1,
     };
-    // READ COMMITTED, the connection's default (dataSourceOptions): no SET TRANSACTION round trip.
-    const openWith = opening.map(prepared);
+    // READ COMMITTED, the connection's default (dataSourceOptions): no SET TRANSACTION round trip. The reads are not
+    // prepared: planned with their values each time, they follow the tables' growth. A cached generic plan made while
+    // subject_state was small scanned the whole tenant for every command.
+    const openWith = opening;
     return inSpan('command transaction', { attributes: { 'spine.action': command.actionId } }, async (span) => {
       for (let attempt = 1; ; attempt++) {
         span.setAttribute('spine.attempts', attempt);

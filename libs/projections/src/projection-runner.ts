@@ -258,7 +258,7 @@ export class ProjectionRunner {
       // BEGIN, the gate and the partition's position in one round trip. Never wait here: a consumer that blocks
       // misses its Kafka heartbeats. A replay holding the apply lock, or a fence at this partition, sends the batch
       // back to be fetched again a moment later; the position is claimed only when the lock was had.
-      { openWith: [prepared(gateStatement(at))] },
+      { openWith: [gateStatement(at)] },
     );
   }
 
@@ -572,7 +572,9 @@ export class ProjectionRunner {
     options: { alongside?: Statement; tx?: Transaction } = {},
   ): Promise<void> {
     const own = subjectWrites(subjects, options.alongside);
-    const statements = [...projected, ...(own ? [own] : [])].map(prepared);
+    // The projections' statements are planned with their values (a generic plan made while a read model was small
+    // would keep joining it in full); the runner's own, always the same few shapes, once per connection.
+    const statements = [...projected, ...(own ? [prepared(own)] : [])];
     try {
       if (options.tx) await options.tx.commitWith(statements);
       else await pipeline(client, statements);
@@ -635,7 +637,7 @@ export class ProjectionRunner {
       );
     }
     // One round trip: each statement's answer in order, the positions last.
-    const answers = await pipeline(client, statements.map(prepared));
+    const answers = await pipeline(client, statements);
     const subjects = new Map<string, SubjectRow>();
     for (const key of subjectKeys) subjects.set(key, { last: 0, parkedReason: null, dirty: false });
     if (subjectKeys.length > 0) {

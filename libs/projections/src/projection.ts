@@ -36,9 +36,8 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
   applyBatch?(db: Queryable, events: readonly ProjectedEvent<E>[]): Promise<void>;
   /**
    * The set-based form as data, preferred to `applyBatch` when declared: the statements that apply a batch, built
-   * without reading anything. The runner sends them with the batch's own writes and COMMIT in one round trip (each
-   * parsed once per connection), so a batch costs the same round trips however many statements its projections
-   * have. The same rules as `applyBatch`: exactly the rows `apply` leaves, and a failure whenever it would fail.
+   * without reading anything. The runner sends them with the batch's own writes and COMMIT in one round trip, so a
+   * batch costs the same round trips however many statements its projections have. The same rules as `applyBatch`: exactly the rows `apply` leaves, and a failure whenever it would fail.
    */
   batchStatements?(events: readonly ProjectedEvent<E>[]): readonly Statement[];
 }
