@@ -1,4 +1,4 @@
-import { combineWrites, inline, literal, prepared } from './statements';
+import { combineWrites, prepared } from './statements';
 
 describe('combineWrites', () => {
   it('numbers each statement’s parameters after the ones before it and counts the rows each returns', () => {
@@ -16,36 +16,18 @@ describe('combineWrites', () => {
     );
   });
 
+  it('adds the checks as columns after the counts', () => {
+    const combined = combineWrites([{ text: 'INSERT INTO a VALUES ($1) RETURNING 1', values: [1] }], {
+      checks: ['must((SELECT count(*) FROM s0), 1) AS ok'],
+    });
+    expect(combined.text).toBe(
+      'WITH s0 AS (INSERT INTO a VALUES ($1) RETURNING 1)\n' +
+        'SELECT (SELECT count(*) FROM s0)::int AS s0, must((SELECT count(*) FROM s0), 1) AS ok',
+    );
+  });
+
   it('refuses an empty list', () => {
     expect(() => combineWrites([])).toThrow(/no statement/);
-  });
-});
-
-describe('inline', () => {
-  it('writes each parameter as a literal, once, without reading placeholders inside the values', () => {
-    expect(inline({ text: 'SELECT $1, $2, $1', values: ["it's $2", 7] })).toBe(`SELECT 'it''s $2', 7, 'it''s $2'`);
-  });
-
-  it('writes arrays in PostgreSQL’s array syntax, quoting what the array parser would read', () => {
-    expect(literal(['a', 'b"c', 'd\\e', null, '{x,y}'])).toBe(` E'{"a","b\\\\"c","d\\\\\\\\e",NULL,"{x,y}"}'`);
-    expect(literal([])).toBe(`'{}'`);
-    expect(literal([1, 2])).toBe(`'{1,2}'`);
-  });
-
-  it('writes null, booleans, numbers and bytes', () => {
-    expect(literal(null)).toBe('NULL');
-    expect(literal(true)).toBe('TRUE');
-    expect(literal(-1.5)).toBe('-1.5');
-    expect(literal(Buffer.from([0, 255]))).toBe(` E'\\\\x00ff'`);
-    expect(literal([Buffer.from([1]), null])).toBe(` E'{"\\\\\\\\x01",NULL}'`);
-    expect(literal({ a: "it's" })).toBe(`'{"a":"it''s"}'`);
-  });
-
-  it('refuses what it cannot write faithfully', () => {
-    expect(() => literal(Number.NaN)).toThrow(/finite/);
-    expect(() => literal(new Date(0))).toThrow(/literal/);
-    expect(() => literal([[1]])).toThrow(/array/);
-    expect(() => inline({ text: 'SELECT $2', values: [1] })).toThrow(/no value for \$2/);
   });
 });
 

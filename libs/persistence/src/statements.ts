@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { escapeLiteral } from 'pg';
 
 /**
  * One SQL statement with its parameters ($1, $2, …), in the shape the pg driver takes. Stores build them, one store
- * per table; an engine may send several stores' statements in one round trip with `combineWrites` or `inline`.
+ * per table; an engine may send several stores' statements in one round trip with `combineWrites` or `pipeline`.
  */
 export interface Statement {
   text: string;
@@ -51,53 +50,3 @@ export function prepared(statement: Statement): Statement & { name: string } {
   }
   return { name, ...statement };
 }
-
-/**
- * A statement with its parameters written in as SQL literals, so it can travel with others (and BEGIN) in one
- * simple-protocol round trip, where each statement still takes its own snapshot. Strings go through the driver's
- * `escapeLiteral`; strings, numbers, booleans, null, Buffers (bytea), plain objects (JSON, as the driver sends them)
- * and flat arrays of those are taken.
- */
-export function inline(statement: Statement): string {
-  return statement.text.replace(PARAMETER, (_, n: string) => {
-    const index = Number(n) - 1;
-    if (index < 0 || index >= statement.values.length) throw new Error(`inline: no value for $${n}`);
-    return literal(statement.values[index]);
-  });
-}
-
-export function literal(value: unknown): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Error(`inline: ${value} is not a finite number`);
-    return String(value);
-  }
-  if (typeof value === 'bigint') return String(value);
-  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
-  if (typeof value === 'string') return escapeLiteral(value);
-  if (Buffer.isBuffer(value)) return escapeLiteral(`\\x${value.toString('hex')}`);
-  if (Array.isArray(value)) return escapeLiteral(arrayLiteral(value));
-  if (isPlainObject(value)) return escapeLiteral(JSON.stringify(value));
-  throw new Error(`inline: a ${typeof value} cannot be written as a literal`);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-/** PostgreSQL's array input syntax: each element double-quoted, with `"` and `\` escaped by a backslash. */
-function arrayLiteral(values: readonly unknown[]): string {
-  const elements = values.map((v) => {
-    if (v === null || v === undefined) return 'NULL';
-    if (typeof v === 'string') return quoted(v);
-    if (Buffer.isBuffer(v)) return quoted(`\\x${v.toString('hex')}`);
-    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-    if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
-    throw new Error(`inline: an array of ${typeof v} cannot be written as a literal`);
-  });
-  return `{${elements.join(',')}}`;
-}
-
-const quoted = (v: string) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`;

@@ -537,11 +537,8 @@ export class ProjectionRunner {
 
   /**
    * The fast path's apply: every projection gets the batch's events it handles, in order, at once. Projections only
-   * touch their own tables, so projection by projection gives the same rows as event by event.
-   */
-  /**
-   * Applies the queued events with each projection's set-based form, and answers the statements of those declared as
-   * data, for the caller to send with its last writes (see `writeBatch`).
+   * touch their own tables, so projection by projection gives the same rows as event by event. Answers the statements
+   * of the projections declared as data, for the caller to send with its last writes (see `writeBatch`).
    */
   private async applyQueued(client: PoolClient, queue: readonly ProjectedEvent[] | undefined): Promise<Statement[]> {
     const statements: Statement[] = [];
