@@ -648,7 +648,7 @@ function relayPublisher(
         { query: async <T>(sql: string, params?: unknown[]) => (await relayWriters.query(sql, params)).rows as T },
         messages,
       );
-      signal.committed();
+      signal.committed(messages.map((m) => m.key));
     },
     close: async () => {
       await relayWriters.end();

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
+import { OutboxSignal, outboxChannel } from '@event-spine/outbox';
 import { testDatabaseUrl, testKafka, waitFor } from '@event-spine/testing';
 import { CommandServiceHarness, tokenFor } from '../../apps/command-service/test/command-service.harness';
 import { RelayUnderTest, TopicRecorder } from '../../apps/outbox-relay/test/relay.harness';
@@ -384,6 +385,63 @@ describe('outbox relay under a backlog', () => {
       );
       expect(rows[0]).toEqual({ published: String(written.length), placed: String(written.length) });
     } finally {
+      await relay.stop().catch(() => undefined);
+      await recorder.stop();
+      await svc.stop();
+    }
+  });
+});
+
+// Without its periodic read of every bucket (maxIdleMs of a minute), the relay finds new rows only through the wake-up
+// a commit sends, which names the buckets of its rows.
+describe('outbox relay woken by commits', () => {
+  it('publishes what the command service commits, and a row held back behind an older transaction once it ended', async () => {
+    const svc = await CommandServiceHarness.start();
+    const topics = await svc.topicsReady();
+    const recorder = await TopicRecorder.start(testKafka(), topics);
+    const token = await tokenFor();
+    const post = (url: string, body: unknown) => svc.request('POST', url, { token, body });
+    const unpublished = async () =>
+      (await svc.db.query<{ id: string }>(`SELECT id FROM event_log`)).rows
+        .map((r) => r.id)
+        .filter((id) => !recorder.eventIds().includes(id));
+    const relay = await RelayUnderTest.start(svc.schema.name, { maxIdleMs: 60_000 });
+    const held = new Client({ connectionString: testDatabaseUrl(), options: `-c search_path=${svc.schema.name}` });
+    try {
+      const opened = await post('/v1/accounts', { ownerName: 'Woken', currency: 'EUR' });
+      const accountId = opened.body.accountId as string;
+      for (let i = 0; i < 3; i++) await post(`/v1/accounts/${accountId}/deposits`, { amount: 1 });
+      const first = await unpublished();
+      expect(first).toHaveLength(4);
+      await recorder.waitForEvents(first, 15_000);
+
+      // An older transaction in flight holds the next deposit back (the gap guard); it ends without a wake-up.
+      await held.connect();
+      await held.query('BEGIN');
+      const heldEventId = randomUUID();
+      const heldKey = `tenant-a:${randomUUID()}`;
+      await held.query(
+        `INSERT INTO outbox (event_id, topic, message_key, headers, value) VALUES ($1, $2, $3, $4, $5)`,
+        [heldEventId, topics[0], heldKey, { 'event-id': heldEventId }, JSON.stringify({ id: heldEventId })],
+      );
+      await post(`/v1/accounts/${accountId}/deposits`, { amount: 1 });
+      const [deposit] = await unpublished();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(recorder.eventIds()).not.toContain(deposit);
+      await held.query('COMMIT');
+      // The deposit's bucket stays to be read again (its row was there, held back), so it goes out without a wake-up.
+      await recorder.waitForEvents([deposit], 15_000);
+
+      // A row written by another writer, announced with its key: the wake-up's bucket is the outbox's own.
+      const signal = new OutboxSignal(
+        { query: async <T>(sql: string, params?: unknown[]) => (await svc.db.query(sql, params)).rows as T },
+        outboxChannel(svc.schema.name),
+      );
+      signal.committed([heldKey]);
+      await recorder.waitForEvents([heldEventId], 15_000);
+      expect(relay.counts.failures).toBe(0);
+    } finally {
+      await held.end().catch(() => undefined);
       await relay.stop().catch(() => undefined);
       await recorder.stop();
       await svc.stop();

@@ -10,6 +10,7 @@ import {
 } from '@event-spine/domain';
 import {
   newPersonalKey,
+  partitionKey,
   sealPayload,
   type DomainEvent,
   type EventCatalog,
@@ -101,8 +102,11 @@ export interface ExecutorOptions {
   /** The domain's events: each decided event is stamped with its current schema version and routed to its topic. */
   catalog: EventCatalog;
   topicPrefix: string;
-  /** Called after a command's transaction committed new events (e.g. to wake the relay). */
-  onCommitted?: () => void;
+  /**
+   * Called after a command's transaction committed new events (e.g. to wake the relay), with the Kafka message keys of
+   * the outbox rows it wrote.
+   */
+  onCommitted?: (messageKeys: readonly string[]) => void;
   maxAttempts?: number;
   clock?: () => Date;
 }
@@ -224,12 +228,12 @@ export class CommandExecutor {
       for (let attempt = 1; ; attempt++) {
         span.setAttribute('spine.attempts', attempt);
         try {
-          const outcome = await withTransaction(
+          const { messageKeys, ...outcome } = await withTransaction(
             this.pool,
             (client, tx) => this.attempt(client, tx, { dataSubjects, at }, command, input, ctx),
             { openWith },
           );
-          if (!outcome.replayed) this.options.onCommitted?.();
+          if (messageKeys.length > 0) this.options.onCommitted?.(messageKeys);
           span.setAttribute('spine.replayed', outcome.replayed);
           return outcome;
         } catch (error) {
@@ -267,14 +271,14 @@ export class CommandExecutor {
     command: CommandDefinition<Input, Facts>,
     input: Input,
     ctx: CommandContext,
-  ): Promise<Outcome> {
+  ): Promise<Outcome & { messageKeys: readonly string[] }> {
     const loaded = tx.opened[1];
     if (ctx.idempotency) {
       const response = toStoredResponse(tx.opened[opening.at.stored].rows as StoredResponseRow[]);
       if (response) {
         if (response.requestHash !== ctx.idempotency.requestHash) throw idempotencyKeyReused(ctx.idempotency.key);
         tx.rollback();
-        return { statusCode: response.statusCode, body: response.body, replayed: true };
+        return { statusCode: response.statusCode, body: response.body, replayed: true, messageKeys: [] };
       }
     }
 
@@ -343,7 +347,7 @@ export class CommandExecutor {
       // Prepared: planning this statement cost PostgreSQL more than running it.
       await tx.commitWith([prepared(combineWrites(writes, { checks }))]);
     }
-    return { ...reply, replayed: false };
+    return { ...reply, replayed: false, messageKeys: [...new Set(envelopes.map(partitionKey))] };
   }
 
   /**

@@ -68,7 +68,11 @@ export class DataSubjects {
   constructor(
     private readonly dataSource: DataSource,
     private readonly domain: DomainModel,
-    private readonly options: { catalog: EventCatalog; topicPrefix: string; onCommitted?: () => void },
+    private readonly options: {
+      catalog: EventCatalog;
+      topicPrefix: string;
+      onCommitted?: (messageKeys?: readonly string[]) => void;
+    },
   ) {}
 
   async forget(request: ForgetRequest): Promise<ForgetOutcome> {
@@ -81,6 +85,7 @@ export class DataSubjects {
       );
     }
     const outcome = await this.dataSource.transaction((tx) => this.attempt(tx, dataSubjectType, request));
+    // Its rows' keys are not at hand here: the relay is told to look at every bucket.
     if (outcome.forgottenNow) this.options.onCommitted?.();
     return outcome;
   }

@@ -3,6 +3,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /** Subjects are spread over this many buckets; each bucket is published by one relay instance at a time. */
 export const OUTBOX_BUCKETS = 64;
 
+/** The bucket of a message key, as SQL: the outbox's generated column, and what the wake-up after a commit names. */
+export const outboxBucketOf = (key: string) =>
+  `((hashtext(${key}) % ${OUTBOX_BUCKETS}) + ${OUTBOX_BUCKETS}) % ${OUTBOX_BUCKETS}`;
+
 /**
  * The transactional outbox: one ready-to-publish Kafka message per event, written in the command's transaction.
  *  - `tx_id` lets the relay read gap-safely: never past a transaction still in flight.
@@ -22,7 +26,7 @@ export class Outbox1763800000100 implements MigrationInterface {
         event_id    uuid        NOT NULL,
         topic       text        NOT NULL,
         message_key text        NOT NULL,
-        bucket      smallint    NOT NULL GENERATED ALWAYS AS (((hashtext(message_key) % ${OUTBOX_BUCKETS}) + ${OUTBOX_BUCKETS}) % ${OUTBOX_BUCKETS}) STORED,
+        bucket      smallint    NOT NULL GENERATED ALWAYS AS (${outboxBucketOf('message_key')}) STORED,
         headers     jsonb       NOT NULL,
         value       text        NOT NULL,
         created_at  timestamptz NOT NULL DEFAULT clock_timestamp()

@@ -6,6 +6,7 @@ import {
   type EventEnvelope,
   type Publication,
 } from '@event-spine/events';
+import { OUTBOX_BUCKETS, outboxBucketOf } from './outbox.migration';
 
 export interface Queryable {
   query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
@@ -67,11 +68,17 @@ export const outboxChannel = (schema: string) => `spine_outbox:${schema}`;
  * Wakes the relay after commits without a NOTIFY inside every command transaction (NOTIFY takes a global lock at
  * commit and would serialise all writers). Commits that end in the same turn of the event loop share one NOTIFY,
  * sent after they committed, on its own; at most one is in flight.
+ *
+ * The NOTIFY names the buckets of the rows committed (computed by PostgreSQL from their message keys, with the
+ * outbox's own bucket expression), so the relay reads those buckets instead of probing all of them for every commit.
+ * A commit whose keys are not given wakes it for every bucket (an empty payload).
  */
 export class OutboxSignal {
   private scheduled = false;
   private sending = false;
   private again = false;
+  /** Message keys committed since the last NOTIFY; `undefined` once a commit came without its keys. */
+  private keys: Set<string> | undefined = new Set();
 
   constructor(
     private readonly db: Queryable,
@@ -79,7 +86,9 @@ export class OutboxSignal {
     private readonly onError: (error: unknown) => void = () => undefined,
   ) {}
 
-  committed(): void {
+  committed(messageKeys?: readonly string[]): void {
+    if (!messageKeys) this.keys = undefined;
+    else if (this.keys) for (const key of messageKeys) this.keys.add(key);
     if (this.sending) {
       this.again = true;
       return;
@@ -92,8 +101,15 @@ export class OutboxSignal {
   private async send(): Promise<void> {
     this.scheduled = false;
     this.sending = true;
+    const keys = this.keys;
+    this.keys = new Set();
     try {
-      await this.db.query(`SELECT pg_notify($1, '')`, [this.channel]);
+      await this.db.query(
+        `SELECT pg_notify($1, coalesce((SELECT string_agg(DISTINCT (${outboxBucketOf('k')})::text, ',')
+                                          FROM unnest($2::text[]) AS k), ''))`,
+        // A NOTIFY's payload holds at most 8,000 bytes; the buckets of any number of keys fit (64 of them at most).
+        [this.channel, keys ? [...keys] : []],
+      );
     } catch (error) {
       // Only a wake-up: the relay polls anyway, so a lost signal costs latency, never events.
       this.onError(error);
@@ -101,10 +117,20 @@ export class OutboxSignal {
       this.sending = false;
       if (this.again) {
         this.again = false;
-        this.committed();
+        this.committed(this.keys ? [] : undefined);
       }
     }
   }
+}
+
+/**
+ * The buckets a NOTIFY payload names: `undefined` for every bucket (an empty payload: a writer that did not say, or
+ * an older one).
+ */
+export function notifiedBuckets(payload: string | undefined): number[] | undefined {
+  if (!payload) return undefined;
+  const buckets = payload.split(',').map(Number);
+  return buckets.every((b) => Number.isInteger(b) && b >= 0 && b < OUTBOX_BUCKETS) ? buckets : undefined;
 }
 
 /**

@@ -33,6 +33,18 @@ describe('BatchShares', () => {
     expect(plan).toEqual([500]);
   });
 
+  it('gives each of a few buckets an even share at least when asked to, still within the batch', () => {
+    const s = new BatchShares(500);
+    s.read([1, 2, 3], [7, 7, 7], new Map([[1, 1]]));
+    expect(s.plan([1, 2])).toEqual([1, 1]);
+    expect(s.plan([1, 2], { evenAtLeast: true })).toEqual([250, 250]);
+    s.read([2], [500], new Map([[2, 500]]));
+    const plan = s.plan([1, 2], { evenAtLeast: true });
+    expect(sum(plan)).toBeLessThanOrEqual(500);
+    expect(plan[1]).toBeGreaterThan(plan[0]);
+    expect(plan[0]).toBeGreaterThan(1);
+  });
+
   it('scales what busy buckets ask above one row down to fit', () => {
     const s = new BatchShares(500);
     const all = buckets(64);

@@ -15,11 +15,15 @@ export class BatchShares {
 
   constructor(private readonly batchSize: number) {}
 
-  /** The share of each bucket for the next batch, in the order given. */
-  plan(buckets: readonly number[]): number[] {
+  /**
+   * The share of each bucket for the next batch, in the order given. With `evenAtLeast`, a bucket asks for an even
+   * split at least (a read of the few buckets a wake-up named, where what one found last time says little).
+   */
+  plan(buckets: readonly number[], options: { evenAtLeast?: boolean } = {}): number[] {
     if (buckets.length === 0) return [];
     const even = Math.max(1, Math.floor(this.batchSize / buckets.length));
-    const asks = buckets.map((b) => this.ask.get(b) ?? even);
+    const floor = options.evenAtLeast ? even : 1;
+    const asks = buckets.map((b) => Math.max(floor, this.ask.get(b) ?? even));
     const room = Math.max(0, this.batchSize - buckets.length);
     const above = asks.reduce((n, a) => n + (a - 1), 0);
     if (above <= room) return asks;

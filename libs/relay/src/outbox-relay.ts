@@ -1,6 +1,6 @@
 import { Client, type ClientConfig } from 'pg';
 import type { Landed, MessageProducer } from '@event-spine/kafka';
-import { OUTBOX_BUCKETS, outboxChannel } from '@event-spine/outbox';
+import { notifiedBuckets, OUTBOX_BUCKETS, outboxChannel } from '@event-spine/outbox';
 import { inSpan, linksFrom, SpanKind } from '@event-spine/observability';
 import { withTransaction } from '@event-spine/persistence';
 import { BatchShares } from './batch-shares';
@@ -115,7 +115,16 @@ export class OutboxRelay {
   /** Batches Kafka acknowledged whose cursor moves are not written yet: they go with the next statement. */
   private unsaved: Acknowledged[] = [];
   /** The next batch, read while Kafka was taking the one before; used if nothing changed the plan since. */
-  private prefetched?: { plan: string; rows: Row[] };
+  private prefetched?: { reads: Reads; read: Read };
+  /**
+   * Buckets that may have rows to send: named by a wake-up, taken over, released from a hold, or left with rows
+   * beyond the last read. A batch reads only these, and every bucket once per `maxIdleMs` in case a writer did not
+   * say (a probe of all 64 buckets for every commit was most of the relay's database time at a steady rate).
+   */
+  private readonly dirty = new Set<number>();
+  /** Per bucket, how many wake-ups named it: a read clears a bucket only if none came while it ran. */
+  private readonly wakeups = new Uint32Array(OUTBOX_BUCKETS);
+  private lastFullRead = 0;
   private readonly shares: BatchShares;
   private readonly cleaner: OutboxCleaner;
 
@@ -158,7 +167,8 @@ export class OutboxRelay {
       options: `-c search_path=${this.options.schema} -c jit=off`,
     });
     client.on('error', (error) => this.options.log?.warn({ message: 'relay connection error', error: String(error) }));
-    client.on('notification', () => {
+    client.on('notification', (message) => {
+      this.markDirty(notifiedBuckets(message.payload));
       this.pendingWake = true;
       this.wake?.();
     });
@@ -180,6 +190,15 @@ export class OutboxRelay {
     this.at.clear();
     this.unsaved = [];
     this.prefetched = undefined;
+    this.lastFullRead = 0;
+  }
+
+  /** These buckets (every one when not given) may have rows to send. */
+  private markDirty(buckets: readonly number[] | undefined): void {
+    for (const b of buckets ?? Array.from({ length: OUTBOX_BUCKETS }, (_, i) => i)) {
+      this.wakeups[b]++;
+      this.dirty.add(b);
+    }
   }
 
   private async disconnect(graceful: boolean): Promise<void> {
@@ -238,7 +257,10 @@ export class OutboxRelay {
           idleMs = 1;
           continue;
         }
-        await this.idle(idleMs);
+        // Rows held back by an older transaction still in flight are looked for again soon, and ever less often; with
+        // none, the relay waits for a wake-up, or for the next read of every bucket.
+        const untilFullRead = this.lastFullRead + this.options.maxIdleMs - Date.now();
+        await this.idle(this.hasDirty() ? idleMs : Math.max(1, untilFullRead));
         idleMs = Math.min(idleMs * 2, this.options.maxIdleMs);
       } catch (error) {
         const failed = error instanceof PublishFailed ? error : undefined;
@@ -257,6 +279,8 @@ export class OutboxRelay {
           ...(fault && { fault }),
           ...(failed && { batchSize: failed.rows.length, rows: failed.rows.slice(0, 10).map(describeRow) }),
         });
+        // Rows read may not have been sent: every bucket is read again.
+        this.lastFullRead = 0;
         if (isConnectionError(error)) await this.disconnect(false);
         await this.idle(fault ? 0 : Math.min(100 * 2 ** Math.min(failures, 8), 10_000));
       }
@@ -324,6 +348,7 @@ export class OutboxRelay {
 
   private released(holds: Hold<Row>[], why: string): void {
     if (holds.length === 0) return;
+    this.markDirty(holds.map((h) => h.row.bucket));
     this.reportHolds();
     const now = Date.now();
     for (const { row, reason, since } of holds)
@@ -416,6 +441,7 @@ export class OutboxRelay {
     );
     if (!rows[0]) throw new Error(`relay cursor row of bucket ${bucket} is missing`);
     this.at.set(bucket, { txId: rows[0].tx_id, position: rows[0].position });
+    this.markDirty([bucket]);
     const n = rows[0].n;
     if (n > 0) {
       this.options.observer?.resentAfterRecovery(n);
@@ -440,7 +466,8 @@ export class OutboxRelay {
       return 0;
     }
     const reads = this.readsOf(send.probe);
-    const read = this.takePrefetched(reads) ?? (await this.query(reads));
+    const { rows: read, more } = this.takePrefetched(reads) ?? (await this.query(reads));
+    if (send.kind === 'batch') this.settleDirty(reads, more, send.full);
     if (send.kind === 'held' && read.length === 0) {
       // Its row is gone from the outbox (deleted by hand): nothing is left to wait for.
       const gone = this.holds.release(send.probe.reads[0].bucket);
@@ -492,7 +519,7 @@ export class OutboxRelay {
     return rows.length + held.length;
   }
 
-  private nextSend(): { kind: Send; probe: Probe } | undefined {
+  private nextSend(): { kind: Send; probe: Probe; full?: boolean } | undefined {
     if (this.narrowing) {
       const reads = this.narrowing.probe.reads.filter((r) => this.owned.has(r.bucket));
       if (reads.length > 0) return { kind: 'narrow', probe: { reads } };
@@ -500,10 +527,31 @@ export class OutboxRelay {
     }
     const due = this.holds.due(Date.now());
     if (due !== undefined) return { kind: 'held', probe: { reads: [{ bucket: due, limit: 1 }] } };
-    const buckets = this.ownedBuckets.filter((b) => !this.holds.isHeld(b));
+    const free = this.ownedBuckets.filter((b) => !this.holds.isHeld(b));
+    const full = Date.now() - this.lastFullRead >= this.options.maxIdleMs;
+    const buckets = full ? free : free.filter((b) => this.dirty.has(b));
     if (buckets.length === 0) return undefined;
-    const limits = this.shares.plan(buckets);
-    return { kind: 'batch', probe: { reads: buckets.map((bucket, i) => ({ bucket, limit: limits[i] })) } };
+    // A bucket named by a wake-up may have more than it found last time: each of a few gets an even share at least.
+    const limits = this.shares.plan(buckets, { evenAtLeast: !full });
+    return { kind: 'batch', probe: { reads: buckets.map((bucket, i) => ({ bucket, limit: limits[i] })) }, full };
+  }
+
+  private hasDirty(): boolean {
+    for (const b of this.dirty) if (this.owned.has(b) && !this.holds.isHeld(b)) return true;
+    return false;
+  }
+
+  /**
+   * After a batch's read: a bucket read to its end (no row beyond its share, none held back by an older transaction)
+   * is clean, unless a wake-up named it while the read ran (its rows may have committed after the read's snapshot).
+   */
+  private settleDirty(reads: Reads, more: readonly number[], full: boolean | undefined): void {
+    if (full) this.lastFullRead = Date.now();
+    const beyond = new Set(more);
+    reads.buckets.forEach((b, i) => {
+      if (beyond.has(b) || this.wakeups[b] !== reads.wakeups[i]) this.dirty.add(b);
+      else this.dirty.delete(b);
+    });
   }
 
   /** A probe's reads, each bucket from where it stands (or from `after`, for the batch after one being sent). */
@@ -511,28 +559,32 @@ export class OutboxRelay {
     const buckets = probe.reads.map((r) => r.bucket);
     const from = buckets.map((b) => after?.get(b) ?? this.at.get(b)!);
     const limits = probe.reads.map((r) => r.limit);
-    return { buckets, from, limits, plan: planKey(buckets, from, limits) };
+    const wakeups = buckets.map((b) => this.wakeups[b]);
+    return { buckets, from, limits, wakeups, plan: planKey(buckets, from, limits) };
   }
 
   /**
    * Reads the batch that would follow `sent` once Kafka took it. Used only if, once it did, the next send is that
    * same batch (no hold released or taken, no bucket moved). Never throws: a failure comes back as the value.
    */
-  private prefetch(sent: ReadonlyMap<number, Position>): Promise<{ plan: string; rows: Row[] } | Error | undefined> {
+  private prefetch(sent: ReadonlyMap<number, Position>): Promise<{ reads: Reads; read: Read } | Error | undefined> {
     const next = this.nextSend();
     if (next?.kind !== 'batch') return Promise.resolve(undefined);
     const reads = this.readsOf(next.probe, sent);
     return this.query(reads).then(
-      (rows) => ({ plan: reads.plan, rows }),
+      (read) => ({ reads, read }),
       (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
     );
   }
 
-  private takePrefetched(reads: Reads): Row[] | undefined {
+  /** The prefetched read, if it is the one planned now; `reads` then carries the wake-ups counted when it ran. */
+  private takePrefetched(reads: Reads): Read | undefined {
     const prefetched = this.prefetched;
     this.prefetched = undefined;
     // An empty one is looked at again: rows may have come since, and the statement writes what is unsaved.
-    return prefetched?.plan === reads.plan && prefetched.rows.length > 0 ? prefetched.rows : undefined;
+    if (prefetched?.reads.plan !== reads.plan || prefetched.read.rows.length === 0) return undefined;
+    reads.wakeups = prefetched.reads.wakeups;
+    return prefetched.read;
   }
 
   /** Kafka took these rows: their buckets' reads move past them; the cursor moves with the next statement. */
@@ -543,7 +595,8 @@ export class OutboxRelay {
 
   /** Writes down what Kafka took, when nothing else is going to the database. */
   private async save(): Promise<void> {
-    if (this.unsaved.length > 0 && this.client) await this.query({ buckets: [], from: [], limits: [], plan: '' });
+    if (this.unsaved.length > 0 && this.client)
+      await this.query({ buckets: [], from: [], limits: [], wakeups: [], plan: '' });
   }
 
   /**
@@ -551,7 +604,7 @@ export class OutboxRelay {
    * rows of each bucket (from a given position, at most its limit, and only from transactions older than the oldest
    * one still in flight), and notes the end of that read per bucket as in flight.
    */
-  private async query(reads: Reads): Promise<Row[]> {
+  private async query(reads: Reads): Promise<Read> {
     const saving = this.unsaved;
     this.unsaved = [];
     const rowsSaved = saving.flatMap((a) => a.rows);
@@ -560,7 +613,7 @@ export class OutboxRelay {
     const placed = saving.flatMap((a) => a.placed);
     let result;
     try {
-      result = await this.client!.query<Row & { saved: number }>({
+      result = await this.client!.query<Row & { saved: number; more: number[] | null }>({
         name: 'relay-step',
         text: RELAY_STEP,
         values: [
@@ -583,7 +636,7 @@ export class OutboxRelay {
       throw error;
     }
     if ((result.rows[0]?.saved ?? 0) !== ends.length) throw new Error('relay cursor rows are missing');
-    return result.rows.filter((r) => r.position !== null);
+    return { rows: result.rows.filter((r) => r.position !== null), more: result.rows[0]?.more ?? [] };
   }
 }
 
@@ -623,7 +676,15 @@ interface Reads {
   buckets: number[];
   from: Position[];
   limits: number[];
+  /** Each bucket's count of wake-ups when the read was sent. */
+  wakeups: number[];
   plan: string;
+}
+
+/** A read's rows, and the buckets it left rows beyond. */
+interface Read {
+  rows: Row[];
+  more: number[];
 }
 
 interface Acknowledged {
@@ -659,16 +720,19 @@ const RELAY_STEP = `
     ON CONFLICT (event_id) DO UPDATE
        SET topic = EXCLUDED.topic, partition = EXCLUDED.partition, kafka_offset = EXCLUDED.kafka_offset,
            published_at = now()),
-  batch AS (
-    SELECT r.n, o.position, o.tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value, o.created_at
+  -- Each bucket's next rows in order, one more than its quota: a row past the quota, or of a transaction not older
+  -- than the oldest in flight, is not sent; it tells the relay the bucket has more to read.
+  lookahead AS (
+    SELECT r.n, r.bucket AS read_bucket, o.k > r.quota OR o.tx_id >= pg_snapshot_xmin(pg_current_snapshot()) AS beyond,
+           o.position, o.tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value, o.created_at
       FROM unnest($1::smallint[], $2::xid8[], $3::bigint[], $4::int[]) WITH ORDINALITY AS r(bucket, tx_id, position, quota, n)
      CROSS JOIN LATERAL (
-       SELECT * FROM outbox o
-        WHERE o.bucket = r.bucket
-          AND (o.tx_id, o.position) > (r.tx_id, r.position)
-          AND o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY o.tx_id, o.position
-        LIMIT r.quota) o),
+       SELECT o.*, row_number() OVER (ORDER BY o.tx_id, o.position) AS k
+         FROM (SELECT * FROM outbox o
+                WHERE o.bucket = r.bucket AND (o.tx_id, o.position) > (r.tx_id, r.position)
+                ORDER BY o.tx_id, o.position
+                LIMIT r.quota + 1) o) o),
+  batch AS (SELECT * FROM lookahead WHERE NOT beyond),
   ends AS (
     SELECT DISTINCT ON (bucket) bucket, tx_id, position FROM batch ORDER BY bucket, tx_id DESC, position DESC),
   saves AS (
@@ -689,6 +753,7 @@ const RELAY_STEP = `
      WHERE c.bucket = coalesce(s.bucket, e.bucket)
     RETURNING s.bucket IS NOT NULL AS saved)
   SELECT (SELECT count(*) FILTER (WHERE saved) FROM moved)::int AS saved,
+         (SELECT array_agg(DISTINCT read_bucket) FROM lookahead WHERE beyond) AS more,
          b.position, b.tx_id::text AS tx_id, b.bucket, b.event_id, b.topic, b.message_key, b.headers, b.value,
          extract(epoch FROM clock_timestamp() - b.created_at)::float8 AS age_seconds
     FROM (SELECT 1) AS one LEFT JOIN batch b ON true

@@ -29,7 +29,7 @@ import { subjectStateHttpController } from './subject-state.http.controller';
 const writerOptions = (signal: OutboxSignal, opts: CommandsModuleOptions) => ({
   catalog: opts.catalog,
   topicPrefix: opts.topicPrefix,
-  onCommitted: () => signal.committed(),
+  onCommitted: (messageKeys?: readonly string[]) => signal.committed(messageKeys),
 });
 
 @Module({})
