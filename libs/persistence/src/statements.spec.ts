@@ -38,4 +38,15 @@ describe('prepared', () => {
     expect(prepared({ text: 'SELECT $1::text', values: ['x'] }).name).not.toBe(a.name);
     expect(a).toEqual({ name: expect.stringMatching(/^spine_[0-9a-f]{24}$/), text: 'SELECT $1::int', values: [1] });
   });
+
+  it('sends texts unnamed once there are too many shapes (values built into them), still naming the known ones', () => {
+    const known = prepared({ text: 'SELECT 1 AS known', values: [] });
+    let unnamedAt: number | undefined;
+    for (let i = 0; i < 1100 && unnamedAt === undefined; i++) {
+      if (prepared({ text: `SELECT ${i} AS built_in`, values: [] }).name === undefined) unnamedAt = i;
+    }
+    expect(unnamedAt).toBeDefined();
+    expect(unnamedAt).toBeLessThanOrEqual(1000);
+    expect(prepared({ text: 'SELECT 1 AS known', values: [] }).name).toBe(known.name);
+  });
 });

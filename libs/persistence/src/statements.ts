@@ -38,15 +38,27 @@ export function combineWrites(
 const names = new Map<string, string>();
 
 /**
+ * Options of a connection whose named statements are planned with their values on every use: still parsed once per
+ * connection, but a lookup never keeps a generic plan made while its table was small (which, for a batch's subjects
+ * passed as arrays, joined the whole table every time).
+ */
+export const CUSTOM_PLANS = '-c plan_cache_mode=force_custom_plan';
+
+/**
  * The statement as a named prepared statement: each connection parses and plans it once, then only binds values.
  * For a statement the planner takes long over (several WITH queries over unnest), planning was most of its cost.
  * Named by a hash of its text, so statements built alike share a name; only for the few shapes an engine builds.
  */
-export function prepared(statement: Statement): Statement & { name: string } {
+export function prepared(statement: Statement): Statement & { name?: string } {
   let name = names.get(statement.text);
   if (!name) {
+    // A connection keeps every statement it prepared: past this many shapes, texts are built with values in them,
+    // and each is sent unnamed instead.
+    if (names.size >= MAX_PREPARED_SHAPES) return statement;
     name = `spine_${createHash('sha256').update(statement.text).digest('hex').slice(0, 24)}`;
-    if (names.size < 1000) names.set(statement.text, name);
+    names.set(statement.text, name);
   }
   return { name, ...statement };
 }
+
+const MAX_PREPARED_SHAPES = 1000;

@@ -258,7 +258,7 @@ export class ProjectionRunner {
       // BEGIN, the gate and the partition's position in one round trip. Never wait here: a consumer that blocks
       // misses its Kafka heartbeats. A replay holding the apply lock, or a fence at this partition, sends the batch
       // back to be fetched again a moment later; the position is claimed only when the lock was had.
-      { openWith: [gateStatement(at)] },
+      { openWith: [prepared(gateStatement(at))] },
     );
   }
 
@@ -569,9 +569,9 @@ export class ProjectionRunner {
     options: { alongside?: Statement; tx?: Transaction } = {},
   ): Promise<void> {
     const own = subjectWrites(subjects, options.alongside);
-    // The projections' statements are planned with their values (a generic plan made while a read model was small
-    // would keep joining it in full); the runner's own, always the same few shapes, once per connection.
-    const statements = [...projected, ...(own ? [prepared(own)] : [])];
+    // Named, so each connection parses them once. Its pools plan them with their values every time (CUSTOM_PLANS): a
+    // generic plan made while a read model was small would keep joining it in full.
+    const statements = [...projected.map(prepared), ...(own ? [prepared(own)] : [])];
     try {
       if (options.tx) await options.tx.commitWith(statements);
       else await pipeline(client, statements);
@@ -634,7 +634,7 @@ export class ProjectionRunner {
       );
     }
     // One round trip: each statement's answer in order, the positions last.
-    const answers = await pipeline(client, statements);
+    const answers = await pipeline(client, statements.map(prepared));
     const subjects = new Map<string, SubjectRow>();
     for (const key of subjectKeys) subjects.set(key, { last: 0, parkedReason: null, dirty: false });
     if (subjectKeys.length > 0) {

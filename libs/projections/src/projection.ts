@@ -38,6 +38,7 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
    * The set-based form as data, preferred to `applyBatch` when declared: the statements that apply a batch, built
    * without reading anything. The runner sends them with the batch's own writes and COMMIT in one round trip, so a
    * batch costs the same round trips however many statements its projections have. The same rules as `applyBatch`: exactly the rows `apply` leaves, and a failure whenever it would fail.
+   * Each text is prepared once per connection: values go in parameters (arrays for a batch), never into the text.
    */
   batchStatements?(events: readonly ProjectedEvent<E>[]): readonly Statement[];
 }

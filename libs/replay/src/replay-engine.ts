@@ -4,7 +4,7 @@ import { Pool, type PoolClient } from 'pg';
 import { DomainError } from '@event-spine/domain';
 import type { EventCatalog } from '@event-spine/events';
 import { annotateActiveSpan, inSpan } from '@event-spine/observability';
-import { surviveDatabaseRestarts, withTransaction } from '@event-spine/persistence';
+import { CUSTOM_PLANS, surviveDatabaseRestarts, withTransaction } from '@event-spine/persistence';
 import {
   applyLockSql,
   ProjectionRunner,
@@ -394,7 +394,7 @@ export class ReplayEngine {
       await createShadow(this.pool, live, shadow, projection);
       shadowPool = new Pool({
         connectionString: this.options.databaseUrl,
-        options: `-c search_path=${shadow}`,
+        options: `-c search_path=${shadow} ${CUSTOM_PLANS}`,
         max: 3,
         application_name: 'projector-replay-shadow',
       });

@@ -1,6 +1,6 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { Pool } from 'pg';
-import { surviveDatabaseRestarts } from '@event-spine/persistence';
+import { CUSTOM_PLANS, surviveDatabaseRestarts } from '@event-spine/persistence';
 import { ProjectorAdminAuditIndex1765400000000 } from '../admin-audit.migration';
 import { ProjectorOffsetResets1763800003200 } from '../offset-resets.migration';
 import { ProjectorFences1763800003100 } from '../fences.migration';
@@ -41,7 +41,7 @@ export class ProjectionsModule {
           useFactory: () => {
             const pool = new Pool({
               connectionString: options.databaseUrl,
-              options: `-c search_path=${options.schema}`,
+              options: `-c search_path=${options.schema} ${CUSTOM_PLANS}`,
               // One connection per partition applied at once, one for admin and read routes, one for lag.
               max: options.partitionsConcurrently + 2,
               application_name: 'projector-consumer',
