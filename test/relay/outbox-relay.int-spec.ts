@@ -447,4 +447,36 @@ describe('outbox relay woken by commits', () => {
       await svc.stop();
     }
   });
+
+  it('publishes the same with commits that do not wait for the WAL flush (RELAY_WAIT_FOR_FLUSH=false)', async () => {
+    const svc = await CommandServiceHarness.start();
+    const topics = await svc.topicsReady();
+    const recorder = await TopicRecorder.start(testKafka(), topics);
+    const token = await tokenFor();
+    const relay = await RelayUnderTest.start(svc.schema.name, { maxIdleMs: 60_000, waitForFlush: false });
+    try {
+      const opened = await svc.request('POST', '/v1/accounts', {
+        token,
+        body: { ownerName: 'Async', currency: 'EUR' },
+      });
+      const accountId = opened.body.accountId as string;
+      await svc.request('POST', `/v1/accounts/${accountId}/deposits`, { token, body: { amount: 2 } });
+      const ids = (await svc.db.query<{ id: string }>(`SELECT id FROM event_log`)).rows.map((r) => r.id);
+      expect(ids).toHaveLength(2);
+      await recorder.waitForEvents(ids, 15_000);
+      const own = (relay.relay as unknown as { client: Client }).client;
+      expect((await own.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]).toEqual({
+        synchronous_commit: 'off',
+      });
+      await relay.stop();
+      const { rows } = await svc.db.query<{ published: string }>(
+        `SELECT sum(published)::text AS published FROM relay_cursor`,
+      );
+      expect(rows[0].published).toBe('2');
+    } finally {
+      await relay.stop().catch(() => undefined);
+      await recorder.stop();
+      await svc.stop();
+    }
+  });
 });

@@ -18,6 +18,10 @@ export const relayConfig = {
     min: 1,
     max: 10000,
   }),
+  RELAY_WAIT_FOR_FLUSH: bool(
+    'relay commits wait for the WAL flush; false: lower commit → publish latency, more CPU per row, and a database crash may resend rows uncounted',
+    true,
+  ),
   RELAY_REBALANCE_MS: int('how often instances renew their heartbeat and share buckets', {
     default: 1000,
     min: 100,

@@ -101,6 +101,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
       instanceId: config.RELAY_INSTANCE_ID || `${hostname()}-${process.pid}`,
       batchSize: config.RELAY_BATCH_SIZE,
       maxIdleMs: config.RELAY_MAX_IDLE_MS,
+      waitForFlush: config.RELAY_WAIT_FOR_FLUSH,
       rebalanceMs: config.RELAY_REBALANCE_MS,
       instanceTtlMs: config.RELAY_INSTANCE_TTL_MS,
       cleanupIntervalMs: config.RELAY_CLEANUP_INTERVAL_MS,
