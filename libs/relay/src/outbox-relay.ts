@@ -125,7 +125,7 @@ export class OutboxRelay {
   /** When the oldest of `unsaved` was acknowledged. */
   private unsavedSince = 0;
   /** The next batch, read while Kafka was taking the one before; used if nothing changed the plan since. */
-  private prefetched?: { reads: Reads; read: Read };
+  private prefetched?: { reads: Reads; read: Read; full: boolean };
   /**
    * Buckets that may have rows to send: named by a wake-up, taken over, released from a hold, or left with rows
    * beyond the last read. A batch reads only these, and every bucket once per `maxIdleMs` in case a writer did not
@@ -544,7 +544,9 @@ export class OutboxRelay {
     const due = this.holds.due(Date.now());
     if (due !== undefined) return { kind: 'held', probe: { reads: [{ bucket: due, limit: 1 }] } };
     const free = this.ownedBuckets.filter((b) => !this.holds.isHeld(b));
-    const full = Date.now() - this.lastFullRead >= this.options.maxIdleMs;
+    // A read of every bucket falling due while the next batch was read ahead waits for the one after: planned now, it
+    // would throw the read-ahead away (under a backlog, every other batch).
+    const full = this.prefetched?.full ?? Date.now() - this.lastFullRead >= this.options.maxIdleMs;
     const buckets = full ? free : free.filter((b) => this.dirty.has(b));
     if (buckets.length === 0) return undefined;
     // A bucket named by a wake-up may have more than it found last time: each of a few gets an even share at least.
@@ -583,12 +585,14 @@ export class OutboxRelay {
    * Reads the batch that would follow `sent` once Kafka took it. Used only if, once it did, the next send is that
    * same batch (no hold released or taken, no bucket moved). Never throws: a failure comes back as the value.
    */
-  private prefetch(sent: ReadonlyMap<number, Position>): Promise<{ reads: Reads; read: Read } | Error | undefined> {
+  private prefetch(
+    sent: ReadonlyMap<number, Position>,
+  ): Promise<{ reads: Reads; read: Read; full: boolean } | Error | undefined> {
     const next = this.nextSend();
     if (next?.kind !== 'batch') return Promise.resolve(undefined);
     const reads = this.readsOf(next.probe, sent);
     return this.query(reads).then(
-      (read) => ({ reads, read }),
+      (read) => ({ reads, read, full: next.full ?? false }),
       (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
     );
   }
@@ -750,21 +754,26 @@ const RELAY_STEP = `
     ON CONFLICT (event_id) DO UPDATE
        SET topic = EXCLUDED.topic, partition = EXCLUDED.partition, kafka_offset = EXCLUDED.kafka_offset,
            published_at = now()),
-  -- Each bucket's next rows in order, one more than its quota: a row past the quota, or of a transaction not older
-  -- than the oldest in flight, is not sent; it tells the relay the bucket has more to read.
-  lookahead AS (
-    SELECT r.n, r.bucket AS read_bucket, o.k > r.quota OR o.tx_id >= pg_snapshot_xmin(pg_current_snapshot()) AS beyond,
-           o.position, o.tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value, o.created_at
+  batch AS (
+    SELECT r.n, o.position, o.tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value, o.created_at
       FROM unnest($1::smallint[], $2::xid8[], $3::bigint[], $4::int[]) WITH ORDINALITY AS r(bucket, tx_id, position, quota, n)
      CROSS JOIN LATERAL (
-       SELECT o.*, row_number() OVER (ORDER BY o.tx_id, o.position) AS k
-         FROM (SELECT * FROM outbox o
-                WHERE o.bucket = r.bucket AND (o.tx_id, o.position) > (r.tx_id, r.position)
-                ORDER BY o.tx_id, o.position
-                LIMIT r.quota + 1) o) o),
-  batch AS (SELECT * FROM lookahead WHERE NOT beyond),
+       SELECT * FROM outbox o
+        WHERE o.bucket = r.bucket
+          AND (o.tx_id, o.position) > (r.tx_id, r.position)
+          AND o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY o.tx_id, o.position
+        LIMIT r.quota) o),
   ends AS (
     SELECT DISTINCT ON (bucket) bucket, tx_id, position FROM batch ORDER BY bucket, tx_id DESC, position DESC),
+  -- The buckets with a row past what was read: their share was full, or an older transaction still in flight holds
+  -- the row back. One more index probe per bucket read.
+  more AS (
+    SELECT r.bucket FROM unnest($1::smallint[], $2::xid8[], $3::bigint[]) AS r(bucket, tx_id, position)
+      LEFT JOIN ends e ON e.bucket = r.bucket
+     WHERE EXISTS (SELECT 1 FROM outbox o
+                    WHERE o.bucket = r.bucket
+                      AND (o.tx_id, o.position) > (coalesce(e.tx_id, r.tx_id), coalesce(e.position, r.position)))),
   saves AS (
     SELECT * FROM unnest($5::smallint[], $6::xid8[], $7::bigint[], $8::int[]) AS s(bucket, tx_id, position, n)),
   moved AS (
@@ -783,7 +792,7 @@ const RELAY_STEP = `
      WHERE c.bucket = coalesce(s.bucket, e.bucket)
     RETURNING s.bucket IS NOT NULL AS saved)
   SELECT (SELECT count(*) FILTER (WHERE saved) FROM moved)::int AS saved,
-         (SELECT array_agg(DISTINCT read_bucket) FROM lookahead WHERE beyond) AS more,
+         (SELECT array_agg(bucket) FROM more) AS more,
          b.position, b.tx_id::text AS tx_id, b.bucket, b.event_id, b.topic, b.message_key, b.headers, b.value,
          extract(epoch FROM clock_timestamp() - b.created_at)::float8 AS age_seconds
     FROM (SELECT 1) AS one LEFT JOIN batch b ON true
