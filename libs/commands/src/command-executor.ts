@@ -10,7 +10,6 @@ import {
 } from '@event-spine/domain';
 import {
   newPersonalKey,
-  partitionKey,
   sealPayload,
   type DomainEvent,
   type EventCatalog,
@@ -315,17 +314,14 @@ export class CommandExecutor {
       return { ref, previous: before.get(ref).sequence, next: { ...next, headHash: after.headOf(ref)! } };
     });
     const saves = saveSubjectStatesStatements(ctx.tenantId, changes, now);
+    // The command's trace context goes with each row: the relay links its publish to it, and it reaches Kafka.
+    const trace = envelopes.length > 0 ? traceHeaders() : {};
+    const messages = envelopes.map((e) => toOutboxMessage(e, this.options.catalog, this.options.topicPrefix, trace));
     const writes: Statement[] = [...saves];
     if (fresh.size > 0) writes.push(newKeysStatement(ctx.tenantId, fresh));
     if (envelopes.length > 0) {
       writes.push(appendEventsStatement(envelopes, hashes));
-      // The command's trace context goes with each row: the relay links its publish to it, and it reaches Kafka.
-      const trace = traceHeaders();
-      writes.push(
-        enqueueOutboxStatement(
-          envelopes.map((e) => toOutboxMessage(e, this.options.catalog, this.options.topicPrefix, trace)),
-        ),
-      );
+      writes.push(enqueueOutboxStatement(messages));
     }
     if (ctx.idempotency) {
       writes.push(
@@ -347,7 +343,7 @@ export class CommandExecutor {
       // Prepared: planning this statement cost PostgreSQL more than running it.
       await tx.commitWith([prepared(combineWrites(writes, { checks }))]);
     }
-    return { ...reply, replayed: false, messageKeys: [...new Set(envelopes.map(partitionKey))] };
+    return { ...reply, replayed: false, messageKeys: [...new Set(messages.map((m) => m.key))] };
   }
 
   /**

@@ -89,6 +89,10 @@ export class OutboxSignal {
   committed(messageKeys?: readonly string[]): void {
     if (!messageKeys) this.keys = undefined;
     else if (this.keys) for (const key of messageKeys) this.keys.add(key);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.sending) {
       this.again = true;
       return;
@@ -117,7 +121,7 @@ export class OutboxSignal {
       this.sending = false;
       if (this.again) {
         this.again = false;
-        this.committed(this.keys ? [] : undefined);
+        this.schedule();
       }
     }
   }

@@ -210,7 +210,7 @@ export class OutboxRelay {
 
   /** These buckets (every one when not given) may have rows to send. */
   private markDirty(buckets: readonly number[] | undefined): void {
-    for (const b of buckets ?? Array.from({ length: OUTBOX_BUCKETS }, (_, i) => i)) {
+    for (const b of buckets ?? ALL_BUCKETS) {
       this.wakeups[b]++;
       this.dirty.add(b);
     }
@@ -418,7 +418,7 @@ export class OutboxRelay {
         this.shares.forget(b);
       }
     } else if (this.owned.size < share) {
-      const candidates = Array.from({ length: OUTBOX_BUCKETS }, (_, b) => b).filter((b) => !this.owned.has(b));
+      const candidates = ALL_BUCKETS.filter((b) => !this.owned.has(b));
       // Start at an instance-specific offset so instances starting together do not all fight for bucket 0.
       const offset = hashString(instanceId) % OUTBOX_BUCKETS;
       candidates.sort(
@@ -670,6 +670,8 @@ export class OutboxRelay {
     return { rows: result.rows.filter((r) => r.position !== null), more: result.rows[0]?.more ?? [] };
   }
 }
+
+const ALL_BUCKETS: readonly number[] = Array.from({ length: OUTBOX_BUCKETS }, (_, b) => b);
 
 /** The longest a cursor move waits to travel with the next read (see `saveDueInMs`). */
 const SAVE_WITHIN_MS = 10;
