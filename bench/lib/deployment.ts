@@ -195,6 +195,15 @@ export class Deployment {
     await runMigrations(this.projectorSchema, [ProjectorCore1763800001000, ...readModelMigrations], this.databaseUrl);
   }
 
+  /** An empty projector schema again (the projector migrates it when it starts): a second run from nothing. */
+  async resetProjectorSchema(): Promise<void> {
+    if (this.running.has('projector')) throw new Error('stop the projector before resetting its schema');
+    await adminQuery(
+      `DROP SCHEMA IF EXISTS "${this.projectorSchema}" CASCADE; CREATE SCHEMA "${this.projectorSchema}"`,
+      this.databaseUrl,
+    );
+  }
+
   async createTopics(admin: Admin, topics = this.topics): Promise<void> {
     await admin.createTopics({
       topics: topics.map((topic) => ({ topic, numPartitions: benchConfig.partitions, replicationFactor: -1 })),

@@ -1,7 +1,7 @@
 import type { Admin, Kafka, Producer, TopicMessages } from 'kafkajs';
-import { KAFKAJS_PRODUCER_CONFIG } from '@event-spine/kafka';
+import { createMessageConsumer, KAFKAJS_PRODUCER_CONFIG, type KafkaClientName } from '@event-spine/kafka';
 import type { OutboxMessage } from '@event-spine/outbox';
-import { RUN_ID } from './deployment';
+import { kafka, kafkaBrokers, RUN_ID } from './deployment';
 
 /** kafkajs configured as the relay's kafkajs adapter (one bare send at a time for B_send, the rebuild's fill). */
 export function relayLikeProducer(kafka: Kafka): Producer {
@@ -30,51 +30,68 @@ export async function topicEnds(admin: Admin, topics: readonly string[]): Promis
 }
 
 export interface ConsumeTiming {
+  client: KafkaClientName;
   consumed: number;
-  /** performance.now() when the group was joined (partitions assigned: fetching starts) and of the last batch. */
+  /** performance.now() when the first partition was assigned (fetching starts) and of the last batch. */
   joinedAt: number;
   lastAt: number;
+  /** CPU of the consuming process (this one) from the join to the last batch. */
+  cpuMs: number;
 }
 
 /**
- * The raw consumer baseline: kafkajs with the projector's consumer settings (eachBatch, maxWaitTimeInMs 50), a handler
- * that does nothing, reading the topics from the beginning until `expected` messages have arrived.
+ * The raw consumer baseline: the projector's consumer port and settings (maxWaitMs 50, the projector's partitions
+ * at once), a handler that does nothing, reading the topics from their start until `expected` messages have arrived.
+ * Through the port, so what each client costs to hand over messages as text is in it, as it is in the projector.
  */
 export async function consumeAll(
-  kafka: Kafka,
+  client: KafkaClientName,
   topics: readonly string[],
   expected: number,
   timeoutMs: number,
 ): Promise<ConsumeTiming> {
-  const consumer = kafka.consumer({
-    groupId: `${RUN_ID}-raw-consumer-${Math.random().toString(36).slice(2, 8)}`,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1000,
-    maxWaitTimeInMs: 50,
-    allowAutoTopicCreation: false,
-  });
-  const timing: ConsumeTiming = { consumed: 0, joinedAt: NaN, lastAt: NaN };
-  // Timed from the join, not from the first batch: the first fetch is part of consuming.
-  consumer.on(consumer.events.GROUP_JOIN, () => (timing.joinedAt = performance.now()));
+  const consumer = createMessageConsumer(
+    client,
+    kafka(),
+    { brokers: kafkaBrokers(), clientId: `${RUN_ID}-raw-consumer-${client}` },
+    {
+      groupId: `${RUN_ID}-raw-consumer-${client}-${Math.random().toString(36).slice(2, 8)}`,
+      topics,
+      sessionTimeoutMs: 10_000,
+      maxWaitMs: 50,
+      partitionsConcurrently: 3,
+    },
+  );
+  const timing: ConsumeTiming = { client, consumed: 0, joinedAt: NaN, lastAt: NaN, cpuMs: NaN };
+  let cpuAtJoin = process.cpuUsage();
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
-  await consumer.connect();
   try {
-    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
+    await consumer.start({
+      startAt: async () => {
+        // Timed from the first assignment, not from the first batch: the first fetch is part of consuming.
+        if (Number.isNaN(timing.joinedAt)) {
+          timing.joinedAt = performance.now();
+          cpuAtJoin = process.cpuUsage();
+        }
+        return undefined;
+      },
+      eachBatch: async (batch) => {
         timing.consumed += batch.messages.length;
         timing.lastAt = performance.now();
-        if (timing.consumed >= expected) done();
+        if (timing.consumed >= expected) {
+          const used = process.cpuUsage(cpuAtJoin);
+          timing.cpuMs = (used.user + used.system) / 1000;
+          done();
+        }
+        return (BigInt(batch.messages[batch.messages.length - 1].offset) + 1n).toString();
       },
     });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([finished, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer); // a pending timer would keep the process alive after the run
-
     return timing;
   } finally {
-    await consumer.disconnect();
+    await consumer.stop();
   }
 }

@@ -4,3 +4,7 @@ export * from './message-producer';
 export * from './kafkajs-producer';
 export * from './platformatic-producer';
 export * from './producers';
+export * from './message-consumer';
+export * from './kafkajs-consumer';
+export * from './platformatic-consumer';
+export * from './consumers';

@@ -99,6 +99,7 @@ export function projectorServiceModules(options: {
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
       groupId: config.PROJECTOR_GROUP_ID,
       partitionsConcurrently: config.PROJECTOR_PARTITIONS_CONCURRENTLY,
+      kafkaClient: config.PROJECTOR_KAFKA_CLIENT,
       sessionTimeoutMs: config.PROJECTOR_SESSION_TIMEOUT_MS,
       repair: eventLog ? eventLogRepair(eventLog, config.JWT_SECRET) : undefined,
       openPersonalData: personalDataOpenerOf(config, eventLog),

@@ -1,6 +1,7 @@
 import { authConfig } from '@event-spine/auth';
-import { commonConfig, databaseConfig, int, kafkaConfig, port, str } from '@event-spine/config';
+import { commonConfig, databaseConfig, int, kafkaConfig, oneOf, port, str } from '@event-spine/config';
 import { auditConfig } from '@event-spine/event-log';
+import { KAFKA_CLIENTS } from '@event-spine/kafka';
 import { relayConfig } from '@event-spine/relay';
 
 const jwtSecret = str('HS256 secret that signs bearer tokens (at least 32 characters)', {
@@ -64,6 +65,11 @@ export function projectorServiceConfig(defaults: { httpPort: number; groupId: st
     PROJECTOR_GROUP_ID: str('Kafka consumer group of the projector (prefixed with KAFKA_TOPIC_PREFIX)', {
       default: defaults.groupId,
     }),
+    PROJECTOR_KAFKA_CLIENT: oneOf(
+      'Kafka client library the projector and its replays consume with (every instance of a group must use the same)',
+      KAFKA_CLIENTS,
+      'kafkajs',
+    ),
     PROJECTOR_SESSION_TIMEOUT_MS: int('Kafka session timeout: how fast a dead instance’s partitions move', {
       default: 10000,
       min: 1000,

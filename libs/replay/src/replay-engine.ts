@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { Pool, type PoolClient } from 'pg';
 import { DomainError } from '@event-spine/domain';
+import type { ConsumerSettings, MessageConsumer } from '@event-spine/kafka';
 import type { EventCatalog } from '@event-spine/events';
 import { annotateActiveSpan, inSpan } from '@event-spine/observability';
 import { CUSTOM_PLANS, surviveDatabaseRestarts, withTransaction } from '@event-spine/persistence';
@@ -42,7 +43,10 @@ export interface ReplayEngineOptions {
   /** The domain's events, which the shadow's runner upcasts with as live consumption does. */
   catalog: EventCatalog;
   projections: readonly Projection[];
+  /** Admin requests: partition bounds, offsets by time. */
   kafka: Kafka;
+  /** A consumer of the configured client for a shadow's own group. */
+  newConsumer: (settings: ConsumerSettings) => MessageConsumer;
   repair?: GapRepair;
   /** Opens sealed personal fields read from Kafka, as the live projector does. */
   openPersonalData?: PersonalDataOpener;
@@ -428,9 +432,13 @@ export class ReplayEngine {
       status.phase = request.source === 'event-log' ? 'handing over to kafka' : 'reading kafka';
       const startAt = await startPositions(this.options.kafka, this.options.topics, from);
       feed = new KafkaShadowFeed(
-        this.options.kafka,
-        `${this.options.liveConsumer}-replay-${id}`,
-        this.options.topics,
+        this.options.newConsumer({
+          groupId: `${this.options.liveConsumer}-replay-${id}`,
+          topics: this.options.topics,
+          sessionTimeoutMs: 10_000,
+          maxWaitMs: 100,
+          partitionsConcurrently: 1,
+        }),
         runner,
         shadowPool,
         request.batchSize,

@@ -1,8 +1,16 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Kafka, type Consumer, type IHeaders } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import type { Pool } from 'pg';
-import { KafkaAdmin } from '@event-spine/kafka';
+import {
+  createMessageConsumer,
+  KAFKA_OPTIONS,
+  KafkaAdmin,
+  traceCarrier,
+  type IncomingBatch,
+  type KafkaModuleOptions,
+  type MessageConsumer,
+} from '@event-spine/kafka';
 import {
   inSpan,
   LATENCY_BUCKETS,
@@ -30,38 +38,33 @@ import {
 @Injectable()
 export class ProjectionConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Projector');
-  private consumer: Consumer;
-  private readonly newConsumer: () => Consumer;
-  private stopping = false;
+  private readonly consumer: MessageConsumer;
   readonly runner: ProjectionRunner;
   readonly groupId: string;
   readonly topics: string[];
-  private readonly concurrency: number;
 
   constructor(
-    private readonly kafka: Kafka,
+    kafka: Kafka,
+    @Inject(KAFKA_OPTIONS) kafkaOptions: KafkaModuleOptions,
     private readonly metrics: Metrics,
     private readonly kafkaAdmin: KafkaAdmin,
     @Inject(PROJECTIONS_POOL) private readonly pool: Pool,
     @Inject(PROJECTIONS_OPTIONS) options: ProjectionsModuleOptions,
   ) {
     ({ groupId: this.groupId, topics: this.topics } = projectionNames(options));
-    this.concurrency = options.partitionsConcurrently;
     this.runner = new ProjectionRunner(this.pool, options.projections, this.groupId, {
       catalog: options.catalog,
       repair: options.repair,
       openPersonalData: options.openPersonalData,
       partitionBounds: (topic, partition) => this.partitionBounds(topic, partition),
     });
-    this.newConsumer = () =>
-      kafka.consumer({
-        groupId: this.groupId,
-        sessionTimeout: options.sessionTimeoutMs,
-        heartbeatInterval: Math.max(100, Math.floor(options.sessionTimeoutMs / 10)),
-        maxWaitTimeInMs: 50,
-        allowAutoTopicCreation: false,
-      });
-    this.consumer = this.newConsumer();
+    this.consumer = createMessageConsumer(options.kafkaClient, kafka, kafkaOptions, {
+      groupId: this.groupId,
+      topics: this.topics,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      maxWaitMs: 50,
+      partitionsConcurrently: options.partitionsConcurrently,
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -137,7 +140,11 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
       },
     );
     this.metricsSink = { applied, duplicates, parked, gaps, latency };
-    await this.startConsuming();
+    await this.consumer.start({
+      startAt: (topic, partition) => this.startAt(topic, partition),
+      eachBatch: (batch) => this.applyBatch(batch),
+    });
+    this.logger.log({ message: 'projector consuming', kafkaClient: this.consumer.client, topics: this.topics });
   }
 
   private readonly delayByTenant = new TenantWindow(60_000, 'max');
@@ -151,126 +158,63 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
   };
 
   /**
-   * kafkajs restarts a crashed consumer by itself, except after errors it deems final (a broker gone for longer than
-   * its retries): then the projector starts a fresh consumer, again and again until it works, instead of sitting
-   * idle while /health/ready would still be green once the broker is back.
+   * Every partition given to this instance starts where the projector stands, after comparing the stored position
+   * with the partition's bounds (an offset reset or a gap in the source is reported and resumed from the right place).
+   * Without the broker's bounds it starts at the stored position; a reset is then found by the first fetch.
    */
-  private async startConsuming(): Promise<void> {
+  private async startAt(topic: string, partition: number): Promise<string | undefined> {
+    const check = await this.runner
+      .checkAssignedPosition(topic, partition, () => this.partitionBounds(topic, partition))
+      .catch(() => undefined);
+    if (check) {
+      this.reportPosition(topic, partition, check);
+      return check.resumeAt.toString();
+    }
+    return this.runner.storedOffset(topic, partition);
+  }
+
+  private async applyBatch(batch: IncomingBatch): Promise<string> {
     const { applied, duplicates, parked, gaps, latency } = this.metricsSink;
-    const delayByTenant = this.delayByTenant;
-    const consumer = this.consumer;
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart || this.stopping) return;
-      this.logger.error({ message: 'Kafka consumer stopped; starting a new one', error: String(payload.error) });
-      void this.restartConsuming();
-    });
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      // The consumer that joined, not this.consumer: a restart may have replaced it meanwhile, and seeking one that is
-      // not running throws.
-      this.seekToStored(consumer, payload.memberAssignment).catch((error: unknown) =>
-        this.logger.warn({ message: 'could not seek the assigned partitions', error: String(error) }),
-      );
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.topics, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      // An event must not wait behind the batches of other partitions fetched with it.
-      partitionsConsumedConcurrently: this.concurrency,
-      eachBatch: async (payload) => {
-        const { batch } = payload;
-        // One span per batch, linked to the trace context every message carries (its command's).
-        const span = {
-          kind: SpanKind.CONSUMER,
-          links: linksFrom(tracingActive() ? batch.messages.map((m) => traceCarrier(m.headers)) : []),
-          attributes: {
-            'messaging.system': 'kafka',
-            'messaging.destination.name': batch.topic,
-            'messaging.destination.partition.id': String(batch.partition),
-            'messaging.batch.message_count': batch.messages.length,
-          },
-        };
-        const outcome = await inSpan('projector apply', span, async (active) => {
-          const result = await this.runner.process(
-            batch.topic,
-            batch.partition,
-            batch.messages.map((m) => ({
-              offset: m.offset,
-              key: m.key?.toString() ?? null,
-              value: m.value?.toString() ?? null,
-            })),
-            batch.highWatermark,
-          );
-          active.setAttributes({ 'spine.applied': result.applied, 'spine.duplicates': result.duplicates });
-          return result;
-        });
-        const anomaly = outcome.reset ?? outcome.sourceGap;
-        if (anomaly) this.reportPosition(batch.topic, batch.partition, anomaly);
-        // A replay's fence or swap: what was not applied is fetched again shortly, from where it stopped.
-        const next = outcome.resumeAt ?? (BigInt(batch.lastOffset()) + 1n).toString();
-        if (outcome.resumeAt === undefined) payload.resolveOffset(batch.lastOffset());
-        else this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.resumeAt });
-        this.commitLater(batch.topic, batch.partition, next);
-        await payload.heartbeat();
-        const now = Date.now();
-        applied.inc(outcome.applied);
-        duplicates.inc(outcome.duplicates);
-        parked.inc(outcome.parked);
-        gaps.inc(outcome.gaps);
-        outcome.appliedRecordedAt.forEach((at, i) => {
-          const delay = (now - Date.parse(at)) / 1000;
-          latency.observe(delay);
-          delayByTenant.add(outcome.appliedTenantIds[i], delay);
-        });
-        if (outcome.resumeAt !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
-        if (outcome.parked > 0)
-          this.logger.warn({
-            message: 'events parked',
-            topic: batch.topic,
-            partition: batch.partition,
-            parked: outcome.parked,
-          });
+    // One span per batch, linked to the trace context every message carries (its command's).
+    const span = {
+      kind: SpanKind.CONSUMER,
+      links: linksFrom(tracingActive() ? batch.messages.map(traceCarrier) : []),
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': batch.topic,
+        'messaging.destination.partition.id': String(batch.partition),
+        'messaging.batch.message_count': batch.messages.length,
       },
+    };
+    const outcome = await inSpan('projector apply', span, async (active) => {
+      const result = await this.runner.process(batch.topic, batch.partition, batch.messages, batch.highWatermark);
+      active.setAttributes({ 'spine.applied': result.applied, 'spine.duplicates': result.duplicates });
+      return result;
     });
-  }
-
-  private async restartConsuming(): Promise<void> {
-    for (let attempt = 1; !this.stopping; attempt++) {
-      await this.consumer.disconnect().catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * attempt)));
-      if (this.stopping) return;
-      this.consumer = this.newConsumer();
-      try {
-        await this.startConsuming();
-        return;
-      } catch (error) {
-        this.logger.warn({ message: 'Kafka consumer could not start yet', attempt, error: String(error) });
-      }
-    }
-  }
-
-  /**
-   * Seeks each assigned partition to where the projector stands, after comparing the stored position with the
-   * partition's bounds (an offset reset or a gap in the source is reported and resumed from the right place). Without
-   * the broker's bounds it seeks to the stored position; a reset is then found by the first fetch.
-   */
-  private async seekToStored(consumer: Consumer, assignment: Record<string, number[]>): Promise<void> {
-    for (const [topic, partitions] of Object.entries(assignment)) {
-      for (const partition of partitions) {
-        const check = await this.runner
-          .checkAssignedPosition(topic, partition, () => this.partitionBounds(topic, partition))
-          .catch(() => undefined);
-        if (this.consumer !== consumer) return;
-        if (check) {
-          this.reportPosition(topic, partition, check);
-          consumer.seek({ topic, partition, offset: check.resumeAt.toString() });
-          continue;
-        }
-        const stored = await this.runner.storedOffset(topic, partition).catch(() => undefined);
-        if (stored !== undefined && this.consumer === consumer) consumer.seek({ topic, partition, offset: stored });
-      }
-    }
+    const anomaly = outcome.reset ?? outcome.sourceGap;
+    if (anomaly) this.reportPosition(batch.topic, batch.partition, anomaly);
+    // A replay's fence or swap: what was not applied is fetched again shortly, from where it stopped.
+    const next = outcome.resumeAt ?? (BigInt(batch.messages[batch.messages.length - 1].offset) + 1n).toString();
+    this.commitLater(batch.topic, batch.partition, next);
+    const now = Date.now();
+    applied.inc(outcome.applied);
+    duplicates.inc(outcome.duplicates);
+    parked.inc(outcome.parked);
+    gaps.inc(outcome.gaps);
+    outcome.appliedRecordedAt.forEach((at, i) => {
+      const delay = (now - Date.parse(at)) / 1000;
+      latency.observe(delay);
+      this.delayByTenant.add(outcome.appliedTenantIds[i], delay);
+    });
+    if (outcome.resumeAt !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (outcome.parked > 0)
+      this.logger.warn({
+        message: 'events parked',
+        topic: batch.topic,
+        partition: batch.partition,
+        parked: outcome.parked,
+      });
+    return next;
   }
 
   private async partitionBounds(topic: string, partition: number): Promise<PartitionBounds> {
@@ -327,25 +271,17 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
     this.commitTimer = undefined;
     const offsets = [...this.toCommit.values()];
     this.toCommit.clear();
-    if (offsets.length > 0) await this.consumer.commitOffsets(offsets).catch(() => undefined);
+    await this.consumer.commit(offsets).catch(() => undefined);
   }
 
   private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
   private commitTimer?: NodeJS.Timeout;
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
     await this.commitNow();
-    await this.consumer.disconnect();
+    await this.consumer.stop();
     await this.pool.end();
   }
 }
 
 const KAFKA_COMMIT_INTERVAL_MS = 1000;
-
-/** The W3C trace headers of a Kafka message, as text. */
-function traceCarrier(headers: IHeaders | undefined): { traceparent?: string } | undefined {
-  const value = headers?.traceparent;
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : { traceparent: first.toString() };
-}

@@ -1,4 +1,5 @@
 import type { EventCatalog } from '@event-spine/events';
+import type { KafkaClientName } from '@event-spine/kafka';
 import type { Projection } from '../projection';
 import type { GapRepair, PersonalDataOpener } from '../projection-runner';
 import type { CausalEventsReader } from './event-log-causality';
@@ -17,6 +18,8 @@ export interface ProjectionsModuleOptions {
   groupId: string;
   /** Partitions one instance applies at the same time, each in its own transaction. */
   partitionsConcurrently: number;
+  /** The Kafka client library behind the consumer (see `MessageConsumer`); every instance of a group uses the same. */
+  kafkaClient: KafkaClientName;
   /** How fast a dead instance's partitions move to the others. */
   sessionTimeoutMs: number;
   /** Fills a sequence gap from the canonical event log before parking (see `eventLogRepair`). */

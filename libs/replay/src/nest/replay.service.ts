@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
+import { createMessageConsumer, KAFKA_OPTIONS, type KafkaModuleOptions } from '@event-spine/kafka';
 import { Metrics } from '@event-spine/observability';
 import { PROJECTIONS_OPTIONS, projectionNames, type ProjectionsModuleOptions } from '@event-spine/projections';
 import { ReplayEngine } from '../replay-engine';
@@ -15,6 +16,7 @@ export interface ReplayModuleOptions {
 /** The engine over the projector's own options: its catalog, projections, positions and broker. */
 export function replayEngineFactory(
   kafka: Kafka,
+  kafkaOptions: KafkaModuleOptions,
   projections: ProjectionsModuleOptions,
   options: ReplayModuleOptions,
   metrics: Metrics,
@@ -40,6 +42,7 @@ export function replayEngineFactory(
     catalog: projections.catalog,
     projections: projections.projections,
     kafka,
+    newConsumer: (settings) => createMessageConsumer(projections.kafkaClient, kafka, kafkaOptions, settings),
     repair: projections.repair,
     openPersonalData: projections.openPersonalData,
     eventLog: options.eventLog,
@@ -51,7 +54,7 @@ export function replayEngineFactory(
 export const REPLAY_ENGINE_PROVIDER = {
   provide: ReplayEngine,
   useFactory: replayEngineFactory,
-  inject: [Kafka, PROJECTIONS_OPTIONS, REPLAY_OPTIONS, Metrics],
+  inject: [Kafka, KAFKA_OPTIONS, PROJECTIONS_OPTIONS, REPLAY_OPTIONS, Metrics],
 };
 
 /** The engine's life in the projector process: its reaper starts after migrations; replays are cancelled on shutdown. */

@@ -1,4 +1,5 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import type { BatchContext, IncomingBatch, MessageConsumer } from '@event-spine/kafka';
 import type { Pool } from 'pg';
 import type { ProjectionRunner } from '@event-spine/projections';
 import type { ReplayFrom } from '../replay.request';
@@ -14,15 +15,13 @@ export const positionKey = (topic: string, partition: number): string => `${topi
  * projector_offsets, committed with the shadow rows by the same runner as live consumption.
  */
 export class KafkaShadowFeed {
-  private consumer?: Consumer;
   private cap: Positions = new Map();
+  private started = false;
   scanned = 0;
   applied = 0;
 
   constructor(
-    private readonly kafka: Kafka,
-    private readonly groupId: string,
-    private readonly topics: readonly string[],
+    private readonly consumer: MessageConsumer,
     private readonly runner: ProjectionRunner,
     private readonly shadowPool: Pool,
     private readonly batchSize: number,
@@ -42,57 +41,38 @@ export class KafkaShadowFeed {
         [topic, Number(partition), offset.toString()],
       );
     }
-    const consumer = this.kafka.consumer({
-      groupId: this.groupId,
-      maxWaitTimeInMs: 100,
-      sessionTimeout: 10000,
-      heartbeatInterval: 1000,
-      allowAutoTopicCreation: false,
+    this.started = true;
+    await this.consumer.start({
+      // Where the shadow stands, durably: after a rebalance of the replay's group, what it applied is not read again.
+      startAt: async (topic, partition) => (await this.positions()).get(positionKey(topic, partition))?.toString(),
+      eachBatch: (batch, context) => this.apply(batch, context),
     });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-        for (const partition of partitions) {
-          const offset = startAt.get(positionKey(topic, partition));
-          if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
-        }
-      }
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...this.topics], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async (payload) => {
-        const { batch } = payload;
-        const cap = this.cap.get(positionKey(batch.topic, batch.partition)) ?? 0n;
-        const below = batch.messages.filter((m) => BigInt(m.offset) < cap);
-        for (let i = 0; i < below.length && payload.isRunning() && !payload.isStale(); i += this.batchSize) {
-          const chunk = below.slice(i, i + this.batchSize);
-          const outcome = await this.runner.process(
-            batch.topic,
-            batch.partition,
-            chunk.map((m) => ({
-              offset: m.offset,
-              key: m.key?.toString() ?? null,
-              value: m.value?.toString() ?? null,
-            })),
-            // The same rule as live consumption: a stored position beyond the partition's end is an offset reset.
-            batch.highWatermark,
-          );
-          this.scanned += chunk.length;
-          this.applied += outcome.applied;
-          payload.resolveOffset(chunk[chunk.length - 1].offset);
-          await payload.heartbeat();
-        }
-        const firstBeyond = batch.messages.find((m) => BigInt(m.offset) >= cap);
-        if (firstBeyond && payload.isRunning() && !payload.isStale()) {
-          // Not yet: come back to this offset once the live projection has moved past it.
-          consumer.seek({ topic: batch.topic, partition: batch.partition, offset: firstBeyond.offset });
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      },
-    });
+  }
+
+  private async apply(batch: IncomingBatch, context: BatchContext): Promise<string> {
+    const cap = this.cap.get(positionKey(batch.topic, batch.partition)) ?? 0n;
+    const below = batch.messages.filter((m) => BigInt(m.offset) < cap);
+    let next = batch.messages[0].offset;
+    for (let i = 0; i < below.length && context.isCurrent(); i += this.batchSize) {
+      const chunk = below.slice(i, i + this.batchSize);
+      const outcome = await this.runner.process(
+        batch.topic,
+        batch.partition,
+        chunk,
+        // The same rule as live consumption: a stored position beyond the partition's end is an offset reset.
+        batch.highWatermark,
+      );
+      this.scanned += chunk.length;
+      this.applied += outcome.applied;
+      next = (BigInt(chunk[chunk.length - 1].offset) + 1n).toString();
+      await context.heartbeat();
+    }
+    const firstBeyond = batch.messages.find((m) => BigInt(m.offset) >= cap);
+    if (firstBeyond && context.isCurrent() && next === firstBeyond.offset) {
+      // Not yet: come back to this offset once the live projection has moved past it.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return next;
   }
 
   /** The shadow's next offset per partition (what it has applied, durably). */
@@ -104,8 +84,8 @@ export class KafkaShadowFeed {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect().catch(() => undefined);
-    this.consumer = undefined;
+    if (this.started) await this.consumer.stop().catch(() => undefined);
+    this.started = false;
   }
 }
 

@@ -1,0 +1,72 @@
+import type { KafkaClientName } from './message-producer';
+
+/**
+ * The one way the platform's consumers (the projector, a replay's shadow feed) read Kafka, so the client library behind
+ * it can be swapped and measured like the producer's. Positions are the caller's: they live in PostgreSQL, committed
+ * with the read models. So the contract is about where reading starts and resumes, not about Kafka's committed
+ * offsets:
+ *  - a consumer group shares the partitions of the topics among its members, and every partition a member is given is
+ *    read from where `startAt` says (Kafka's committed offset is not used; a position below the partition's log start
+ *    or beyond its end reads from its log start, as a fresh group would);
+ *  - one partition's batches reach `eachBatch` one at a time, in offset order; batches of different partitions may run
+ *    at the same time, up to `partitionsConcurrently`;
+ *  - the offset `eachBatch` returns is where that partition's next read starts (the message after the batch, or an
+ *    earlier one to read it again);
+ *  - `commit` stores offsets in Kafka for tools that look at the group's lag; nothing here reads them back.
+ */
+export interface IncomingMessage {
+  offset: string;
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+}
+
+export interface IncomingBatch {
+  topic: string;
+  partition: number;
+  /** Never empty. */
+  messages: IncomingMessage[];
+  /** The partition's end when the batch was fetched (the offset the next message will get). */
+  highWatermark: string;
+}
+
+export interface BatchContext {
+  /** False once the partition was taken from this member (a rebalance) or the consumer is stopping. */
+  isCurrent(): boolean;
+  /** Tells the group this member is alive, during a long batch. */
+  heartbeat(): Promise<void>;
+}
+
+export interface ConsumerHandlers {
+  /** Where reading a partition just given to this member starts; undefined for its log start. */
+  startAt(topic: string, partition: number): Promise<string | undefined>;
+  /** Applies a batch; returns the offset the partition's next read starts at. */
+  eachBatch(batch: IncomingBatch, context: BatchContext): Promise<string>;
+}
+
+export interface ConsumerSettings {
+  groupId: string;
+  topics: readonly string[];
+  sessionTimeoutMs: number;
+  /** How long a read waits on the broker for a first message. */
+  maxWaitMs: number;
+  partitionsConcurrently: number;
+}
+
+export interface MessageConsumer {
+  readonly client: KafkaClientName;
+  /**
+   * Joins the group and keeps consuming until `stop`, through broker outages and rebalances (the adapter reconnects
+   * and rejoins by itself). Resolves once the first join was asked for; rejects if the consumer could not even start.
+   */
+  start(handlers: ConsumerHandlers): Promise<void>;
+  commit(offsets: readonly { topic: string; partition: number; offset: string }[]): Promise<void>;
+  /** Leaves the group once the batches being applied are done. */
+  stop(): Promise<void>;
+}
+
+/** The `traceparent` header of a message, for the span that applies it. */
+export function traceCarrier(message: IncomingMessage): { traceparent?: string } | undefined {
+  const traceparent = message.headers.traceparent;
+  return traceparent === undefined ? undefined : { traceparent };
+}

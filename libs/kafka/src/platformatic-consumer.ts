@@ -1,0 +1,360 @@
+import { Logger } from '@nestjs/common';
+import { Consumer, IS_CONTROL, ListOffsetTimestamps, type fetchV17, type GroupAssignment } from '@platformatic/kafka';
+import type {
+  BatchContext,
+  ConsumerHandlers,
+  ConsumerSettings,
+  IncomingBatch,
+  IncomingMessage,
+  MessageConsumer,
+} from './message-consumer';
+import type { PlatformaticSettings } from './platformatic-producer';
+
+type FetchRequestTopic = fetchV17.FetchRequestTopic;
+type FetchResponse = fetchV17.FetchResponse;
+
+const OFFSET_OUT_OF_RANGE = 1;
+const PARTITION_MAX_BYTES = 1_048_576;
+const FETCH_MAX_BYTES = 10 * 1_048_576;
+
+const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+interface Assigned {
+  topic: string;
+  partition: number;
+}
+
+/**
+ * The `@platformatic/kafka` adapter. The library's group membership (join, sync, heartbeats, rejoin after a rebalance)
+ * with a fetch loop of this adapter's own instead of the library's message stream: the stream keeps its own idea of
+ * every partition's next offset across rebalances and buffers messages ahead, while the contract here is that a
+ * partition newly given to this member starts where `startAt` says and resumes where `eachBatch` says. So the loop
+ * holds the next offset of each assigned partition, per generation of the group: when a rebalance comes, what the
+ * older generation was fetching or applying no longer moves any position, and every partition of the new assignment
+ * starts again from `startAt`.
+ */
+export class PlatformaticConsumer implements MessageConsumer {
+  readonly client = 'platformatic' as const;
+  private readonly logger = new Logger('KafkaConsumer');
+  private readonly consumer: Consumer;
+  private stopping = false;
+  private generation = 0;
+  private assigned: Assigned[] = [];
+  /** The next offset of each assigned partition whose start is known, for the current generation. */
+  private positions = new Map<string, bigint>();
+  private readonly loading = new Set<string>();
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private joining?: Promise<void>;
+  private inactiveSince?: number;
+  private readonly topicIds = new Map<string, string>();
+  private readonly groupOptions: { sessionTimeout: number; heartbeatInterval: number; rebalanceTimeout: number };
+
+  constructor(
+    connection: PlatformaticSettings,
+    private readonly settings: ConsumerSettings,
+  ) {
+    this.groupOptions = {
+      sessionTimeout: settings.sessionTimeoutMs,
+      heartbeatInterval: Math.max(100, Math.floor(settings.sessionTimeoutMs / 10)),
+      rebalanceTimeout: settings.sessionTimeoutMs,
+    };
+    this.consumer = new Consumer({
+      clientId: connection.clientId,
+      bootstrapBrokers: connection.brokers,
+      groupId: settings.groupId,
+      ...this.groupOptions,
+      autocommit: false,
+      autocreateTopics: false,
+      retries: 3,
+      retryDelay: 200,
+      connectTimeout: 3000,
+      timeout: 10_000,
+    });
+  }
+
+  async start(handlers: ConsumerHandlers): Promise<void> {
+    for (const topic of this.settings.topics) this.consumer.topics.track(topic);
+    this.consumer.on('consumer:group:join', ({ assignments }) => this.assign(assignments ?? [], handlers));
+    // A rejoin the library gave up on; the loop sees the member inactive and joins again.
+    this.consumer.on('error', (error: Error) =>
+      this.logger.warn({ message: 'Kafka consumer group error', error: String(error) }),
+    );
+    await this.consumer.joinGroup(this.groupOptions);
+    this.loop = this.run(handlers);
+  }
+
+  private assign(assignments: readonly GroupAssignment[], handlers: ConsumerHandlers): void {
+    this.generation++;
+    this.assigned = assignments.flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })));
+    this.positions = new Map();
+    this.loading.clear();
+    this.loadStarts(handlers);
+    this.wake?.();
+  }
+
+  /** Asks where each assigned partition without a known start begins; a failed ask is asked again next round. */
+  private loadStarts(handlers: ConsumerHandlers): void {
+    const generation = this.generation;
+    for (const { topic, partition } of this.assigned) {
+      const key = keyOf(topic, partition);
+      if (this.positions.has(key) || this.loading.has(key)) continue;
+      this.loading.add(key);
+      handlers
+        .startAt(topic, partition)
+        .then(
+          (offset) => {
+            if (generation !== this.generation) return;
+            // Offset 0 on a partition whose log starts later is answered "out of range", which reads from its start.
+            this.positions.set(key, offset === undefined ? 0n : BigInt(offset));
+            this.wake?.();
+          },
+          (error: unknown) =>
+            this.logger.warn({
+              message: 'could not tell where to start a partition',
+              topic,
+              partition,
+              error: String(error),
+            }),
+        )
+        .finally(() => {
+          if (generation === this.generation) this.loading.delete(key);
+        });
+    }
+  }
+
+  private async run(handlers: ConsumerHandlers): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        this.rejoinIfLeft();
+        this.loadStarts(handlers);
+        const fetched = await this.round(handlers);
+        failures = 0;
+        if (!fetched) await this.idle(200);
+      } catch (error) {
+        if (this.stopping) return;
+        failures++;
+        if (failures === 1 || failures % 20 === 0)
+          this.logger.warn({ message: 'Kafka fetch failed; retrying', failures, error: String(error) });
+        this.consumer.clearMetadata();
+        // Short: a topic being recreated, or a broker back, should not wait long to be read again.
+        await this.idle(Math.min(1000, 50 * 2 ** Math.min(failures, 5)));
+      }
+    }
+  }
+
+  /**
+   * The library rejoins by itself after a rebalance; a member still out of the group after a session timeout is one
+   * whose rejoin the library gave up on (the broker was away), so it joins again from here.
+   */
+  private rejoinIfLeft(): void {
+    if (this.consumer.isActive()) {
+      this.inactiveSince = undefined;
+      return;
+    }
+    this.inactiveSince ??= Date.now();
+    if (Date.now() - this.inactiveSince < this.settings.sessionTimeoutMs) return;
+    this.inactiveSince = undefined;
+    if (this.joining || this.stopping) return;
+    this.joining = this.consumer
+      .joinGroup(this.groupOptions)
+      .then(() => undefined)
+      .catch((error: unknown) => this.logger.warn({ message: 'could not join the group yet', error: String(error) }))
+      .finally(() => (this.joining = undefined));
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  /** One fetch from every leader of a partition with a known start, then its batches applied. False: nothing to fetch. */
+  private async round(handlers: ConsumerHandlers): Promise<boolean> {
+    const generation = this.generation;
+    const ready = this.assigned.filter((a) => this.positions.has(keyOf(a.topic, a.partition)));
+    if (ready.length === 0) return false;
+    const metadata = await this.consumer.metadata({ topics: [...this.settings.topics] });
+    if (this.recreatedTopics(metadata.topics)) return true;
+    const byLeader = new Map<number, Map<string, FetchRequestTopic>>();
+    const topicById = new Map<string, string>();
+    const requested = new Map<string, bigint>();
+    for (const { topic, partition } of ready) {
+      const topicMeta = metadata.topics.get(topic);
+      const leader = topicMeta?.partitions[partition]?.leader;
+      if (topicMeta === undefined || leader === undefined || leader < 0) continue;
+      topicById.set(topicMeta.id, topic);
+      const fetchOffset = this.positions.get(keyOf(topic, partition))!;
+      requested.set(keyOf(topic, partition), fetchOffset);
+      let topics = byLeader.get(leader);
+      if (!topics) byLeader.set(leader, (topics = new Map<string, FetchRequestTopic>()));
+      let request = topics.get(topic);
+      if (!request) topics.set(topic, (request = { topicId: topicMeta.id, partitions: [] }));
+      request.partitions.push({
+        partition,
+        fetchOffset,
+        partitionMaxBytes: PARTITION_MAX_BYTES,
+        currentLeaderEpoch: -1,
+        lastFetchedEpoch: -1,
+      });
+    }
+    if (byLeader.size === 0) {
+      this.consumer.clearMetadata();
+      return false;
+    }
+    const responses = await Promise.all(
+      [...byLeader].map(([node, topics]) => this.fetchFrom(node, [...topics.values()])),
+    );
+    if (generation !== this.generation || this.stopping) return true;
+    const batches: IncomingBatch[] = [];
+    const skipTo = new Map<string, bigint>();
+    const outOfRange: Assigned[] = [];
+    for (const response of responses) {
+      for (const topicResponse of response.responses) {
+        const topic = topicById.get(topicResponse.topicId);
+        if (topic === undefined) continue;
+        for (const p of topicResponse.partitions) {
+          const key = keyOf(topic, p.partitionIndex);
+          const from = requested.get(key);
+          if (from === undefined) continue;
+          if (p.errorCode === OFFSET_OUT_OF_RANGE) outOfRange.push({ topic, partition: p.partitionIndex });
+          if (p.errorCode !== 0 || !p.records?.length) continue;
+          const messages: IncomingMessage[] = [];
+          let last = from - 1n;
+          for (const batch of p.records) {
+            last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
+            if (batch.attributes & IS_CONTROL) continue;
+            for (const record of batch.records) {
+              const offset = batch.firstOffset + BigInt(record.offsetDelta);
+              // A compressed batch is returned whole, from before the offset asked for.
+              if (offset < from) continue;
+              const headers: Record<string, string> = {};
+              for (const [name, value] of record.headers) {
+                if (name !== null && value !== null) headers[name.toString()] = value.toString();
+              }
+              messages.push({
+                offset: offset.toString(),
+                key: record.key?.toString() ?? null,
+                value: record.value?.toString() ?? null,
+                headers,
+              });
+            }
+          }
+          if (messages.length > 0)
+            batches.push({ topic, partition: p.partitionIndex, messages, highWatermark: p.highWatermark.toString() });
+          else if (last >= from) skipTo.set(key, last + 1n);
+        }
+      }
+    }
+    for (const [key, offset] of skipTo) this.positions.set(key, offset);
+    if (outOfRange.length > 0) await this.restartFromLogStart(generation, outOfRange);
+    await this.apply(generation, batches, handlers);
+    return true;
+  }
+
+  /**
+   * A topic deleted and created again has a new id: its partitions are new ones, so they start again from `startAt`
+   * (which is where the caller sees that its positions are beyond their ends) instead of resuming at offsets of a
+   * partition that no longer exists.
+   */
+  private recreatedTopics(topics: ReadonlyMap<string, { id: string }>): boolean {
+    let recreated = false;
+    for (const [topic, { id }] of topics) {
+      const known = this.topicIds.get(topic);
+      this.topicIds.set(topic, id);
+      if (known === undefined || known === id) continue;
+      recreated = true;
+      for (const a of this.assigned) if (a.topic === topic) this.positions.delete(keyOf(topic, a.partition));
+      this.logger.warn({ message: 'topic recreated; its partitions start again', topic });
+    }
+    return recreated;
+  }
+
+  /** A fetch; partition errors come back in the response (a failed response carries it) rather than as a throw. */
+  private async fetchFrom(node: number, topics: FetchRequestTopic[]): Promise<FetchResponse> {
+    try {
+      return await this.consumer.fetch({
+        node,
+        topics,
+        maxWaitTime: this.settings.maxWaitMs,
+        minBytes: 1,
+        maxBytes: FETCH_MAX_BYTES,
+      });
+    } catch (error) {
+      const response = (error as { response?: FetchResponse }).response;
+      if (response?.responses && response.errorCode === 0) {
+        if (
+          response.responses.some((t) =>
+            t.partitions.some((p) => p.errorCode !== 0 && p.errorCode !== OFFSET_OUT_OF_RANGE),
+          )
+        )
+          this.consumer.clearMetadata();
+        return response;
+      }
+      throw error;
+    }
+  }
+
+  /** A position below the log start (retention) or beyond the end (a new cluster): read from the log start. */
+  private async restartFromLogStart(generation: number, partitions: Assigned[]): Promise<void> {
+    const starts = await this.consumer.listOffsets({
+      topics: [...new Set(partitions.map((p) => p.topic))],
+      timestamp: ListOffsetTimestamps.EARLIEST,
+    });
+    if (generation !== this.generation) return;
+    for (const { topic, partition } of partitions) {
+      const start = starts.get(topic)?.[partition];
+      if (start !== undefined) this.positions.set(keyOf(topic, partition), start);
+    }
+  }
+
+  /** Each batch in turn per partition (one per partition here), up to `partitionsConcurrently` partitions at once. */
+  private async apply(generation: number, batches: IncomingBatch[], handlers: ConsumerHandlers): Promise<void> {
+    let next = 0;
+    const context: BatchContext = {
+      isCurrent: () => !this.stopping && generation === this.generation,
+      heartbeat: async () => undefined, // the library heartbeats on its own timer
+    };
+    const worker = async () => {
+      for (let i = next++; i < batches.length; i = next++) {
+        const batch = batches[i];
+        const resumeAt = await handlers.eachBatch(batch, context);
+        if (generation === this.generation) this.positions.set(keyOf(batch.topic, batch.partition), BigInt(resumeAt));
+      }
+    };
+    // Settled, so a failed batch does not let the next round fetch a partition whose batch is still being applied.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: Math.min(this.settings.partitionsConcurrently, batches.length) }, worker),
+    );
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  async commit(offsets: readonly { topic: string; partition: number; offset: string }[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.consumer.commit({
+      offsets: offsets.map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        offset: BigInt(o.offset),
+        leaderEpoch: -1,
+      })),
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop?.catch(() => undefined);
+    await this.joining;
+    // Leaving hands the partitions to the others now rather than after the session timeout; failing to is harmless.
+    await new Promise<void>((resolve) => this.consumer.leaveGroup(false, () => resolve()));
+    await this.consumer.close();
+  }
+}
