@@ -175,3 +175,90 @@ describe.each(KAFKA_CLIENTS)('Kafka consumer port: %s adapter', (client: KafkaCl
     expect(committed.partitions.find((p) => p.partition === 1)?.offset).toBe('7');
   });
 });
+
+/**
+ * Only `@platformatic/kafka` shows topic ids: a topic deleted and created again is told to `startAt` as recreated, and
+ * none of its messages is read at a position stored for the old topic, however far the new one has grown by then.
+ */
+describe('Kafka consumer port: platformatic adapter and a recreated topic', () => {
+  const admin = testKafka().admin();
+  const topic = uniqueName('consumers-recreated');
+  let producer: MessageProducer;
+  let consumer: MessageConsumer | undefined;
+
+  beforeAll(async () => {
+    await admin.connect();
+    producer = createMessageProducer('platformatic', testKafka(), {
+      brokers: testKafkaBrokers(),
+      clientId: uniqueName('producer'),
+    });
+  });
+
+  afterAll(async () => {
+    await consumer?.stop().catch(() => undefined);
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  const fill = (n: number) =>
+    producer.send(Array.from({ length: n }, (_, i) => ({ topic, key: `k${i}`, value: '{}', headers: {} })));
+
+  it('starts its partitions again, told so, and reads the new topic from its start', async () => {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await fill(20);
+    const asked: { partition: number; reason: string }[] = [];
+    const seen: { partition: number; offset: string }[] = [];
+    consumer = createMessageConsumer(
+      'platformatic',
+      testKafka(),
+      { brokers: testKafkaBrokers(), clientId: uniqueName('platformatic') },
+      {
+        groupId: uniqueName('group'),
+        topics: [topic],
+        sessionTimeoutMs: 6000,
+        maxWaitMs: 50,
+        partitionsConcurrently: 2,
+      },
+    );
+    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
+    await consumer.start({
+      startAt: async (_t, partition, reason) => {
+        asked.push({ partition, reason });
+        return reason === 'recreated' ? '0' : ends.get(partition);
+      },
+      eachBatch: async (batch) => {
+        for (const m of batch.messages) seen.push({ partition: batch.partition, offset: m.offset });
+        return (BigInt(batch.messages[batch.messages.length - 1].offset) + 1n).toString();
+      },
+    });
+    await waitFor(() => asked.length === 2, { message: 'both partitions started' });
+
+    await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
+    await waitFor(
+      async () => {
+        try {
+          return await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+        } catch {
+          return false; // still marked for deletion
+        }
+      },
+      { timeoutMs: 30_000, message: 'the topic recreated' },
+    );
+    // More than the old partitions held: read at the old positions, the first messages would be skipped.
+    await fill(60);
+    const newEnds = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+    await waitFor(() => seen.length >= 60, { timeoutMs: 30_000, message: `60 messages (have ${seen.length})` });
+    expect(
+      asked
+        .filter((a) => a.reason === 'recreated')
+        .map((a) => a.partition)
+        .sort(),
+    ).toEqual([0, 1]);
+    for (const [partition, end] of newEnds) {
+      expect(seen.filter((s) => s.partition === partition).map((s) => Number(s.offset))).toEqual(
+        Array.from({ length: end }, (_, i) => i),
+      );
+    }
+  }, 60_000);
+});

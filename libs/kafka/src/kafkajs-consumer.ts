@@ -94,7 +94,7 @@ export class KafkajsConsumer implements MessageConsumer {
       for (const partition of partitions) {
         let offset: string | undefined;
         try {
-          offset = await handlers.startAt(topic, partition);
+          offset = await handlers.startAt(topic, partition, 'assigned');
         } catch (error) {
           this.logger.warn({
             message: 'could not tell where to start a partition',

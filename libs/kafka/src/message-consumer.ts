@@ -37,9 +37,16 @@ export interface BatchContext {
   heartbeat(): Promise<void>;
 }
 
+/**
+ * Why a partition starts: given to this member by the group, or found to belong to a topic that was deleted and
+ * created again (a new topic id), whose offsets are not the ones any position was stored for. Only an adapter that
+ * sees topic ids tells the second (`platformatic`); the other leaves the caller to find it from the partition's bounds.
+ */
+export type StartReason = 'assigned' | 'recreated';
+
 export interface ConsumerHandlers {
-  /** Where reading a partition just given to this member starts; undefined for its log start. */
-  startAt(topic: string, partition: number): Promise<string | undefined>;
+  /** Where reading a partition starts; undefined for its log start. A rejection is asked again shortly. */
+  startAt(topic: string, partition: number, reason: StartReason): Promise<string | undefined>;
   /** Applies a batch; returns the offset the partition's next read starts at. */
   eachBatch(batch: IncomingBatch, context: BatchContext): Promise<string>;
 }

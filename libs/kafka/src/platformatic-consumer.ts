@@ -43,6 +43,8 @@ export class PlatformaticConsumer implements MessageConsumer {
   /** The next offset of each assigned partition whose start is known, for the current generation. */
   private positions = new Map<string, bigint>();
   private readonly loading = new Set<string>();
+  /** Partitions of a topic seen with a new id, not started since. */
+  private readonly recreated = new Set<string>();
   private loop?: Promise<void>;
   private wake?: () => void;
   private joining?: Promise<void>;
@@ -89,6 +91,8 @@ export class PlatformaticConsumer implements MessageConsumer {
     this.assigned = assignments.flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })));
     this.positions = new Map();
     this.loading.clear();
+    // A partition of a recreated topic that another member may have started meanwhile is not told as recreated.
+    this.recreated.clear();
     this.loadStarts(handlers);
     this.wake?.();
   }
@@ -101,10 +105,11 @@ export class PlatformaticConsumer implements MessageConsumer {
       if (this.positions.has(key) || this.loading.has(key)) continue;
       this.loading.add(key);
       handlers
-        .startAt(topic, partition)
+        .startAt(topic, partition, this.recreated.has(key) ? 'recreated' : 'assigned')
         .then(
           (offset) => {
             if (generation !== this.generation) return;
+            this.recreated.delete(key);
             // Offset 0 on a partition whose log starts later is answered "out of range", which reads from its start.
             this.positions.set(key, offset === undefined ? 0n : BigInt(offset));
             this.wake?.();
@@ -259,9 +264,9 @@ export class PlatformaticConsumer implements MessageConsumer {
   }
 
   /**
-   * A topic deleted and created again has a new id: its partitions are new ones, so they start again from `startAt`
-   * (which is where the caller sees that its positions are beyond their ends) instead of resuming at offsets of a
-   * partition that no longer exists.
+   * A topic deleted and created again has a new id: its partitions are new ones, so they start again from `startAt`,
+   * told so, instead of resuming at offsets of a partition that no longer exists. Every fetch is sent with the ids of
+   * the metadata checked here, so no message of the new topic is read at an old position before then.
    */
   private recreatedTopics(topics: ReadonlyMap<string, { id: string }>): boolean {
     let recreated = false;
@@ -270,7 +275,11 @@ export class PlatformaticConsumer implements MessageConsumer {
       this.topicIds.set(topic, id);
       if (known === undefined || known === id) continue;
       recreated = true;
-      for (const a of this.assigned) if (a.topic === topic) this.positions.delete(keyOf(topic, a.partition));
+      for (const a of this.assigned) {
+        if (a.topic !== topic) continue;
+        this.positions.delete(keyOf(topic, a.partition));
+        this.recreated.add(keyOf(topic, a.partition));
+      }
       this.logger.warn({ message: 'topic recreated; its partitions start again', topic });
     }
     return recreated;

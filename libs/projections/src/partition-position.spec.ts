@@ -17,6 +17,16 @@ describe('checkPosition', () => {
     expect(checkPosition(1n, { logStart: 0n, end: 0n })).toEqual({ kind: 'reset', resumeAt: 0n, stored: 1n, end: 0n });
   });
 
+  it('calls any applied position of a recreated topic an offset reset, even when the new partition is longer', () => {
+    expect(checkPosition(14n, { logStart: 0n, end: 30n }, true)).toEqual({
+      kind: 'reset',
+      resumeAt: 0n,
+      stored: 14n,
+      end: 30n,
+    });
+    expect(checkPosition(0n, { logStart: 0n, end: 30n }, true)).toEqual({ kind: 'in-range', resumeAt: 0n });
+  });
+
   it('starts over from offset 0 when only the high watermark is known (a fetched batch)', () => {
     expect(checkPosition(300n, { end: 12n })).toEqual({ kind: 'reset', resumeAt: 0n, stored: 300n, end: 12n });
     expect(checkPosition(12n, { end: 12n })).toEqual({ kind: 'in-range', resumeAt: 12n });

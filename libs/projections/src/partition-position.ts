@@ -25,8 +25,9 @@ export interface PartitionBounds {
   end: bigint;
 }
 
-export function checkPosition(stored: bigint, { logStart, end }: PartitionBounds): PositionCheck {
-  if (stored > end) return { kind: 'reset', resumeAt: logStart ?? 0n, stored, end };
+/** `recreated`: the partition is known to belong to a topic created again since the position was stored. */
+export function checkPosition(stored: bigint, { logStart, end }: PartitionBounds, recreated = false): PositionCheck {
+  if (stored > end || (recreated && stored > 0n)) return { kind: 'reset', resumeAt: logStart ?? 0n, stored, end };
   if (logStart !== undefined && stored < logStart) return { kind: 'source-gap', resumeAt: logStart, stored, logStart };
   return { kind: 'in-range', resumeAt: stored };
 }

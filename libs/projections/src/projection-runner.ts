@@ -172,13 +172,14 @@ export class ProjectionRunner {
     topic: string,
     partition: number,
     bounds: () => Promise<PartitionBounds>,
+    recreated = false,
   ): Promise<PositionCheck | undefined> {
     return this.inTransaction(async (client) => {
       await this.holdApplyLock(client);
       const { text, values } = readPartitionStatement({ consumer: this.consumer, topic, partition }, true);
       const { rows } = await client.query<{ next_offset: string }>(text, values);
       if (rows.length === 0) return undefined;
-      const check = checkPosition(BigInt(rows[0].next_offset), await bounds());
+      const check = checkPosition(BigInt(rows[0].next_offset), await bounds(), recreated);
       await this.recordPositionCheck(client, topic, partition, check);
       return check;
     });

@@ -10,6 +10,7 @@ import {
   type IncomingBatch,
   type KafkaModuleOptions,
   type MessageConsumer,
+  type StartReason,
 } from '@event-spine/kafka';
 import {
   inSpan,
@@ -141,7 +142,7 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
     );
     this.metricsSink = { applied, duplicates, parked, gaps, latency };
     await this.consumer.start({
-      startAt: (topic, partition) => this.startAt(topic, partition),
+      startAt: (topic, partition, reason) => this.startAt(topic, partition, reason),
       eachBatch: (batch) => this.applyBatch(batch),
     });
     this.logger.log({ message: 'projector consuming', kafkaClient: this.consumer.client, topics: this.topics });
@@ -162,10 +163,15 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
    * with the partition's bounds (an offset reset or a gap in the source is reported and resumed from the right place).
    * Without the broker's bounds it starts at the stored position; a reset is then found by the first fetch.
    */
-  private async startAt(topic: string, partition: number): Promise<string | undefined> {
-    const check = await this.runner
-      .checkAssignedPosition(topic, partition, () => this.partitionBounds(topic, partition))
-      .catch(() => undefined);
+  private async startAt(topic: string, partition: number, reason: StartReason): Promise<string | undefined> {
+    const checking = this.runner.checkAssignedPosition(
+      topic,
+      partition,
+      () => this.partitionBounds(topic, partition),
+      reason === 'recreated',
+    );
+    // A recreated topic's stored positions mean nothing on it: without its bounds, the consumer asks again.
+    const check = reason === 'recreated' ? await checking : await checking.catch(() => undefined);
     if (check) {
       this.reportPosition(topic, partition, check);
       return check.resumeAt.toString();
