@@ -11,7 +11,7 @@ const SCENARIO = '6. Projector live apply';
 
 /** The client the projector consumes with unless PROJECTOR_KAFKA_CLIENT says otherwise (its config default). */
 const PROJECTOR_CLIENT: KafkaClientName =
-  (process.env.PROJECTOR_KAFKA_CLIENT as KafkaClientName | undefined) ?? 'kafkajs';
+  (process.env.PROJECTOR_KAFKA_CLIENT as KafkaClientName | undefined) ?? 'platformatic';
 
 interface ApplyRun {
   client: KafkaClientName;

@@ -68,7 +68,7 @@ export function projectorServiceConfig(defaults: { httpPort: number; groupId: st
     PROJECTOR_KAFKA_CLIENT: oneOf(
       'Kafka client library the projector and its replays consume with (every instance of a group must use the same)',
       KAFKA_CLIENTS,
-      'kafkajs',
+      'platformatic',
     ),
     PROJECTOR_SESSION_TIMEOUT_MS: int('Kafka session timeout: how fast a dead instance’s partitions move', {
       default: 10000,
