@@ -41,6 +41,8 @@ export class KafkajsConsumer implements MessageConsumer {
       void this.seekAssigned(consumer, handlers, payload.memberAssignment);
     });
     await consumer.connect();
+    // A stop while a restart was connecting: this consumer must not run on.
+    if (this.stopping) return consumer.disconnect();
     await consumer.subscribe({ topics: [...topics], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
@@ -93,16 +95,21 @@ export class KafkajsConsumer implements MessageConsumer {
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) {
         let offset: string | undefined;
-        try {
-          offset = await handlers.startAt(topic, partition, 'assigned');
-        } catch (error) {
-          this.logger.warn({
-            message: 'could not tell where to start a partition',
-            topic,
-            partition,
-            error: String(error),
-          });
-          continue;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            offset = await handlers.startAt(topic, partition, 'assigned');
+            break;
+          } catch (error) {
+            if (attempt === 1)
+              this.logger.warn({
+                message: 'could not tell where to start a partition; asking again',
+                topic,
+                partition,
+                error: String(error),
+              });
+            if (this.consumer !== consumer || this.stopping) return;
+            await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)));
+          }
         }
         // A restart may have replaced the consumer meanwhile, and seeking one that is not running throws.
         if (this.consumer !== consumer || this.stopping) return;

@@ -43,7 +43,8 @@ interface Assigned {
 export class PlatformaticConsumer implements MessageConsumer {
   readonly client = 'platformatic' as const;
   private readonly logger = new Logger('KafkaConsumer');
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
+  private handlers?: ConsumerHandlers;
   private stopping = false;
   private generation = 0;
   private assigned: Assigned[] = [];
@@ -52,10 +53,13 @@ export class PlatformaticConsumer implements MessageConsumer {
   private readonly loading = new Set<string>();
   /** Partitions of a topic seen with a new id, not started since. */
   private readonly recreated = new Set<string>();
+  /** When a partition whose start could not be told is asked again. */
+  private readonly retryStartAt = new Map<string, number>();
   private loop?: Promise<void>;
   private wake?: () => void;
   private joining?: Promise<void>;
   private inactiveSince?: number;
+  private readonly newConsumer: () => Consumer;
   private readonly topicIds = new Map<string, string>();
   private readonly groupOptions: { sessionTimeout: number; heartbeatInterval: number; rebalanceTimeout: number };
 
@@ -68,27 +72,34 @@ export class PlatformaticConsumer implements MessageConsumer {
       heartbeatInterval: Math.max(100, Math.floor(settings.sessionTimeoutMs / 10)),
       rebalanceTimeout: settings.sessionTimeoutMs,
     };
-    this.consumer = new Consumer({
-      clientId: connection.clientId,
-      bootstrapBrokers: connection.brokers,
-      groupId: settings.groupId,
-      ...this.groupOptions,
-      autocommit: false,
-      autocreateTopics: false,
-      retries: 3,
-      retryDelay: 200,
-      connectTimeout: 3000,
-      timeout: 10_000,
-    });
+    this.newConsumer = () => {
+      const consumer = new Consumer({
+        clientId: connection.clientId,
+        bootstrapBrokers: connection.brokers,
+        groupId: settings.groupId,
+        ...this.groupOptions,
+        autocommit: false,
+        autocreateTopics: false,
+        retries: 3,
+        retryDelay: 200,
+        connectTimeout: 3000,
+        timeout: 10_000,
+      });
+      for (const topic of settings.topics) consumer.topics.track(topic);
+      consumer.on('consumer:group:join', ({ assignments }) => {
+        if (consumer === this.consumer && this.handlers) this.assign(assignments ?? [], this.handlers);
+      });
+      // A rejoin the library gave up on; the loop sees the member out of the group and joins again.
+      consumer.on('error', (error: Error) =>
+        this.logger.warn({ message: 'Kafka consumer group error', error: String(error) }),
+      );
+      return consumer;
+    };
+    this.consumer = this.newConsumer();
   }
 
   async start(handlers: ConsumerHandlers): Promise<void> {
-    for (const topic of this.settings.topics) this.consumer.topics.track(topic);
-    this.consumer.on('consumer:group:join', ({ assignments }) => this.assign(assignments ?? [], handlers));
-    // A rejoin the library gave up on; the loop sees the member inactive and joins again.
-    this.consumer.on('error', (error: Error) =>
-      this.logger.warn({ message: 'Kafka consumer group error', error: String(error) }),
-    );
+    this.handlers = handlers;
     await this.consumer.joinGroup(this.groupOptions);
     this.loop = this.run(handlers);
   }
@@ -98,8 +109,9 @@ export class PlatformaticConsumer implements MessageConsumer {
     this.assigned = assignments.flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })));
     this.positions = new Map();
     this.loading.clear();
-    // A partition of a recreated topic that another member may have started meanwhile is not told as recreated.
-    this.recreated.clear();
+    // A recreated partition still assigned stays marked: its stored position is still the old topic's.
+    const still = new Set(this.assigned.map((a) => keyOf(a.topic, a.partition)));
+    for (const key of this.recreated) if (!still.has(key)) this.recreated.delete(key);
     this.loadStarts(handlers);
     this.wake?.();
   }
@@ -110,24 +122,30 @@ export class PlatformaticConsumer implements MessageConsumer {
     for (const { topic, partition } of this.assigned) {
       const key = keyOf(topic, partition);
       if (this.positions.has(key) || this.loading.has(key)) continue;
+      if ((this.retryStartAt.get(key) ?? 0) > Date.now()) continue;
       this.loading.add(key);
+      const reason = this.recreated.has(key) ? 'recreated' : 'assigned';
       handlers
-        .startAt(topic, partition, this.recreated.has(key) ? 'recreated' : 'assigned')
+        .startAt(topic, partition, reason)
         .then(
           (offset) => {
-            if (generation !== this.generation) return;
+            // An answer for an older assignment, or one asked before the topic was found recreated, is asked again.
+            if (generation !== this.generation || (reason === 'assigned' && this.recreated.has(key))) return;
             this.recreated.delete(key);
+            this.retryStartAt.delete(key);
             // Offset 0 on a partition whose log starts later is answered "out of range", which reads from its start.
             this.positions.set(key, offset === undefined ? 0n : BigInt(offset));
             this.wake?.();
           },
-          (error: unknown) =>
+          (error: unknown) => {
+            this.retryStartAt.set(key, Date.now() + 1000);
             this.logger.warn({
               message: 'could not tell where to start a partition',
               topic,
               partition,
               error: String(error),
-            }),
+            });
+          },
         )
         .finally(() => {
           if (generation === this.generation) this.loading.delete(key);
@@ -157,11 +175,15 @@ export class PlatformaticConsumer implements MessageConsumer {
   }
 
   /**
-   * The library rejoins by itself after a rebalance; a member still out of the group after a session timeout is one
-   * whose rejoin the library gave up on (the broker was away), so it joins again from here.
+   * The library rejoins by itself after a rebalance. A member out of the group for a session timeout (a rejoin the
+   * library gave up on while the broker was away), or whose heartbeats have gone unanswered that long (the library
+   * keeps sending them to a coordinator that moved, answered NOT_COORDINATOR), starts over with a new client: the
+   * group has dropped it, and its partitions may be another member's by now.
    */
   private rejoinIfLeft(): void {
-    if (this.consumer.isActive()) {
+    const heartbeat = this.consumer.lastHeartbeat?.getTime();
+    const member = this.consumer.isActive();
+    if (member && (heartbeat === undefined || Date.now() - heartbeat < this.settings.sessionTimeoutMs)) {
       this.inactiveSince = undefined;
       return;
     }
@@ -169,8 +191,15 @@ export class PlatformaticConsumer implements MessageConsumer {
     if (Date.now() - this.inactiveSince < this.settings.sessionTimeoutMs) return;
     this.inactiveSince = undefined;
     if (this.joining || this.stopping) return;
-    this.joining = this.consumer
-      .joinGroup(this.groupOptions)
+    this.logger.warn({ message: 'out of the consumer group; joining again with a new client' });
+    const old = this.consumer;
+    this.consumer = this.newConsumer();
+    this.generation++;
+    this.assigned = [];
+    this.positions = new Map();
+    this.loading.clear();
+    this.joining = closeConsumer(old)
+      .then(() => this.consumer.joinGroup(this.groupOptions))
       .then(() => undefined)
       .catch((error: unknown) => this.logger.warn({ message: 'could not join the group yet', error: String(error) }))
       .finally(() => (this.joining = undefined));
@@ -202,7 +231,9 @@ export class PlatformaticConsumer implements MessageConsumer {
       const leader = topicMeta?.partitions[partition]?.leader;
       if (topicMeta === undefined || leader === undefined || leader < 0) continue;
       topicById.set(topicMeta.id, topic);
-      const fetchOffset = this.positions.get(keyOf(topic, partition))!;
+      // A rebalance while the metadata was asked for has replaced the positions.
+      const fetchOffset = this.positions.get(keyOf(topic, partition));
+      if (fetchOffset === undefined) continue;
       requested.set(keyOf(topic, partition), fetchOffset);
       let topics = byLeader.get(leader);
       if (!topics) byLeader.set(leader, (topics = new Map<string, FetchRequestTopic>()));
@@ -220,13 +251,21 @@ export class PlatformaticConsumer implements MessageConsumer {
       this.consumer.clearMetadata();
       return false;
     }
-    const responses = await Promise.all(
+    // Settled: a leader that does not answer holds back its own partitions, not the others'.
+    const settled = await Promise.allSettled(
       [...byLeader].map(([node, topics]) => this.fetchFrom(node, [...topics.values()])),
     );
+    const responses = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      this.consumer.clearMetadata();
+      if (responses.length === 0) throw failed.reason;
+    }
     if (generation !== this.generation || this.stopping) return true;
     const batches: IncomingBatch[] = [];
     const skipTo = new Map<string, bigint>();
     const outOfRange: Assigned[] = [];
+    let refused = 0;
     for (const response of responses) {
       for (const topicResponse of response.responses) {
         const topic = topicById.get(topicResponse.topicId);
@@ -236,6 +275,7 @@ export class PlatformaticConsumer implements MessageConsumer {
           const from = requested.get(key);
           if (from === undefined) continue;
           if (p.errorCode === OFFSET_OUT_OF_RANGE) outOfRange.push({ topic, partition: p.partitionIndex });
+          else if (p.errorCode !== 0) refused++;
           if (p.errorCode !== 0 || !p.records?.length) continue;
           const messages: IncomingMessage[] = [];
           let last = from - 1n;
@@ -253,7 +293,8 @@ export class PlatformaticConsumer implements MessageConsumer {
     for (const [key, offset] of skipTo) this.positions.set(key, offset);
     if (outOfRange.length > 0) await this.restartFromLogStart(generation, outOfRange);
     await this.apply(generation, batches, handlers);
-    return true;
+    // Every partition refused (not authorised, unknown...): wait before asking again rather than spin.
+    return refused < requested.size;
   }
 
   /**
@@ -355,9 +396,7 @@ export class PlatformaticConsumer implements MessageConsumer {
     this.wake?.();
     await this.loop?.catch(() => undefined);
     await this.joining;
-    // Leaving hands the partitions to the others now rather than after the session timeout; failing to is harmless.
-    await new Promise<void>((resolve) => this.consumer.leaveGroup(false, () => resolve()));
-    await this.consumer.close();
+    await closeConsumer(this.consumer);
   }
 }
 
@@ -383,5 +422,20 @@ function pushRecords(batch: RecordsBatch, from: bigint, out: IncomingMessage[]):
       value: record.value === null ? null : record.value.toString(),
       headers,
     });
+  }
+}
+
+/**
+ * Leaves the group (handing its partitions to the others now rather than after the session timeout) and closes the
+ * connections. When the coordinator cannot be reached the library fails the close and keeps its connections open; the
+ * group drops the member after the session timeout anyway, so the connections are closed without leaving, or they
+ * would keep the process alive.
+ */
+async function closeConsumer(consumer: Consumer): Promise<void> {
+  try {
+    await consumer.close();
+  } catch {
+    const base = Object.getPrototypeOf(Consumer.prototype) as { close(this: Consumer): Promise<void> };
+    await base.close.call(consumer).catch(() => undefined);
   }
 }

@@ -284,9 +284,12 @@ export class ProjectionConsumer implements OnApplicationBootstrap, OnApplication
   private commitTimer?: NodeJS.Timeout;
 
   async onApplicationShutdown(): Promise<void> {
-    await this.commitNow();
-    await this.consumer.stop();
-    await this.pool.end();
+    try {
+      await this.commitNow();
+      await this.consumer.stop();
+    } finally {
+      await this.pool.end();
+    }
   }
 }
 
