@@ -1,4 +1,4 @@
-import { testKafka, waitFor, type ServiceProcess } from '@event-spine/testing';
+import { recreateTopic, testKafka, waitFor, type ServiceProcess } from '@event-spine/testing';
 import { expectReadModelsToEqualTheFold } from './support/read-models';
 import { call, metric, Pipeline, token } from './support/pipeline';
 
@@ -123,17 +123,7 @@ describe('projector: offsets that start over or vanish are reported, and the rea
     const resets = (p: PartitionView) => (p.offset > 0 ? 1 : 0);
     expect(storedBefore.some((p) => p.offset > 0)).toBe(true);
 
-    await admin.deleteTopics({ topics: [topic], timeout: 10000 });
-    await waitFor(
-      async () => {
-        try {
-          return await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-        } catch {
-          return false; // still marked for deletion
-        }
-      },
-      { timeoutMs: 30000, message: 'the topic recreated' },
-    );
+    await recreateTopic(admin, topic, 3);
     // Enough new subjects to land on every partition of the new topic, each far below the stored positions.
     const later = await openAccounts(24);
     await deposit(later, 3);

@@ -9,7 +9,7 @@ import {
   type MessageProducer,
 } from '@event-spine/kafka';
 import { murmur2 } from '@platformatic/kafka';
-import { testKafka, testKafkaBrokers, uniqueName, waitFor } from '@event-spine/testing';
+import { recreateTopic, testKafka, testKafkaBrokers, uniqueName, waitFor } from '@event-spine/testing';
 
 interface Seen {
   member: string;
@@ -234,17 +234,7 @@ describe('Kafka consumer port: platformatic adapter and a recreated topic', () =
     });
     await waitFor(() => asked.length === 2, { message: 'both partitions started' });
 
-    await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
-    await waitFor(
-      async () => {
-        try {
-          return await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-        } catch {
-          return false; // still marked for deletion
-        }
-      },
-      { timeoutMs: 30_000, message: 'the topic recreated' },
-    );
+    await recreateTopic(admin, topic, 2);
     // More than the old partitions held: read at the old positions, the first messages would be skipped.
     await fill(60);
     const newEnds = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));

@@ -1,6 +1,7 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Client, Pool } from 'pg';
 import { uniqueName } from './names';
+import { waitFor } from './wait';
 
 export function testDatabaseUrl(): string {
   const url = process.env.DATABASE_URL;
@@ -16,6 +17,21 @@ export function testKafkaBrokers(): string[] {
 
 export function testKafka(clientId = uniqueName('client')): Kafka {
   return new Kafka({ clientId, brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
+}
+
+/** Deletes a topic and creates it again, empty, with new ids: Kafka's offsets start over on it. */
+export async function recreateTopic(admin: Admin, topic: string, numPartitions: number): Promise<void> {
+  await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
+  await waitFor(
+    async () => {
+      try {
+        return await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+      } catch {
+        return false; // still marked for deletion
+      }
+    },
+    { timeoutMs: 30_000, message: `topic ${topic} recreated` },
+  );
 }
 
 /** A PostgreSQL schema of its own for one suite; dropped with everything in it afterwards. */
