@@ -64,14 +64,22 @@ describe('outbox relay', () => {
       accounts,
     ]);
     await recorder.waitForEvents(events.map((e) => e.id));
-    const { rows: placed } = await svc.db.query<{
-      event_id: string;
-      topic: string;
-      partition: number;
-      kafka_offset: string;
-    }>(`SELECT event_id, topic, partition, kafka_offset::text FROM outbox_published WHERE event_id = ANY($1)`, [
-      events.map((e) => e.id),
-    ]);
+    // Where a batch landed is written with the relay's next cursor save, which may come up to 10 ms after Kafka's
+    // ack (it rides on the next read): a consumer can see the last messages first.
+    const placed = await waitFor(
+      async () => {
+        const { rows } = await svc.db.query<{
+          event_id: string;
+          topic: string;
+          partition: number;
+          kafka_offset: string;
+        }>(`SELECT event_id, topic, partition, kafka_offset::text FROM outbox_published WHERE event_id = ANY($1)`, [
+          events.map((e) => e.id),
+        ]);
+        return rows.length === events.length && rows;
+      },
+      { timeoutMs: 10_000, message: 'every event placed' },
+    );
     expect(placed).toHaveLength(events.length);
     expect(new Set(placed.map((p) => p.partition)).size).toBeGreaterThan(1);
     for (const p of placed) {
