@@ -262,34 +262,7 @@ export class PlatformaticConsumer implements MessageConsumer {
       if (responses.length === 0) throw failed.reason;
     }
     if (generation !== this.generation || this.stopping) return true;
-    const batches: IncomingBatch[] = [];
-    const skipTo = new Map<string, bigint>();
-    const outOfRange: Assigned[] = [];
-    let refused = 0;
-    for (const response of responses) {
-      for (const topicResponse of response.responses) {
-        const topic = topicById.get(topicResponse.topicId);
-        if (topic === undefined) continue;
-        for (const p of topicResponse.partitions) {
-          const key = keyOf(topic, p.partitionIndex);
-          const from = requested.get(key);
-          if (from === undefined) continue;
-          if (p.errorCode === OFFSET_OUT_OF_RANGE) outOfRange.push({ topic, partition: p.partitionIndex });
-          else if (p.errorCode !== 0) refused++;
-          if (p.errorCode !== 0 || !p.records?.length) continue;
-          const messages: IncomingMessage[] = [];
-          let last = from - 1n;
-          for (const batch of p.records) {
-            last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
-            if (batch.attributes & IS_CONTROL) continue;
-            pushRecords(batch, from, messages);
-          }
-          if (messages.length > 0)
-            batches.push({ topic, partition: p.partitionIndex, messages, highWatermark: p.highWatermark.toString() });
-          else if (last >= from) skipTo.set(key, last + 1n);
-        }
-      }
-    }
+    const { batches, skipTo, outOfRange, refused } = readResponses(responses, topicById, requested);
     for (const [key, offset] of skipTo) this.positions.set(key, offset);
     if (outOfRange.length > 0) await this.restartFromLogStart(generation, outOfRange);
     await this.apply(generation, batches, handlers);
@@ -398,6 +371,44 @@ export class PlatformaticConsumer implements MessageConsumer {
     await this.joining;
     await closeConsumer(this.consumer);
   }
+}
+
+/**
+ * What a round's fetch responses hold: the batches to apply, per partition; where a partition with only control
+ * records (or records before the offset asked for) moves on to; the partitions out of range; and how many partitions
+ * the broker refused.
+ */
+function readResponses(
+  responses: readonly FetchResponse[],
+  topicById: ReadonlyMap<string, string>,
+  requested: ReadonlyMap<string, bigint>,
+): { batches: IncomingBatch[]; skipTo: Map<string, bigint>; outOfRange: Assigned[]; refused: number } {
+  const batches: IncomingBatch[] = [];
+  const skipTo = new Map<string, bigint>();
+  const outOfRange: Assigned[] = [];
+  let refused = 0;
+  for (const topicResponse of responses.flatMap((r) => r.responses)) {
+    const topic = topicById.get(topicResponse.topicId);
+    if (topic === undefined) continue;
+    for (const p of topicResponse.partitions) {
+      const key = keyOf(topic, p.partitionIndex);
+      const from = requested.get(key);
+      if (from === undefined) continue;
+      if (p.errorCode === OFFSET_OUT_OF_RANGE) outOfRange.push({ topic, partition: p.partitionIndex });
+      else if (p.errorCode !== 0) refused++;
+      if (p.errorCode !== 0 || !p.records?.length) continue;
+      const messages: IncomingMessage[] = [];
+      let last = from - 1n;
+      for (const batch of p.records) {
+        last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
+        if (!(batch.attributes & IS_CONTROL)) pushRecords(batch, from, messages);
+      }
+      if (messages.length > 0)
+        batches.push({ topic, partition: p.partitionIndex, messages, highWatermark: p.highWatermark.toString() });
+      else if (last >= from) skipTo.set(key, last + 1n);
+    }
+  }
+  return { batches, skipTo, outOfRange, refused };
 }
 
 /**
