@@ -793,12 +793,18 @@ const RELAY_STEP = `
       FROM saves s FULL JOIN ends e ON e.bucket = s.bucket
      WHERE c.bucket = coalesce(s.bucket, e.bucket)
     RETURNING s.bucket IS NOT NULL AS saved)
-  SELECT (SELECT count(*) FILTER (WHERE saved) FROM moved)::int AS saved,
-         (SELECT array_agg(bucket) FROM more) AS more,
-         b.position, b.tx_id::text AS tx_id, b.bucket, b.event_id, b.topic, b.message_key, b.headers, b.value,
-         extract(epoch FROM clock_timestamp() - b.created_at)::float8 AS age_seconds
-    FROM (SELECT 1) AS one LEFT JOIN batch b ON true
-   ORDER BY b.n, b.tx_id, b.position`;
+  -- What the statement did comes on a row of its own, first: on every row, the client would parse it again per row.
+  SELECT u.saved, u.more, u.position, u.tx_id::text AS tx_id, u.bucket, u.event_id, u.topic, u.message_key, u.headers,
+         u.value, u.age_seconds
+    FROM (SELECT NULL::bigint AS n, (SELECT count(*) FILTER (WHERE saved) FROM moved)::int AS saved,
+                 (SELECT array_agg(bucket) FROM more) AS more, NULL::bigint AS position, NULL::xid8 AS tx_id,
+                 NULL::smallint AS bucket, NULL::uuid AS event_id, NULL::text AS topic, NULL::text AS message_key,
+                 NULL::jsonb AS headers, NULL::text AS value, NULL::float8 AS age_seconds
+          UNION ALL
+          SELECT b.n, NULL, NULL, b.position, b.tx_id, b.bucket, b.event_id, b.topic, b.message_key, b.headers, b.value,
+                 extract(epoch FROM clock_timestamp() - b.created_at)::float8
+            FROM batch b) u
+   ORDER BY u.n NULLS FIRST, u.tx_id, u.position`;
 
 export interface Placement {
   eventId: string;
