@@ -249,34 +249,41 @@ describe('outbox relay', () => {
     expect(relay.relay.ownedBuckets.length).toBeGreaterThan(0);
   });
 
-  it('after a restore into another cluster (transaction ids went backwards) it rebases and loses nothing', async () => {
-    await Promise.all(relays.splice(0).map((r) => r.stop()));
-    // What a restore leaves: cursors and an unpublished row carrying ids the new server has not handed out yet.
-    const future = `(pg_snapshot_xmax(pg_current_snapshot())::text::bigint + 1000000)::text::xid8`;
-    await svc.db.query(`UPDATE relay_cursor SET tx_id = ${future}`);
-    const restoredId = randomUUID();
-    const opened = await post('/v1/accounts', { ownerName: 'Restored', currency: 'EUR' });
-    const key = `tenant-a:${opened.body.accountId as string}`;
-    await svc.db.query(
-      `INSERT INTO outbox (event_id, topic, message_key, headers, value, tx_id) VALUES ($1, $2, $3, $4, $5, ${future})`,
-      [
-        restoredId,
-        `${svc.topicPrefix}spine.account.events`,
-        `tenant-a:restored-subject`,
-        JSON.stringify({ 'event-id': restoredId }),
-        JSON.stringify({ id: restoredId }),
-      ],
-    );
-    const warnings: Record<string, unknown>[] = [];
-    await startRelay({
-      log: { info: () => undefined, warn: (e: Record<string, unknown>) => warnings.push(e), error: () => undefined },
-    });
-    // New rows, written with the new, lower ids, and the restored one all reach Kafka.
-    await post(`/v1/accounts/${opened.body.accountId as string}/deposits`, { amount: 5 });
-    await recorder.waitForEvents([...(await allEventIds()), restoredId]);
-    expect(recorder.messages.filter((m) => m.key === key).map((m) => m.headers.sequence)).toEqual(['1', '2']);
-    expect(warnings).toContainEqual(expect.objectContaining({ message: expect.stringMatching(/rebased/) }));
-  });
+  // What a restore leaves: cursors and an unpublished row carrying ids the new server has not handed out yet; or, from
+  // a database whose relay had published nothing, the row alone (its cursors were still at zero).
+  it.each([
+    ['cursors and an outbox row carry', true],
+    ['only an outbox row carries', false],
+  ])(
+    'after a restore into another cluster (%s transaction ids not handed out yet) it rebases and loses nothing',
+    async (_, cursorsToo) => {
+      await Promise.all(relays.splice(0).map((r) => r.stop()));
+      const future = `(pg_snapshot_xmax(pg_current_snapshot())::text::bigint + 1000000)::text::xid8`;
+      if (cursorsToo) await svc.db.query(`UPDATE relay_cursor SET tx_id = ${future}`);
+      const restoredId = randomUUID();
+      const opened = await post('/v1/accounts', { ownerName: 'Restored', currency: 'EUR' });
+      const key = `tenant-a:${opened.body.accountId as string}`;
+      await svc.db.query(
+        `INSERT INTO outbox (event_id, topic, message_key, headers, value, tx_id) VALUES ($1, $2, $3, $4, $5, ${future})`,
+        [
+          restoredId,
+          `${svc.topicPrefix}spine.account.events`,
+          `tenant-a:restored-subject`,
+          JSON.stringify({ 'event-id': restoredId }),
+          JSON.stringify({ id: restoredId }),
+        ],
+      );
+      const warnings: Record<string, unknown>[] = [];
+      await startRelay({
+        log: { info: () => undefined, warn: (e: Record<string, unknown>) => warnings.push(e), error: () => undefined },
+      });
+      // New rows, written with the new, lower ids, and the restored one all reach Kafka.
+      await post(`/v1/accounts/${opened.body.accountId as string}/deposits`, { amount: 5 });
+      await recorder.waitForEvents([...(await allEventIds()), restoredId]);
+      expect(recorder.messages.filter((m) => m.key === key).map((m) => m.headers.sequence)).toEqual(['1', '2']);
+      expect(warnings).toContainEqual(expect.objectContaining({ message: expect.stringMatching(/rebased/) }));
+    },
+  );
 });
 
 describe('the AsyncAPI document', () => {

@@ -242,8 +242,13 @@ export class OutboxRelay {
    */
   private async rebaseAfterRestore(client: Client): Promise<void> {
     const future = `pg_snapshot_xmax(pg_current_snapshot())`;
+    // The outbox is probed bucket by bucket, through its index: a scan of the whole table on every start would read a
+    // big backlog from disk before the first row goes out.
     const probe = `SELECT EXISTS (SELECT 1 FROM relay_cursor WHERE tx_id >= ${future})
-                       OR EXISTS (SELECT 1 FROM outbox WHERE tx_id >= ${future}) AS restored`;
+                       OR EXISTS (SELECT 1 FROM generate_series(0, ${OUTBOX_BUCKETS - 1}) AS b(bucket)
+                                   CROSS JOIN LATERAL (SELECT 1 FROM outbox o
+                                                        WHERE o.bucket = b.bucket::smallint AND o.tx_id >= ${future}
+                                                        LIMIT 1) AS found) AS restored`;
     if (!(await client.query<{ restored: boolean }>(probe)).rows[0].restored) return;
     const moved = await withTransaction(client, async (tx) => {
       await tx.query('LOCK TABLE relay_cursor IN EXCLUSIVE MODE');
