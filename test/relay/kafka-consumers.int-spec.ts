@@ -164,6 +164,53 @@ describe.each(KAFKA_CLIENTS)('Kafka consumer port: %s adapter', (client: KafkaCl
     expect(seen.every((s) => s.member === 'a' && Number(s.offset) >= 10)).toBe(true);
   });
 
+  it('tells a batch still being applied when its partition moved on that it is no longer current', async () => {
+    const groupId = uniqueName('group');
+    // What happened, in order: a member asked where a partition starts, or a's batch finished (and what it was told).
+    const log: { member: string; partition: number; event: 'asked' | 'done'; current?: boolean }[] = [];
+    const seen: Seen[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const blocked = new Set<number>();
+    const asking = (member: string) => async (_t: string, partition: number) => {
+      log.push({ member, partition, event: 'asked' });
+      return '0'; // the stored position: a never got to store one
+    };
+    const a = consumer(groupId);
+    await a.start({
+      startAt: asking('a'),
+      eachBatch: async (batch, context) => {
+        // a's first batches hang until b has been given partitions (or a few seconds, under a session timeout).
+        if (!blocked.has(batch.partition) && log.every((e) => e.member === 'a')) {
+          blocked.add(batch.partition);
+          await released;
+          log.push({ member: 'a', partition: batch.partition, event: 'done', current: context.isCurrent() });
+        }
+        return (BigInt(batch.messages[batch.messages.length - 1].offset) + 1n).toString();
+      },
+    });
+    await waitFor(() => blocked.size === 2, { message: 'a applying two batches' });
+    const b = consumer(groupId);
+    await b.start(recording('b', seen, asking('b')));
+    const bFirst = await waitFor(() => log.some((e) => e.member === 'b'), { timeoutMs: 4000 }).then(
+      () => true,
+      () => false,
+    );
+    release();
+    await waitFor(() => log.filter((e) => e.event === 'done').length >= 2, { message: "a's batches done" });
+    await waitFor(() => seen.length > 0, { timeoutMs: 30_000, message: 'b reading' });
+
+    // A batch told it is current finished before any other member was asked where its partition starts.
+    for (const [i, e] of log.entries())
+      if (e.event === 'done' && e.current)
+        expect(log.slice(0, i).filter((x) => x.member === 'b' && x.partition === e.partition)).toEqual([]);
+    // b was given partitions while a's batches hung: all of them belonged to a group generation gone by then.
+    if (bFirst) expect(log.filter((e) => e.event === 'done').map((e) => e.current)).toEqual([false, false]);
+    // b reads each of its partitions from where the store says, not from where a's late batches ended.
+    const bPartitions = new Set(seen.map((x) => x.partition));
+    for (const partition of bPartitions) expect(seen.find((x) => x.partition === partition)?.offset).toBe('0');
+  });
+
   it('commits offsets for the group, as lag tools read them', async () => {
     const groupId = uniqueName('group');
     const c = consumer(groupId);

@@ -1,6 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { Consumer, IHeaders, Kafka } from 'kafkajs';
-import type { ConsumerHandlers, ConsumerSettings, IncomingMessage, MessageConsumer } from './message-consumer';
+import {
+  heartbeatFresh,
+  type ConsumerHandlers,
+  type ConsumerSettings,
+  type IncomingMessage,
+  type MessageConsumer,
+} from './message-consumer';
 
 /** kafkajs's special offset for a partition's log start. */
 const EARLIEST = '-2';
@@ -14,6 +20,13 @@ export class KafkajsConsumer implements MessageConsumer {
   private readonly logger = new Logger('KafkaConsumer');
   private consumer?: Consumer;
   private stopping = false;
+  /**
+   * Counts the group's rebalances as this member sees them: from when it starts rejoining, before any other member can
+   * be given its partitions (kafkajs rejoins while batches are still being applied, and its `isStale` does not say so).
+   */
+  private generation = 0;
+  /** When the group coordinator last answered a heartbeat (or a join) of this member. */
+  private lastHeartbeat = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -37,7 +50,11 @@ export class KafkajsConsumer implements MessageConsumer {
       this.logger.error({ message: 'Kafka consumer stopped; starting a new one', error: String(payload.error) });
       void this.restart(handlers);
     });
+    consumer.on(consumer.events.REBALANCING, () => this.generation++);
+    consumer.on(consumer.events.HEARTBEAT, () => (this.lastHeartbeat = Date.now()));
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.generation++;
+      this.lastHeartbeat = Date.now();
       void this.seekAssigned(consumer, handlers, payload.memberAssignment);
     });
     await consumer.connect();
@@ -51,6 +68,14 @@ export class KafkajsConsumer implements MessageConsumer {
       eachBatch: async (payload) => {
         const { batch } = payload;
         if (batch.messages.length === 0) return;
+        const generation = this.generation;
+        // kafkajs heartbeats only between batches, or when a batch asks: a batch that ran past the session timeout
+        // without one may have had its member dropped from the group, and its partitions given to another.
+        const isCurrent = () =>
+          payload.isRunning() &&
+          !payload.isStale() &&
+          generation === this.generation &&
+          heartbeatFresh(this.lastHeartbeat, sessionTimeoutMs);
         const next = await handlers.eachBatch(
           {
             topic: batch.topic,
@@ -63,11 +88,10 @@ export class KafkajsConsumer implements MessageConsumer {
             })),
             highWatermark: batch.highWatermark,
           },
-          { isCurrent: () => payload.isRunning() && !payload.isStale(), heartbeat: () => payload.heartbeat() },
+          { isCurrent, heartbeat: () => payload.heartbeat() },
         );
         if (BigInt(next) === BigInt(batch.lastOffset()) + 1n) payload.resolveOffset(batch.lastOffset());
-        else if (payload.isRunning() && !payload.isStale())
-          consumer.seek({ topic: batch.topic, partition: batch.partition, offset: next });
+        else if (isCurrent()) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: next });
         await payload.heartbeat();
       },
     });

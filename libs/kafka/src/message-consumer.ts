@@ -77,3 +77,12 @@ export function traceCarrier(message: IncomingMessage): { traceparent?: string }
   const traceparent = message.headers.traceparent;
   return traceparent === undefined ? undefined : { traceparent };
 }
+
+/**
+ * Whether the group coordinator can still count a member in: its last answered heartbeat (or join) is younger than the
+ * session timeout, less a tenth for the time the heartbeat took to reach the coordinator and come back. Past that, its
+ * partitions may be another member's, and a batch it is applying is no longer current.
+ */
+export function heartbeatFresh(lastAnswered: number, sessionTimeoutMs: number, now = Date.now()): boolean {
+  return now - lastAnswered < sessionTimeoutMs * 0.9;
+}

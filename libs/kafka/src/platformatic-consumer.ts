@@ -7,13 +7,14 @@ import {
   type GroupAssignment,
   type RecordsBatch,
 } from '@platformatic/kafka';
-import type {
-  BatchContext,
-  ConsumerHandlers,
-  ConsumerSettings,
-  IncomingBatch,
-  IncomingMessage,
-  MessageConsumer,
+import {
+  heartbeatFresh,
+  type BatchContext,
+  type ConsumerHandlers,
+  type ConsumerSettings,
+  type IncomingBatch,
+  type IncomingMessage,
+  type MessageConsumer,
 } from './message-consumer';
 import type { PlatformaticSettings } from './platformatic-producer';
 
@@ -47,6 +48,8 @@ export class PlatformaticConsumer implements MessageConsumer {
   private handlers?: ConsumerHandlers;
   private stopping = false;
   private generation = 0;
+  /** When the current assignment came (a join counts as a heartbeat answered). */
+  private joinedAt = 0;
   private assigned: Assigned[] = [];
   /** The next offset of each assigned partition whose start is known, for the current generation. */
   private positions = new Map<string, bigint>();
@@ -89,6 +92,12 @@ export class PlatformaticConsumer implements MessageConsumer {
       consumer.on('consumer:group:join', ({ assignments }) => {
         if (consumer === this.consumer && this.handlers) this.assign(assignments ?? [], this.handlers);
       });
+      // The group is rebalancing (a heartbeat said so, and the library rejoins): this member gives up every partition
+      // now, before it rejoins and so before any other member can be given one, and the batches being applied are
+      // told they are no longer current. The join gives the new assignment.
+      consumer.on('consumer:group:rebalance', () => {
+        if (consumer === this.consumer) this.revoke();
+      });
       // A rejoin the library gave up on; the loop sees the member out of the group and joins again.
       consumer.on('error', (error: Error) =>
         this.logger.warn({ message: 'Kafka consumer group error', error: String(error) }),
@@ -106,6 +115,7 @@ export class PlatformaticConsumer implements MessageConsumer {
 
   private assign(assignments: readonly GroupAssignment[], handlers: ConsumerHandlers): void {
     this.generation++;
+    this.joinedAt = Date.now();
     this.assigned = assignments.flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })));
     this.positions = new Map();
     this.loading.clear();
@@ -194,15 +204,20 @@ export class PlatformaticConsumer implements MessageConsumer {
     this.logger.warn({ message: 'out of the consumer group; joining again with a new client' });
     const old = this.consumer;
     this.consumer = this.newConsumer();
-    this.generation++;
-    this.assigned = [];
-    this.positions = new Map();
-    this.loading.clear();
+    this.revoke();
     this.joining = closeConsumer(old)
       .then(() => this.consumer.joinGroup(this.groupOptions))
       .then(() => undefined)
       .catch((error: unknown) => this.logger.warn({ message: 'could not join the group yet', error: String(error) }))
       .finally(() => (this.joining = undefined));
+  }
+
+  /** No partition is this member's until the next assignment; what is fetched or applied meanwhile moves nothing. */
+  private revoke(): void {
+    this.generation++;
+    this.assigned = [];
+    this.positions = new Map();
+    this.loading.clear();
   }
 
   private idle(ms: number): Promise<void> {
@@ -334,7 +349,14 @@ export class PlatformaticConsumer implements MessageConsumer {
   private async apply(generation: number, batches: IncomingBatch[], handlers: ConsumerHandlers): Promise<void> {
     let next = 0;
     const context: BatchContext = {
-      isCurrent: () => !this.stopping && generation === this.generation,
+      // The library heartbeats on its own timer; unanswered for a session timeout, the member may be out of the group.
+      isCurrent: () =>
+        !this.stopping &&
+        generation === this.generation &&
+        heartbeatFresh(
+          Math.max(this.consumer.lastHeartbeat?.getTime() ?? 0, this.joinedAt),
+          this.settings.sessionTimeoutMs,
+        ),
       heartbeat: async () => undefined, // the library heartbeats on its own timer
     };
     const worker = async () => {
