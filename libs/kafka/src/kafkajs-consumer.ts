@@ -22,7 +22,8 @@ export class KafkajsConsumer implements MessageConsumer {
   private stopping = false;
   /**
    * Counts the group's rebalances as this member sees them: from when it starts rejoining, before any other member can
-   * be given its partitions (kafkajs rejoins while batches are still being applied, and its `isStale` does not say so).
+   * be given its partitions (kafkajs rejoins from its fetch loop, which need not wait for the batches being applied,
+   * and its `isStale` is about seeks, not assignments).
    */
   private generation = 0;
   /** When the group coordinator last answered a heartbeat (or a join) of this member. */
