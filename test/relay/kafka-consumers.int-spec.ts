@@ -189,15 +189,17 @@ describe.each(KAFKA_CLIENTS)('Kafka consumer port: %s adapter', (client: KafkaCl
         return (BigInt(batch.messages[batch.messages.length - 1].offset) + 1n).toString();
       },
     });
-    await waitFor(() => blocked.size === 2, { message: 'a applying two batches' });
+    // A first fetch may bring one partition or several; up to two batches are applied at once.
+    await waitFor(() => blocked.size > 0, { message: 'a applying a batch' });
     const b = consumer(groupId);
     await b.start(recording('b', seen, asking('b')));
     const bFirst = await waitFor(() => log.some((e) => e.member === 'b'), { timeoutMs: 4000 }).then(
       () => true,
       () => false,
     );
+    const hung = blocked.size;
     release();
-    await waitFor(() => log.filter((e) => e.event === 'done').length >= 2, { message: "a's batches done" });
+    await waitFor(() => log.filter((e) => e.event === 'done').length >= hung, { message: "a's batches done" });
     await waitFor(() => seen.length > 0, { timeoutMs: 30_000, message: 'b reading' });
 
     // A batch told it is current finished before any other member was asked where its partition starts.
@@ -205,7 +207,10 @@ describe.each(KAFKA_CLIENTS)('Kafka consumer port: %s adapter', (client: KafkaCl
       if (e.event === 'done' && e.current)
         expect(log.slice(0, i).filter((x) => x.member === 'b' && x.partition === e.partition)).toEqual([]);
     // b was given partitions while a's batches hung: all of them belonged to a group generation gone by then.
-    if (bFirst) expect(log.filter((e) => e.event === 'done').map((e) => e.current)).toEqual([false, false]);
+    if (bFirst)
+      expect(log.filter((e) => e.event === 'done').map((e) => e.current)).toEqual(
+        Array.from({ length: hung }, () => false),
+      );
     // b reads each of its partitions from where the store says, not from where a's late batches ended.
     const bPartitions = new Set(seen.map((x) => x.partition));
     for (const partition of bPartitions) expect(seen.find((x) => x.partition === partition)?.offset).toBe('0');
