@@ -1,7 +1,6 @@
-import type { QueryRunner } from 'typeorm';
-import { outboxMigrations } from '@event-spine/outbox';
 import { OutboxCleaner } from '@event-spine/relay';
 import { TestSchema, waitFor } from '@event-spine/testing';
+import { migrateCommandSchema } from '../support/pipeline';
 
 // The cleanup against the real PostgreSQL: it deletes exactly the outbox rows every cursor has passed, and the
 // placements past their retention, in DELETEs of a few rows each (so a round repeats them).
@@ -10,8 +9,7 @@ describe('outbox cleanup', () => {
 
   beforeAll(async () => {
     schema = await TestSchema.create('clean');
-    const runner = { query: (sql: string) => schema.pool.query(sql) } as unknown as QueryRunner;
-    for (const Migration of outboxMigrations) await new Migration().up(runner);
+    await migrateCommandSchema(schema.name);
   });
   afterAll(() => schema.drop());
 
