@@ -30,9 +30,9 @@ export interface RelayOptions {
   /** Longest sleep between polls when idle; a NOTIFY from the command service wakes the relay sooner. */
   maxIdleMs: number;
   /**
-   * Whether the relay's commits wait for the WAL flush (true unless set). Without, each batch reaches Kafka sooner
-   * (commit → publish about halved at half load in the bench) but the relay works in smaller batches and costs more
-   * per row; a database crash may take back its last cursor moves, and those rows are sent again, uncounted.
+   * Whether the relay's commits wait for the WAL flush (false unless set). They need not: a database crash may take
+   * back its last cursor moves and marks, and those rows are sent again, uncounted; never one skipped. Waiting puts a
+   * flush between every read and its send.
    */
   waitForFlush?: boolean;
   /** How often the instance renews its heartbeat and rebalances buckets with the others. */
@@ -96,9 +96,9 @@ interface Row {
  * cursor writes fail with it: an instance can never advance a cursor it no longer owns.
  *
  * Crash safety: the cursor moves only after Kafka acknowledged the batch. Before sending, the batch's end is noted as
- * "in flight"; after a crash, rows between the cursor and that mark are sent again and counted as duplicates. (With
- * `waitForFlush` off, a crash of the database may also take back the last cursor moves and marks: those rows are sent
- * again too, uncounted.)
+ * "in flight"; after a crash, rows between the cursor and that mark are sent again and counted as duplicates. (Unless
+ * `waitForFlush` is set, a crash of the database may also take back the last cursor moves and marks: those rows are
+ * sent again too, uncounted.)
  *
  * A row Kafka does not take (its topic is missing, Kafka refuses it for good, or keeps refusing it as retriable
  * beyond `retriableBoundMs`) holds back its own bucket only, never skipped: see `holdback.ts`.
@@ -172,11 +172,11 @@ export class OutboxRelay {
 
   private async connect(): Promise<void> {
     // No JIT: the relay's statements are small and frequent, and a cost estimate over a big backlog would compile them.
-    // Without `waitForFlush`, its commits do not wait for the WAL flush: the relay writes only its own bookkeeping
+    // Unless `waitForFlush` is set, its commits do not wait for the WAL flush: the relay writes only its own bookkeeping
     // (cursors, in-flight marks, where events landed), and what a database crash takes back of it is rows sent again,
     // never rows skipped. The cleanup's DELETEs still wait for their flush, which carries every cursor move before
     // them: no row is deleted that a cursor still in the database has not passed.
-    const flush = this.options.waitForFlush === false ? ' -c synchronous_commit=off' : '';
+    const flush = this.options.waitForFlush === true ? '' : ' -c synchronous_commit=off';
     const client = new Client({
       ...this.options.database,
       options: `-c search_path=${this.options.schema} -c jit=off${flush}`,
@@ -265,8 +265,9 @@ export class OutboxRelay {
   }
 
   private async loop(): Promise<void> {
-    let idleMs = 1;
     let failures = 0;
+    /** Since when buckets with rows to send found none to send (held back by an older transaction in flight). */
+    let heldSince: number | undefined;
     while (this.running) {
       try {
         if (!this.client) await this.connect();
@@ -274,15 +275,20 @@ export class OutboxRelay {
         const published = this.owned.size > 0 ? await this.publishBatch() : 0;
         failures = 0;
         if (published > 0) {
-          idleMs = 1;
+          heldSince = undefined;
           continue;
         }
-        // Rows held back by an older transaction still in flight are looked for again soon, and ever less often; with
-        // none, the relay waits for a wake-up, or for the next read of every bucket.
-        const untilFullRead = this.lastFullRead + this.options.maxIdleMs - Date.now();
-        const wait = this.hasDirty() ? idleMs : Math.max(1, untilFullRead);
+        const now = Date.now();
+        heldSince = this.hasDirty() ? (heldSince ?? now) : undefined;
+        // Held-back rows wait for a transaction that need not be a writer's, nor in this database (the projector's, the
+        // cleaner's, anyone's: transaction ids are the cluster's), so no wake-up comes when it ends. They are looked for
+        // again after a quarter of the time they have waited: at most a quarter more than the holding transaction
+        // lasted, in a few reads even for a long one. With none, the relay waits for a wake-up, or the next full read.
+        const wait =
+          heldSince !== undefined
+            ? Math.min(Math.max(1, (now - heldSince) / 4), this.options.maxIdleMs)
+            : Math.max(1, this.lastFullRead + this.options.maxIdleMs - now);
         await this.idle(Math.min(wait, Math.max(1, this.saveDueInMs() ?? wait)));
-        idleMs = Math.min(idleMs * 2, this.options.maxIdleMs);
       } catch (error) {
         const failed = error instanceof PublishFailed ? error : undefined;
         const cause = failed ? failed.cause : error;
