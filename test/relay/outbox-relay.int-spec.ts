@@ -463,12 +463,12 @@ describe('outbox relay woken by commits', () => {
     }
   });
 
-  it('publishes the same with commits that do not wait for the WAL flush (RELAY_WAIT_FOR_FLUSH=false)', async () => {
+  it('publishes the same with commits that wait for the WAL flush (RELAY_WAIT_FOR_FLUSH=true)', async () => {
     const svc = await CommandServiceHarness.start();
     const topics = await svc.topicsReady();
     const recorder = await TopicRecorder.start(testKafka(), topics);
     const token = await tokenFor();
-    const relay = await RelayUnderTest.start(svc.schema.name, { maxIdleMs: 60_000, waitForFlush: false });
+    const relay = await RelayUnderTest.start(svc.schema.name, { maxIdleMs: 60_000, waitForFlush: true });
     try {
       const opened = await svc.request('POST', '/v1/accounts', {
         token,
@@ -481,13 +481,19 @@ describe('outbox relay woken by commits', () => {
       await recorder.waitForEvents(ids, 15_000);
       const own = (relay.relay as unknown as { client: Client }).client;
       expect((await own.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]).toEqual({
-        synchronous_commit: 'off',
+        synchronous_commit: 'on',
       });
       await relay.stop();
       const { rows } = await svc.db.query<{ published: string }>(
         `SELECT sum(published)::text AS published FROM relay_cursor`,
       );
       expect(rows[0].published).toBe('2');
+      // Unless told to, they do not.
+      const byDefault = await RelayUnderTest.start(svc.schema.name, { maxIdleMs: 60_000 });
+      const its = (byDefault.relay as unknown as { client: Client }).client;
+      const setting = (await its.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0];
+      await byDefault.stop();
+      expect(setting).toEqual({ synchronous_commit: 'off' });
     } finally {
       await relay.stop().catch(() => undefined);
       await recorder.stop();

@@ -68,6 +68,27 @@ describe('withTransaction (real PostgreSQL)', () => {
     expect((await pool.query<{ lock_timeout: string }>(`SHOW lock_timeout`)).rows[0].lock_timeout).toBe('0');
   });
 
+  it('commits without waiting for the WAL flush when told, for that transaction only, and the work is committed', async () => {
+    const client = await pool.connect();
+    try {
+      const inside = await withTransaction(
+        client,
+        async (c) => {
+          await c.query(`INSERT INTO t VALUES (5)`);
+          return (await c.query<{ synchronous_commit: string }>(`SHOW synchronous_commit`)).rows[0].synchronous_commit;
+        },
+        { waitForFlush: false },
+      );
+      expect(inside).toBe('off');
+      const after = await client.query<{ synchronous_commit: string }>(`SHOW synchronous_commit`);
+      expect(after.rows[0].synchronous_commit).toBe('on');
+    } finally {
+      client.release();
+    }
+    expect(await values()).toContain(5);
+    await pool.query(`DELETE FROM t WHERE v = 5`);
+  });
+
   it('sends the opening statements with BEGIN and hands their results over, each read after the lock before it', async () => {
     const holder = await pool.connect();
     try {

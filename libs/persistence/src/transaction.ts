@@ -23,6 +23,12 @@ export interface TransactionOptions {
    * last holder committed.
    */
   openWith?: readonly PipelinedStatement[];
+  /**
+   * `false`: COMMIT returns without waiting for the WAL flush (`SET LOCAL synchronous_commit = off`). Only for writes
+   * a crash of the database may take back because they are derived and redone from their source (a projector's batch
+   * commits its read models with its Kafka position: what a crash takes back, it reads and applies again).
+   */
+  waitForFlush?: boolean;
 }
 
 /**
@@ -67,6 +73,7 @@ export async function withTransaction<T>(
     if (options.lockTimeout) {
       opening.push({ text: `SET LOCAL lock_timeout = '${options.lockTimeout.replace(/'/g, '')}'` });
     }
+    if (options.waitForFlush === false) opening.push({ text: 'SET LOCAL synchronous_commit = off' });
     const skip = opening.length;
     opening.push(...(options.openWith ?? []));
     const opened = (await pipeline(client, opening)).slice(skip);

@@ -259,7 +259,7 @@ export class ProjectionRunner {
       // BEGIN, the gate and the partition's position in one round trip. Never wait here: a consumer that blocks
       // misses its Kafka heartbeats. A replay holding the apply lock, or a fence at this partition, sends the batch
       // back to be fetched again a moment later; the position is claimed only when the lock was had.
-      { openWith: [prepared(gateStatement(at))] },
+      { openWith: [prepared(gateStatement(at))], waitForFlush: false },
     );
   }
 

@@ -19,8 +19,8 @@ export const relayConfig = {
     max: 10000,
   }),
   RELAY_WAIT_FOR_FLUSH: bool(
-    'relay commits wait for the WAL flush; false: lower commit → publish latency, more CPU per row, and a database crash may resend rows uncounted',
-    true,
+    'relay commits wait for the WAL flush (a flush between each read and its send); false: a database crash may resend its last rows, uncounted',
+    false,
   ),
   RELAY_REBALANCE_MS: int('how often instances renew their heartbeat and share buckets', {
     default: 1000,
