@@ -58,7 +58,14 @@ export const benchConfig = {
     warmupMs: duration(3000, 1000),
     levelMs: duration(10_000, 2000),
   },
-  halfLoad: { durationMs: duration(30_000, 4000), maxInFlight: 256, pollIntervalMs: 2, rawSends: count(300, 50) },
+  halfLoad: {
+    durationMs: duration(30_000, 4000),
+    maxInFlight: 256,
+    pollIntervalMs: 2,
+    rawSends: count(300, 50),
+    /** BENCH_LATENCY_RATE: a fixed rate instead of half the sustainable one (for seeing latency without load). */
+    rate: num('BENCH_LATENCY_RATE', 0),
+  },
   relayDrain: { rows: count(200_000, 2000), eventsPerAccount: 20 },
   projectorLive: { timeoutMs: num('BENCH_LIVE_TIMEOUT_S', 60) * 1000 },
   rebuild: {
@@ -82,6 +89,8 @@ export const benchConfig = {
     /** Rows inserted while the publisher is stopped, then drained. */
     drainRows: count(200_000, 5000),
     insertBatch: 500,
+    /** Bursts and drains per publisher: their figures are over every round (BENCH_DBZ_ROUNDS). */
+    rounds: num('BENCH_DBZ_ROUNDS', 2),
     /** Concurrent writers of the burst (one alone is slower than either publisher on this machine). */
     burstWriters: num('BENCH_DBZ_WRITERS', 3),
     eventsPerAccount: 20,

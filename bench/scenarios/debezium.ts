@@ -198,6 +198,7 @@ interface Figures {
     cpuMsPer1000: number;
     cores: number;
   };
+  /** Rows per round, rates over every round (rows / seconds, each summed), and each round's own rate. */
   burst: {
     rows: number;
     insertRate: number;
@@ -205,6 +206,7 @@ interface Figures {
     deliveredRate: number;
     secondsFirstToLast: number;
     cpuMsPer1000: number;
+    rounds: number[];
   };
   drain: {
     rows: number;
@@ -215,13 +217,31 @@ interface Figures {
     /** The publisher's own process only (the rest is its PostgreSQL backends). */
     processCpuMsPer1000: number;
     cores: number;
+    rounds: number[];
   };
 }
+
+/** One round of a burst or a drain: first to last arrival, and the CPU spent meanwhile. */
+interface Round {
+  seconds: number;
+  cpuSeconds: number;
+  publisherSeconds: number;
+  insertSeconds?: number;
+  backlog?: number;
+  /** Milliseconds from the publisher's spawn to the first arrival. */
+  start?: number;
+}
+
+const rate = (rows: number, seconds: number) => round(rows / seconds, 1);
 
 /** The three measured phases for one publisher, with the other one stopped. */
 async function measure(p: Publisher, db: Pool, writers: Pool): Promise<{ figures: Figures; latencies: number[] }> {
   const cfg = benchConfig.debezium;
-  const stream = new EventStream(`dbz-${p.name}`, cfg.burstRows + cfg.drainRows + 1_000_000, cfg.eventsPerAccount);
+  const stream = new EventStream(
+    `dbz-${p.name}`,
+    (cfg.burstRows + cfg.drainRows) * cfg.rounds + 1_000_000,
+    cfg.eventsPerAccount,
+  );
   let next = 0;
   const take = (n: number) => {
     const messages = stream.messages(p.topicPrefix, next, next + n);
@@ -278,55 +298,91 @@ async function measure(p: Publisher, db: Pool, writers: Pool): Promise<{ figures
     log(`${p.name} steady: p50 ${steady.p50} ms, p99 ${steady.p99} ms, ${steady.cores} cores`);
     await sleep(500);
 
-    // 2. As fast as the writers can (multi-row INSERTs, messages made beforehand) while the publisher runs.
+    // 2 and 3, in rounds: one run of each swings by a sixth or more on this machine, and a ratio of two such runs more.
     const batches = (rows: number) => {
       const out: OutboxMessage[][] = [];
       for (let i = 0; i < rows; i += cfg.insertBatch) out.push(take(Math.min(cfg.insertBatch, rows - i)));
       return out;
     };
-    const burstBatches = batches(cfg.burstRows);
-    arrivals.reset();
-    const burstStart = performance.now();
-    // Several writers at once: one alone inserts slower than either publisher delivers here, which would measure it.
-    const queue = burstBatches.splice(0);
-    const lane = async () => {
-      for (let batch = queue.shift(); batch; batch = queue.shift()) await p.insert(writers, batch);
-    };
-    await Promise.all(Array.from({ length: cfg.burstWriters }, lane));
-    const burstEnd = performance.now();
-    const backlogAtInsertEnd = cfg.burstRows - arrivals.count;
-    await arrivals.waitFor(cfg.burstRows, cfg.deliverTimeoutMs);
-    const burstCpu = cpu.cpuBetween(arrivals.firstAt, arrivals.lastAt);
+    const bursts: Round[] = [];
+    const drains: Round[] = [];
+    for (let n = 0; n < cfg.rounds; n++) {
+      // 2. As fast as the writers can (multi-row INSERTs, messages made beforehand) while the publisher runs.
+      const queue = batches(cfg.burstRows);
+      arrivals.reset();
+      const burstStart = performance.now();
+      // Several writers at once: one alone inserts slower than either publisher delivers here, which would measure it.
+      const lane = async () => {
+        for (let batch = queue.shift(); batch; batch = queue.shift()) await p.insert(writers, batch);
+      };
+      await Promise.all(Array.from({ length: cfg.burstWriters }, lane));
+      const burstEnd = performance.now();
+      const backlog = cfg.burstRows - arrivals.count;
+      await arrivals.waitFor(cfg.burstRows, cfg.deliverTimeoutMs);
+      const burstCpu = cpu.cpuBetween(arrivals.firstAt, arrivals.lastAt);
+      bursts.push({
+        ...burstCpu,
+        seconds: (arrivals.lastAt - arrivals.firstAt) / 1000,
+        insertSeconds: (burstEnd - burstStart) / 1000,
+        backlog,
+      });
+      log(`${p.name} burst ${n + 1}: ${rate(cfg.burstRows, bursts[n].seconds)} rows/s delivered, backlog ${backlog}`);
+
+      // 3. Backlog drain: rows written while the publisher is stopped, then it starts.
+      await p.stop();
+      for (const batch of batches(cfg.drainRows)) await p.insert(writers, batch);
+      arrivals.reset();
+      const spawnedAt = performance.now();
+      await p.start();
+      await arrivals.waitFor(cfg.drainRows, cfg.deliverTimeoutMs);
+      // CPU during the drain: first to last arrival (process start-up is not in it).
+      const drainCpu = cpu.cpuBetween(arrivals.firstAt, arrivals.lastAt);
+      drains.push({
+        ...drainCpu,
+        seconds: (arrivals.lastAt - arrivals.firstAt) / 1000,
+        start: arrivals.firstAt - spawnedAt,
+      });
+      log(`${p.name} drain ${n + 1}: ${rate(cfg.drainRows, drains[n].seconds)} rows/s`);
+    }
+    const sum = (rounds: Round[], of: (r: Round) => number) => rounds.reduce((acc, r) => acc + of(r), 0);
+    const burstRows = cfg.burstRows * cfg.rounds;
+    const drainRows = cfg.drainRows * cfg.rounds;
     const burst = {
       rows: cfg.burstRows,
-      insertRate: round(cfg.burstRows / ((burstEnd - burstStart) / 1000)),
-      backlogAtInsertEnd,
-      deliveredRate: round(cfg.burstRows / ((arrivals.lastAt - arrivals.firstAt) / 1000)),
-      secondsFirstToLast: round((arrivals.lastAt - arrivals.firstAt) / 1000, 2),
-      cpuMsPer1000: round((burstCpu.cpuSeconds * 1e6) / cfg.burstRows, 1),
+      insertRate: rate(
+        burstRows,
+        sum(bursts, (r) => r.insertSeconds ?? 0),
+      ),
+      backlogAtInsertEnd: Math.round(sum(bursts, (r) => r.backlog ?? 0) / cfg.rounds),
+      deliveredRate: rate(
+        burstRows,
+        sum(bursts, (r) => r.seconds),
+      ),
+      secondsFirstToLast: round(
+        sum(bursts, (r) => r.seconds),
+        2,
+      ),
+      cpuMsPer1000: round((sum(bursts, (r) => r.cpuSeconds) * 1e6) / burstRows, 1),
+      rounds: bursts.map((r) => rate(cfg.burstRows, r.seconds)),
     };
-    log(`${p.name} burst: ${burst.deliveredRate} rows/s delivered, backlog ${backlogAtInsertEnd} at insert end`);
-
-    // 3. Backlog drain: rows written while the publisher is stopped, then it starts.
-    await p.stop();
-    for (const batch of batches(cfg.drainRows)) await p.insert(writers, batch);
-    arrivals.reset();
-    const spawnedAt = performance.now();
-    await p.start();
-    await arrivals.waitFor(cfg.drainRows, cfg.deliverTimeoutMs);
-    // 4. CPU during the drain: first to last arrival (process start-up is not in it).
-    const drainCpu = cpu.cpuBetween(arrivals.firstAt, arrivals.lastAt);
     const drain = {
       rows: cfg.drainRows,
-      startSeconds: round((arrivals.firstAt - spawnedAt) / 1000, 2),
-      rate: round(cfg.drainRows / ((arrivals.lastAt - arrivals.firstAt) / 1000)),
-      secondsFirstToLast: round((arrivals.lastAt - arrivals.firstAt) / 1000, 2),
-      cpuMsPer1000: round((drainCpu.cpuSeconds * 1e6) / cfg.drainRows, 1),
-      processCpuMsPer1000: round((drainCpu.publisherSeconds * 1e6) / cfg.drainRows, 1),
-      cores: round(drainCpu.cpuSeconds / drainCpu.seconds, 3),
+      startSeconds: round(sum(drains, (r) => r.start ?? 0) / 1000 / cfg.rounds, 2),
+      rate: rate(
+        drainRows,
+        sum(drains, (r) => r.seconds),
+      ),
+      secondsFirstToLast: round(
+        sum(drains, (r) => r.seconds),
+        2,
+      ),
+      cpuMsPer1000: round((sum(drains, (r) => r.cpuSeconds) * 1e6) / drainRows, 1),
+      processCpuMsPer1000: round((sum(drains, (r) => r.publisherSeconds) * 1e6) / drainRows, 1),
+      cores: round(sum(drains, (r) => r.cpuSeconds) / sum(drains, (r) => r.seconds), 3),
+      rounds: drains.map((r) => rate(cfg.drainRows, r.seconds)),
     };
     log(
-      `${p.name} drain: ${drain.rate} rows/s, ${drain.cpuMsPer1000} CPU-ms per 1,000 rows (${drain.processCpuMsPer1000} its process)`,
+      `${p.name} burst: ${burst.deliveredRate} rows/s delivered over ${cfg.rounds} rounds; drain: ${drain.rate} rows/s, ${drain.cpuMsPer1000} CPU-ms per 1,000 rows (${drain.processCpuMsPer1000} its process)`,
     );
     return { figures: { warmupRows, steady, burst, drain }, latencies };
   } finally {
@@ -444,13 +500,17 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
       id: 'D_dbz_rate',
       value: dbz.burst.deliveredRate,
       unit: 'rows/s',
-      how: how(`delivered rows/s while ${cfg.burstWriters} writers insert ${dbz.burst.rows.toLocaleString('en')} rows`),
+      how: how(
+        `delivered rows/s while ${cfg.burstWriters} writers insert ${dbz.burst.rows.toLocaleString('en')} rows, over ${cfg.rounds} rounds (${dbz.burst.rounds.join(', ')})`,
+      ),
     });
     results.setBaseline({
       id: 'D_dbz_drain',
       value: dbz.drain.rate,
       unit: 'rows/s',
-      how: how(`drain of ${dbz.drain.rows.toLocaleString('en')} rows written while stopped`),
+      how: how(
+        `drain of ${dbz.drain.rows.toLocaleString('en')} rows written while stopped, over ${cfg.rounds} rounds (${dbz.drain.rounds.join(', ')})`,
+      ),
     });
     results.setBaseline({
       id: 'D_dbz_cpu',
@@ -473,7 +533,7 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
         'rows/s',
         'D_dbz_rate',
         1.2,
-        `writer ${r.burst.insertRate} rows/s; backlog at insert end: relay ${r.burst.backlogAtInsertEnd}, Debezium ${dbz.burst.backlogAtInsertEnd} rows`,
+        `rounds ${r.burst.rounds.join(', ')}; writer ${r.burst.insertRate} rows/s; backlog at insert end: relay ${r.burst.backlogAtInsertEnd}, Debezium ${dbz.burst.backlogAtInsertEnd} rows`,
       ),
       results.ratioRow(
         SCENARIO,
@@ -482,6 +542,7 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
         'rows/s',
         'D_dbz_drain',
         1.2,
+        `rounds ${r.drain.rounds.join(', ')}; Debezium ${dbz.drain.rounds.join(', ')}`,
       ),
       results.ratioMaxRow(
         SCENARIO,
@@ -593,7 +654,7 @@ function relayRows(results: Results, who: string, r: Figures): Row[] {
       'rows/s',
       `writer ${r.burst.insertRate} rows/s; backlog at insert end ${r.burst.backlogAtInsertEnd}`,
     ),
-    info('backlog drain', r.drain.rate, 'rows/s'),
+    info('backlog drain', r.drain.rate, 'rows/s', `rounds ${r.drain.rounds.join(', ')}`),
     info(
       'CPU-ms per 1,000 rows during the drain (relay + backends)',
       r.drain.cpuMsPer1000,

@@ -127,7 +127,7 @@ export async function halfLoad(results: Results, bench: CommandBench): Promise<S
   results.setBaseline({ id: 'B_send_p50', value: round(send.p50, 2), unit: 'ms', how: `p50 of ${how}` });
   results.setBaseline({ id: 'B_send_p99', value: round(send.p99, 2), unit: 'ms', how: `p99 of ${how}` });
   const { deployment, client } = bench;
-  const rate = bench.sustainableRate / 2;
+  const rate = benchConfig.halfLoad.rate || bench.sustainableRate / 2;
   const { durationMs, maxInFlight, pollIntervalMs } = benchConfig.halfLoad;
   const relay = deployment.service('outbox-relay');
   const projector = deployment.service('projector');
