@@ -234,6 +234,23 @@ interface Round {
 
 const rate = (rows: number, seconds: number) => round(rows / seconds, 1);
 
+const sumOf = (rounds: readonly Round[], of: (r: Round) => number) => rounds.reduce((acc, r) => acc + of(r), 0);
+
+/** Rounds of the same size taken together: rows over summed seconds, CPU over summed rows. */
+function overRounds(rounds: readonly Round[], rowsPerRound: number) {
+  const rows = rowsPerRound * rounds.length;
+  const seconds = sumOf(rounds, (r) => r.seconds);
+  const cpu = sumOf(rounds, (r) => r.cpuSeconds);
+  return {
+    rate: rate(rows, seconds),
+    seconds: round(seconds, 2),
+    cpuMsPer1000: round((cpu * 1e6) / rows, 1),
+    processCpuMsPer1000: round((sumOf(rounds, (r) => r.publisherSeconds) * 1e6) / rows, 1),
+    cores: round(cpu / seconds, 3),
+    rounds: rounds.map((r) => rate(rowsPerRound, r.seconds)),
+  };
+}
+
 /** The three measured phases for one publisher, with the other one stopped. */
 async function measure(p: Publisher, db: Pool, writers: Pool): Promise<{ figures: Figures; latencies: number[] }> {
   const cfg = benchConfig.debezium;
@@ -344,42 +361,29 @@ async function measure(p: Publisher, db: Pool, writers: Pool): Promise<{ figures
       });
       log(`${p.name} drain ${n + 1}: ${rate(cfg.drainRows, drains[n].seconds)} rows/s`);
     }
-    const sum = (rounds: Round[], of: (r: Round) => number) => rounds.reduce((acc, r) => acc + of(r), 0);
-    const burstRows = cfg.burstRows * cfg.rounds;
-    const drainRows = cfg.drainRows * cfg.rounds;
+    const b = overRounds(bursts, cfg.burstRows);
+    const d = overRounds(drains, cfg.drainRows);
     const burst = {
       rows: cfg.burstRows,
       insertRate: rate(
-        burstRows,
-        sum(bursts, (r) => r.insertSeconds ?? 0),
+        cfg.burstRows * cfg.rounds,
+        sumOf(bursts, (r) => r.insertSeconds ?? 0),
       ),
-      backlogAtInsertEnd: Math.round(sum(bursts, (r) => r.backlog ?? 0) / cfg.rounds),
-      deliveredRate: rate(
-        burstRows,
-        sum(bursts, (r) => r.seconds),
-      ),
-      secondsFirstToLast: round(
-        sum(bursts, (r) => r.seconds),
-        2,
-      ),
-      cpuMsPer1000: round((sum(bursts, (r) => r.cpuSeconds) * 1e6) / burstRows, 1),
-      rounds: bursts.map((r) => rate(cfg.burstRows, r.seconds)),
+      backlogAtInsertEnd: Math.round(sumOf(bursts, (r) => r.backlog ?? 0) / cfg.rounds),
+      deliveredRate: b.rate,
+      secondsFirstToLast: b.seconds,
+      cpuMsPer1000: b.cpuMsPer1000,
+      rounds: b.rounds,
     };
     const drain = {
       rows: cfg.drainRows,
-      startSeconds: round(sum(drains, (r) => r.start ?? 0) / 1000 / cfg.rounds, 2),
-      rate: rate(
-        drainRows,
-        sum(drains, (r) => r.seconds),
-      ),
-      secondsFirstToLast: round(
-        sum(drains, (r) => r.seconds),
-        2,
-      ),
-      cpuMsPer1000: round((sum(drains, (r) => r.cpuSeconds) * 1e6) / drainRows, 1),
-      processCpuMsPer1000: round((sum(drains, (r) => r.publisherSeconds) * 1e6) / drainRows, 1),
-      cores: round(sum(drains, (r) => r.cpuSeconds) / sum(drains, (r) => r.seconds), 3),
-      rounds: drains.map((r) => rate(cfg.drainRows, r.seconds)),
+      startSeconds: round(sumOf(drains, (r) => r.start ?? 0) / 1000 / cfg.rounds, 2),
+      rate: d.rate,
+      secondsFirstToLast: d.seconds,
+      cpuMsPer1000: d.cpuMsPer1000,
+      processCpuMsPer1000: d.processCpuMsPer1000,
+      cores: d.cores,
+      rounds: d.rounds,
     };
     log(
       `${p.name} burst: ${burst.deliveredRate} rows/s delivered over ${cfg.rounds} rounds; drain: ${drain.rate} rows/s, ${drain.cpuMsPer1000} CPU-ms per 1,000 rows (${drain.processCpuMsPer1000} its process)`,
