@@ -292,6 +292,32 @@ describe('ProjectionRunner against PostgreSQL', () => {
       expect(await offsets('retention')).toMatchObject({ next: 11, source_gaps: 1 });
     });
 
+    it('sends a fetch back again when its position falls back to where it was sent back before (a crash took batches back)', async () => {
+      const a = randomUUID();
+      const bounds = jest.fn(async () => ({ logStart: 0n, end: 20n }));
+      const runner = new ProjectionRunner(schema.pool, [sums], 'test', { catalog, partitionBounds: bounds });
+      await schema.pool.query(
+        `INSERT INTO projector_offsets (consumer, topic, partition, next_offset) VALUES ('test', 'fallback', 0, 2)`,
+      );
+      const at = (offset: number, sequence: number) => ({
+        offset: String(offset),
+        key: null,
+        value: deposit(a, sequence, 3),
+      });
+
+      expect(await runner.process('fallback', 0, [at(5, 1)])).toMatchObject({ applied: 0, resumeAt: '2' });
+      expect(await runner.process('fallback', 0, [at(2, 1), at(3, 2)])).toMatchObject({ applied: 2 });
+      // Batches commit without waiting for the WAL flush: a database crash can take the position back to 2 while the
+      // consumer reads on from 4. That fetch is sent back too, not taken for offsets that do not exist.
+      await schema.pool.query(`UPDATE projector_offsets SET next_offset = 2 WHERE topic = 'fallback'`);
+      const ahead = await runner.process('fallback', 0, [at(4, 3)]);
+      expect(ahead).toMatchObject({ applied: 0, resumeAt: '2' });
+      const again = await runner.process('fallback', 0, [at(2, 1), at(3, 2), at(4, 3)]);
+      expect(again).toMatchObject({ applied: 1, duplicates: 2 });
+      expect(await total(a)).toBe(9);
+      expect(await offsets('fallback')).toMatchObject({ next: 5, source_gaps: 0 });
+    });
+
     it('moves an assigned partition to its log start on a reset or a gap in the source, and records each', async () => {
       await schema.pool.query(
         `INSERT INTO projector_offsets (consumer, topic, partition, next_offset) VALUES ('test', 'assigned', 0, 500),

@@ -290,13 +290,16 @@ export class ProjectionRunner {
       }
     }
     const first = messages.length > 0 ? BigInt(messages[0].offset) : undefined;
+    const key = `${topic}\u0000${partition}`;
+    // A fetch from the position itself answers an earlier send-back: should the position fall back to the same offset
+    // again (a database crash takes back batches committed without waiting for the flush), it is sent back again.
+    if (first !== undefined && first <= stored) this.soughtBack.delete(key);
     if (first === undefined || first <= stored || !this.partitionBounds) return { stored };
     const check = checkPosition(stored, await this.partitionBounds(topic, partition));
     if (check.kind === 'source-gap') {
       await this.recordPositionCheck(client, topic, partition, check);
       return { stored, anomaly: { sourceGap: check } };
     }
-    const key = `${topic}\u0000${partition}`;
     if (this.soughtBack.get(key) === stored) return { stored };
     this.soughtBack.set(key, stored);
     return { sendBack: stored };
