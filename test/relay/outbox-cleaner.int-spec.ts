@@ -29,8 +29,8 @@ describe('outbox cleanup', () => {
     const kept = rows.slice(40).map((r) => r.position);
     // Placements: 12 past a retention of an hour, 5 within it.
     await db.query(
-      `INSERT INTO outbox_published (event_id, topic, partition, kafka_offset, published_at)
-       SELECT gen_random_uuid(), 't', 0, g, now() - CASE WHEN g <= 12 THEN interval '2 hours' ELSE interval '1 minute' END
+      `INSERT INTO outbox_placement (topic, partition, first_offset, event_ids, published_at)
+       SELECT 't', 0, g * 10, ARRAY[gen_random_uuid(), gen_random_uuid()], now() - CASE WHEN g <= 12 THEN interval '2 hours' ELSE interval '1 minute' END
          FROM generate_series(1, 17) g`,
     );
 
@@ -46,7 +46,7 @@ describe('outbox cleanup', () => {
     cleaner.start();
     try {
       await waitFor(
-        async () => (await db.query(`SELECT 1 FROM outbox_published WHERE kafka_offset <= 12`)).rowCount === 0,
+        async () => (await db.query(`SELECT 1 FROM outbox_placement WHERE first_offset <= 120`)).rowCount === 0,
         { message: 'old placements deleted' },
       );
     } finally {
@@ -57,7 +57,7 @@ describe('outbox cleanup', () => {
       `SELECT o.position::text FROM outbox o ORDER BY o.tx_id, o.position`,
     );
     expect(left.rows.map((r) => r.position)).toEqual(kept);
-    const placements = await db.query<{ n: string }>(`SELECT kafka_offset::text AS n FROM outbox_published ORDER BY 1`);
-    expect(placements.rows.map((r) => Number(r.n)).sort((a, b) => a - b)).toEqual([13, 14, 15, 16, 17]);
+    const placements = await db.query<{ n: string }>(`SELECT first_offset::text AS n FROM outbox_placement ORDER BY 1`);
+    expect(placements.rows.map((r) => Number(r.n)).sort((a, b) => a - b)).toEqual([130, 140, 150, 160, 170]);
   });
 });

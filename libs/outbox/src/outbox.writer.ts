@@ -149,7 +149,15 @@ export async function publicationOf(db: Queryable, eventIds: readonly string[]):
             EXISTS (SELECT 1 FROM outbox o JOIN relay_cursor c ON c.bucket = o.bucket
                      WHERE o.event_id = x.id AND (o.tx_id, o.position) > (c.tx_id, c.position)) AS pending
        FROM unnest($1::uuid[]) AS x(id)
-       LEFT JOIN outbox_published p ON p.event_id = x.id`,
+       -- An event sent again after a crash has a placement per send: the last one is given.
+       LEFT JOIN LATERAL (
+         SELECT p.topic, p.partition,
+                p.first_offset + (SELECT max(e.i) FROM unnest(p.event_ids) WITH ORDINALITY AS e(id, i)
+                                   WHERE e.id = x.id) - 1 AS kafka_offset
+           FROM outbox_placement p
+          WHERE p.event_ids @> ARRAY[x.id]
+          ORDER BY p.id DESC
+          LIMIT 1) p ON true`,
     [eventIds],
   );
   return new Map(

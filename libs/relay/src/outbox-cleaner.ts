@@ -90,8 +90,8 @@ export class OutboxCleaner {
       );
       await this.repeat(
         client,
-        `DELETE FROM outbox_published WHERE ctid = ANY (ARRAY(
-           SELECT ctid FROM outbox_published
+        `DELETE FROM outbox_placement WHERE ctid = ANY (ARRAY(
+           SELECT ctid FROM outbox_placement
             WHERE published_at < now() - make_interval(secs => $2::float8 / 1000) LIMIT $1))`,
         [this.options.batch, this.options.publishedRetentionMs],
       );

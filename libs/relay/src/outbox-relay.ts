@@ -5,6 +5,7 @@ import { inSpan, linksFrom, SpanKind } from '@event-spine/observability';
 import { withTransaction } from '@event-spine/persistence';
 import { BatchShares } from './batch-shares';
 import { OutboxCleaner } from './outbox-cleaner';
+import { type Placement, placements } from './placements';
 import {
   DEFAULT_RETRIABLE_BOUND_MS,
   Holds,
@@ -667,10 +668,10 @@ export class OutboxRelay {
           ends.map(([, p]) => p.txId),
           ends.map(([, p]) => p.position),
           ends.map(([b]) => counts.get(b) ?? 0),
-          placed.map((p) => p.eventId),
           placed.map((p) => p.topic),
           placed.map((p) => p.partition),
-          placed.map((p) => p.offset),
+          placed.map((p) => p.firstOffset),
+          placed.map((p) => p.eventIds.join(',')),
         ],
       });
     } catch (error) {
@@ -762,11 +763,9 @@ function countByBucket(rows: readonly Row[]): Map<number, number> {
  */
 const RELAY_STEP = `
   WITH placed AS (
-    INSERT INTO outbox_published (event_id, topic, partition, kafka_offset)
-    SELECT * FROM unnest($9::uuid[], $10::text[], $11::int[], $12::bigint[])
-    ON CONFLICT (event_id) DO UPDATE
-       SET topic = EXCLUDED.topic, partition = EXCLUDED.partition, kafka_offset = EXCLUDED.kafka_offset,
-           published_at = now()),
+    INSERT INTO outbox_placement (topic, partition, first_offset, event_ids)
+    SELECT topic, partition, first_offset, string_to_array(event_ids, ',')::uuid[]
+      FROM unnest($9::text[], $10::int[], $11::bigint[], $12::text[]) AS p(topic, partition, first_offset, event_ids)),
   batch AS (
     SELECT r.n, o.position, o.tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value, o.created_at
       FROM unnest($1::smallint[], $2::xid8[], $3::bigint[], $4::int[]) WITH ORDINALITY AS r(bucket, tx_id, position, quota, n)
@@ -816,23 +815,6 @@ const RELAY_STEP = `
                  extract(epoch FROM clock_timestamp() - b.created_at)::float8
             FROM batch b) u
    ORDER BY u.n NULLS FIRST, u.tx_id, u.position`;
-
-export interface Placement {
-  eventId: string;
-  topic: string;
-  partition: number;
-  offset: string;
-}
-
-/** Where each sent row's event landed; one place per event (rows written by hand may repeat one): the last sent. */
-function placements(rows: readonly Row[], landed: readonly (Landed | undefined)[]): Placement[] {
-  const byEvent = new Map<string, Placement>();
-  rows.forEach((r, i) => {
-    const at = landed[i];
-    if (at) byEvent.set(r.event_id, { eventId: r.event_id, topic: r.topic, ...at });
-  });
-  return [...byEvent.values()];
-}
 
 function hashString(s: string): number {
   let h = 0;
