@@ -463,6 +463,53 @@ describe('outbox relay woken by commits', () => {
     }
   });
 
+  it('passes over a transaction in flight in another database, and still waits for one in its own', async () => {
+    const svc = await CommandServiceHarness.start();
+    const topics = await svc.topicsReady();
+    const recorder = await TopicRecorder.start(testKafka(), topics);
+    const token = await tokenFor();
+    const post = (url: string, body: unknown) => svc.request('POST', url, { token, body });
+    const unpublished = async () =>
+      (await svc.db.query<{ id: string }>(`SELECT id FROM event_log`)).rows
+        .map((r) => r.id)
+        .filter((id) => !recorder.eventIds().includes(id));
+    const relay = await RelayUnderTest.start(svc.schema.name, { maxIdleMs: 60_000 });
+    const elsewhere = new URL(testDatabaseUrl());
+    elsewhere.pathname = '/postgres';
+    const otherDatabase = new Client({ connectionString: elsewhere.toString() });
+    const sameDatabase = new Client({ connectionString: testDatabaseUrl() });
+    try {
+      const opened = await post('/v1/accounts', { ownerName: 'Elsewhere', currency: 'EUR' });
+      const accountId = opened.body.accountId as string;
+      await recorder.waitForEvents(await unpublished(), 15_000);
+
+      // A transaction of another database holds a transaction id (older than the deposit's) all along.
+      await otherDatabase.connect();
+      await otherDatabase.query('BEGIN');
+      await otherDatabase.query('SELECT pg_current_xact_id()');
+      await post(`/v1/accounts/${accountId}/deposits`, { amount: 1 });
+      await recorder.waitForEvents(await unpublished(), 15_000);
+
+      // One of this database holds the next deposit back until it ends, though it writes no outbox row.
+      await sameDatabase.connect();
+      await sameDatabase.query('BEGIN');
+      await sameDatabase.query('SELECT pg_current_xact_id()');
+      await post(`/v1/accounts/${accountId}/deposits`, { amount: 1 });
+      const [deposit] = await unpublished();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(recorder.eventIds()).not.toContain(deposit);
+      await sameDatabase.query('COMMIT');
+      await recorder.waitForEvents([deposit], 15_000);
+      expect(relay.counts.failures).toBe(0);
+    } finally {
+      await otherDatabase.end().catch(() => undefined);
+      await sameDatabase.end().catch(() => undefined);
+      await relay.stop().catch(() => undefined);
+      await recorder.stop();
+      await svc.stop();
+    }
+  });
+
   it('publishes the same with commits that wait for the WAL flush (RELAY_WAIT_FOR_FLUSH=true)', async () => {
     const svc = await CommandServiceHarness.start();
     const topics = await svc.topicsReady();

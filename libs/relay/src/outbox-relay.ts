@@ -87,7 +87,8 @@ interface Row {
  * Publishes the outbox to Kafka, at least once, in order per subject, with any number of instances.
  *
  * Order and gaps: each bucket is read in (tx_id, position) order, and only from transactions older than the oldest
- * one still in flight (`pg_snapshot_xmin`), so a transaction that commits late is published late, never skipped.
+ * one still in flight that could write the outbox (every in-flight one of the snapshot, except those pg_stat_activity
+ * shows in another database), so a transaction that commits late is published late, never skipped.
  * The command side takes its subjects' locks before its first write, which makes tx_id order the sequence order of
  * every subject.
  *
@@ -766,6 +767,20 @@ const RELAY_STEP = `
     INSERT INTO outbox_placement (topic, partition, first_offset, event_ids)
     SELECT topic, partition, first_offset, string_to_array(event_ids, ',')::uuid[]
       FROM unnest($9::text[], $10::int[], $11::bigint[], $12::text[]) AS p(topic, partition, first_offset, event_ids)),
+  -- Rows are published only below the oldest transaction still in flight that could yet commit one. Transaction ids
+  -- are the cluster's, so the snapshot's in-flight list also holds other databases' transactions (a projector's
+  -- batch, anyone's), which can never write this outbox: a backend stays in the database it connected to. Those are
+  -- passed over when pg_stat_activity names them; any other (unnamed, hidden from this role, prepared) still holds
+  -- rows back. The activity list is read only when something is in flight.
+  horizon AS MATERIALIZED (
+    SELECT coalesce(
+             (SELECT min(x) FROM pg_snapshot_xip(s.snap) AS x
+               WHERE xid(x) NOT IN (SELECT a.backend_xid FROM pg_stat_activity a
+                                     WHERE a.backend_xid IS NOT NULL
+                                       AND a.datid <> (SELECT d.oid FROM pg_database d
+                                                        WHERE d.datname = current_database()))),
+             pg_snapshot_xmax(s.snap)) AS below
+      FROM (SELECT pg_current_snapshot() AS snap) s),
   batch AS (
     SELECT r.n, o.position, o.tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value, o.created_at
       FROM unnest($1::smallint[], $2::xid8[], $3::bigint[], $4::int[]) WITH ORDINALITY AS r(bucket, tx_id, position, quota, n)
@@ -773,7 +788,7 @@ const RELAY_STEP = `
        SELECT * FROM outbox o
         WHERE o.bucket = r.bucket
           AND (o.tx_id, o.position) > (r.tx_id, r.position)
-          AND o.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+          AND o.tx_id < (SELECT below FROM horizon)
         ORDER BY o.tx_id, o.position
         LIMIT r.quota) o),
   ends AS (
