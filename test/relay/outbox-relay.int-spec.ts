@@ -410,7 +410,8 @@ describe('outbox relay under a backlog', () => {
 // Without its periodic read of every bucket (maxIdleMs of a minute), the relay finds new rows only through the wake-up
 // a commit sends, which names the buckets of its rows.
 describe('outbox relay woken by commits', () => {
-  it('publishes what the command service commits, and a row held back behind an older transaction once it ended', async () => {
+  /** A command service, a recorder of its topics, and a relay that reads only what wake-ups name. */
+  async function woken() {
     const svc = await CommandServiceHarness.start();
     const topics = await svc.topicsReady();
     const recorder = await TopicRecorder.start(testKafka(), topics);
@@ -421,6 +422,11 @@ describe('outbox relay woken by commits', () => {
         .map((r) => r.id)
         .filter((id) => !recorder.eventIds().includes(id));
     const relay = await RelayUnderTest.start(svc.schema.name, { maxIdleMs: 60_000 });
+    return { svc, topics, recorder, post, unpublished, relay };
+  }
+
+  it('publishes what the command service commits, and a row held back behind an older transaction once it ended', async () => {
+    const { svc, topics, recorder, post, unpublished, relay } = await woken();
     const held = new Client({ connectionString: testDatabaseUrl(), options: `-c search_path=${svc.schema.name}` });
     try {
       const opened = await post('/v1/accounts', { ownerName: 'Woken', currency: 'EUR' });
@@ -464,16 +470,7 @@ describe('outbox relay woken by commits', () => {
   });
 
   it('passes over a transaction in flight in another database, and still waits for one in its own', async () => {
-    const svc = await CommandServiceHarness.start();
-    const topics = await svc.topicsReady();
-    const recorder = await TopicRecorder.start(testKafka(), topics);
-    const token = await tokenFor();
-    const post = (url: string, body: unknown) => svc.request('POST', url, { token, body });
-    const unpublished = async () =>
-      (await svc.db.query<{ id: string }>(`SELECT id FROM event_log`)).rows
-        .map((r) => r.id)
-        .filter((id) => !recorder.eventIds().includes(id));
-    const relay = await RelayUnderTest.start(svc.schema.name, { maxIdleMs: 60_000 });
+    const { svc, recorder, post, unpublished, relay } = await woken();
     const elsewhere = new URL(testDatabaseUrl());
     elsewhere.pathname = '/postgres';
     const otherDatabase = new Client({ connectionString: elsewhere.toString() });
