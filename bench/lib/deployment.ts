@@ -51,14 +51,38 @@ async function adminQuery(sql: string, url = databaseUrl()): Promise<void> {
   }
 }
 
-export async function dropSchema(schema: string): Promise<void> {
-  await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+export async function dropSchema(schema: string, url = databaseUrl()): Promise<void> {
+  await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`, url);
 }
 
-/** A pool whose connections resolve unqualified names in `schema`. */
-export function schemaPool(schema: string, max = 4): Pool {
+/**
+ * The database beside `url`'s (same server) that projectors use, made if missing: `npm run up` runs the projector
+ * in a database of its own, and the relay's gap guard passes over other databases' transactions, so a bench that put
+ * both schemas in one database would hold the relay back behind the projector's batches as no deployment does.
+ */
+async function projectorDatabase(url: string): Promise<string> {
+  const target = new URL(url);
+  const name = `${decodeURIComponent(target.pathname.slice(1)) || 'postgres'}_projector`;
+  target.pathname = `/${encodeURIComponent(name)}`;
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount)
+      await client.query(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
+        // Another run made it meanwhile.
+        if (error.code !== '42P04') throw error;
+      });
+  } finally {
+    await client.end();
+  }
+  return target.toString();
+}
+
+/** A pool whose connections resolve unqualified names in `schema` (of DATABASE_URL's database unless `url` is given). */
+export function schemaPool(schema: string, max = 4, url = databaseUrl()): Pool {
   return new Pool({
-    connectionString: databaseUrl(),
+    connectionString: url,
     options: `-c search_path=${schema}`,
     max,
     application_name: `${RUN_ID}-bench`,
@@ -66,7 +90,8 @@ export function schemaPool(schema: string, max = 4): Pool {
 }
 
 /**
- * One isolated deployment of the system for a scenario: its own command and projector schemas, its own topic prefix,
+ * One isolated deployment of the system for a scenario: its own command and projector schemas (in two databases, as
+ * `npm run up` deploys them), its own topic prefix,
  * the services as real OS processes (as in production), started and stopped as the scenario needs them. Nothing of
  * the development system or of concurrently running test suites is visible to it, nor it to them.
  */
@@ -83,8 +108,10 @@ export class Deployment {
 
   private constructor(
     readonly name: string,
-    /** The database its schemas live in and its services use: DATABASE_URL unless the scenario brings its own. */
+    /** The database of its command schema: DATABASE_URL unless the scenario brings its own. */
     readonly databaseUrl: string,
+    /** The database of its projector schema, on the same server. */
+    readonly projectorDatabaseUrl: string,
   ) {
     this.topicPrefix = `${RUN_ID}.${name}.`;
     this.commandSchema = `${RUN_ID}_${name}_cmd`;
@@ -93,10 +120,17 @@ export class Deployment {
 
   /** `options.databaseUrl`: another PostgreSQL server than DATABASE_URL's (e.g. a private cluster of the scenario). */
   static async create(name: string, options: { databaseUrl?: string } = {}): Promise<Deployment> {
-    const d = new Deployment(name, options.databaseUrl ?? databaseUrl());
+    const url = options.databaseUrl ?? databaseUrl();
+    const d = new Deployment(name, url, await projectorDatabase(url));
     Deployment.all.push(d);
-    await adminQuery(`CREATE SCHEMA "${d.commandSchema}"; CREATE SCHEMA "${d.projectorSchema}"`, d.databaseUrl);
+    await adminQuery(`CREATE SCHEMA "${d.commandSchema}"`, d.databaseUrl);
+    await adminQuery(`CREATE SCHEMA "${d.projectorSchema}"`, d.projectorDatabaseUrl);
     return d;
+  }
+
+  /** A pool on the projector's schema, in its database. */
+  projectorPool(max = 1): Pool {
+    return schemaPool(this.projectorSchema, max, this.projectorDatabaseUrl);
   }
 
   get topics(): string[] {
@@ -110,7 +144,7 @@ export class Deployment {
 
   private env(app: AppName, extra: Record<string, string>): Record<string, string> {
     return {
-      DATABASE_URL: this.databaseUrl,
+      DATABASE_URL: app === 'projector' ? this.projectorDatabaseUrl : this.databaseUrl,
       DATABASE_SCHEMA: app === 'projector' ? this.projectorSchema : this.commandSchema,
       KAFKA_BROKERS: kafkaBrokers().join(','),
       KAFKA_TOPIC_PREFIX: this.topicPrefix,
@@ -192,7 +226,11 @@ export class Deployment {
 
   /** Applies the projector's core and read-model migrations; the projector applies any newer ones itself. */
   async migrateProjectorSchema(): Promise<void> {
-    await runMigrations(this.projectorSchema, [ProjectorCore1763800001000, ...readModelMigrations], this.databaseUrl);
+    await runMigrations(
+      this.projectorSchema,
+      [ProjectorCore1763800001000, ...readModelMigrations],
+      this.projectorDatabaseUrl,
+    );
   }
 
   /** An empty projector schema again (the projector migrates it when it starts): a second run from nothing. */
@@ -200,7 +238,7 @@ export class Deployment {
     if (this.running.has('projector')) throw new Error('stop the projector before resetting its schema');
     await adminQuery(
       `DROP SCHEMA IF EXISTS "${this.projectorSchema}" CASCADE; CREATE SCHEMA "${this.projectorSchema}"`,
-      this.databaseUrl,
+      this.projectorDatabaseUrl,
     );
   }
 
@@ -215,10 +253,8 @@ export class Deployment {
     // SIGTERM, not SIGKILL: a projector ends its replays and drops their shadow schemas (outside this deployment's
     // schemas) as it shuts down, and a profiled service writes its profile. The services stop in about a second.
     await Promise.all([...this.running.keys()].map((app) => this.stop(app, 'SIGTERM')));
-    await adminQuery(
-      `DROP SCHEMA IF EXISTS "${this.commandSchema}" CASCADE; DROP SCHEMA IF EXISTS "${this.projectorSchema}" CASCADE`,
-      this.databaseUrl,
-    );
+    await adminQuery(`DROP SCHEMA IF EXISTS "${this.commandSchema}" CASCADE`, this.databaseUrl);
+    await adminQuery(`DROP SCHEMA IF EXISTS "${this.projectorSchema}" CASCADE`, this.projectorDatabaseUrl);
   }
 
   /** Stops every service of every deployment and drops their schemas; then deletes the run's topics and groups. */

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { kafkaHeaders, serializeEnvelope } from '@event-spine/events';
 import { benchConfig } from '../lib/config';
-import { databaseUrl, Deployment, schemaPool } from '../lib/deployment';
+import { databaseUrl, Deployment } from '../lib/deployment';
 import { EventStream } from '../lib/events';
 import { closedLoop, HttpClient } from '../lib/http-load';
 import { UsageSampler } from '../lib/proc';
@@ -167,7 +167,7 @@ async function pgbenchBaseline(): Promise<Record<string, unknown>> {
  */
 async function upsertBaseline(): Promise<Record<string, unknown>> {
   const d = await Deployment.create('upsert');
-  const pool = schemaPool(d.projectorSchema, 1);
+  const pool = d.projectorPool(1);
   try {
     await d.migrateProjectorSchema();
     const { rows: total, batch, accounts } = benchConfig.upsert;

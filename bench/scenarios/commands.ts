@@ -145,7 +145,7 @@ export async function commandRate(results: Results): Promise<{ scenario: Scenari
   // The whole pipeline: relay and projector running; first let them catch up with the idle phase's commands.
   await deployment.start('outbox-relay');
   await deployment.start('projector', { COMMAND_SERVICE_URL: commandService.url });
-  const pools = [schemaPool(deployment.commandSchema, 1), schemaPool(deployment.projectorSchema, 1)];
+  const pools = [schemaPool(deployment.commandSchema, 1), deployment.projectorPool(1)];
   const watch = new PipelineWatch(pools[0], pools[1], deployment.projectorConsumer);
   const bench: CommandBench = {
     deployment,

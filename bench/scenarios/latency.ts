@@ -1,5 +1,6 @@
 import { benchConfig } from '../lib/config';
-import { kafka, RUN_ID, schemaPool } from '../lib/deployment';
+import type { Pool } from 'pg';
+import { kafka, RUN_ID } from '../lib/deployment';
 import { openLoop, type CommandResult } from '../lib/http-load';
 import { kafkaBrokerPid } from '../lib/machine';
 import { EventStream } from '../lib/events';
@@ -53,8 +54,7 @@ async function arrivalRecorder(topics: string[]) {
  * (HTTP 2xx → read-model row visible). One indexed query every `pollIntervalMs` on one connection, so the poller
  * costs the database little; its resolution is that interval plus a query.
  */
-function visibilityPoller(projectorSchema: string, pollIntervalMs: number) {
-  const pool = schemaPool(projectorSchema, 1);
+function visibilityPoller(pool: Pool, pollIntervalMs: number) {
   const waiting = new Map<string, number>();
   const visible = new Map<string, number>();
   let running = true;
@@ -134,7 +134,7 @@ export async function halfLoad(results: Results, bench: CommandBench): Promise<S
   const commandService = deployment.service('command-service');
 
   const recorder = await arrivalRecorder(deployment.topics);
-  const poller = visibilityPoller(deployment.projectorSchema, pollIntervalMs);
+  const poller = visibilityPoller(deployment.projectorPool(1), pollIntervalMs);
   const [relayBefore, projectorBefore] = await Promise.all([Scrape.of(relay.url), Scrape.of(projector.url)]);
   const broker = kafkaBrokerPid();
   const sampler = new UsageSampler([

@@ -1,6 +1,6 @@
 import { benchConfig } from '../lib/config';
 import { KAFKA_CLIENTS, type KafkaClientName } from '@event-spine/kafka';
-import { schemaPool, type Deployment } from '../lib/deployment';
+import type { Deployment } from '../lib/deployment';
 import type { EventStream } from '../lib/events';
 import { consumeAll, type ConsumeTiming } from '../lib/kafka';
 import { Scrape } from '../lib/metrics';
@@ -31,7 +31,7 @@ interface ApplyRun {
 async function applyRun(d: Deployment, stream: EventStream, client: KafkaClientName): Promise<ApplyRun> {
   await d.resetProjectorSchema();
   // Polls the projector's own bookkeeping (its offsets table appears once the projector has migrated).
-  const pool = schemaPool(d.projectorSchema, 1);
+  const pool = d.projectorPool(1);
   const samples: { at: number; applied: number }[] = [];
   let sampling = true;
   const sampler = (async () => {

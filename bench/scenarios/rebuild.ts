@@ -1,5 +1,5 @@
 import { benchConfig, remainingBudgetMs } from '../lib/config';
-import { benchToken, Deployment, dropSchema, kafka, schemaPool } from '../lib/deployment';
+import { benchToken, Deployment, dropSchema, kafka } from '../lib/deployment';
 import { EventStream } from '../lib/events';
 import { relayLikeProducer, toTopicMessages, topicEnds } from '../lib/kafka';
 import type { Results, Row, ScenarioResult } from '../lib/results';
@@ -54,7 +54,7 @@ async function projectorAtHead(d: Deployment, stream: EventStream) {
   await admin.connect();
   const ends = await topicEnds(admin, d.topics);
   await admin.disconnect();
-  const pool = schemaPool(d.projectorSchema, 1);
+  const pool = d.projectorPool(1);
   try {
     for (const [key, high] of ends) {
       const at = key.lastIndexOf(':');
@@ -161,7 +161,7 @@ async function rebuildRun(name: string, events: number, batchSize: number) {
     const timeoutMs = Math.max(30_000, Math.min(benchConfig.rebuild.timeoutMs, remainingBudgetMs() - 60_000));
     const outcome = await rebuild(projector.url, await benchToken(), batchSize, timeoutMs);
     replayId = outcome.replayId;
-    const pool = schemaPool(d.projectorSchema, 1);
+    const pool = d.projectorPool(1);
     const { rows } = await pool
       .query<{ n: number }>(`SELECT count(*)::int AS n FROM account_balances WHERE tenant_id = $1`, [
         benchConfig.tenantId,
@@ -179,7 +179,8 @@ async function rebuildRun(name: string, events: number, batchSize: number) {
     // Gracefully: a replay drops its shadow schema (outside the deployment's schemas) as it ends. Should one survive
     // (a replay given up, a projector that did not finish shutting down), drop it by the engine's naming.
     await d.stop('projector').catch(() => undefined);
-    if (replayId) await dropSchema(`spine_replay_${replayId.replace(/-/g, '')}`).catch(() => undefined);
+    if (replayId)
+      await dropSchema(`spine_replay_${replayId.replace(/-/g, '')}`, d.projectorDatabaseUrl).catch(() => undefined);
     await d.destroy();
   }
 }

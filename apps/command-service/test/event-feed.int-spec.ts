@@ -91,4 +91,21 @@ describe('GET /v1/events with transactions committing out of id order', () => {
     await aborted.end();
     expect((await readAll(start.nextCursor)).events.map((e) => e.subjectId)).toEqual([res.body.accountId]);
   });
+
+  it('is not held back by a transaction in flight in another database, which can write no event here', async () => {
+    const start = await readAll(null);
+    const elsewhere = new URL(testDatabaseUrl());
+    elsewhere.pathname = '/postgres';
+    const other = new Client({ connectionString: elsewhere.toString() });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`SELECT pg_current_xact_id()`);
+      const res = await svc.request('POST', '/v1/accounts', { token, body: { ownerName: 'Beside', currency: 'EUR' } });
+      expect(res.statusCode).toBe(201);
+      expect((await readAll(start.nextCursor)).events.map((e) => e.subjectId)).toEqual([res.body.accountId]);
+    } finally {
+      await other.end();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { DomainError } from '@event-spine/domain';
 import { sealedDataSubjects, type CausalKey, type EventCatalog, type EventEnvelope } from '@event-spine/events';
+import { WRITABLE_HORIZON } from '@event-spine/persistence';
 import { revealPersonalData } from './personal-data/reveal';
 
 import type { Queryable } from './queryable';
@@ -191,9 +192,10 @@ export function decodeCursor(cursor: string): FeedPosition {
 
 /**
  * The tenant's events in a total order that never skips one: rows are read in (tx_id, position) order and only
- * from transactions older than the oldest transaction still in flight anywhere on the server
- * (`pg_snapshot_xmin`). A transaction that holds ids open delays the feed until it commits or aborts; it can never
- * be passed over, which a cursor on the identity column alone would do when ids commit out of order.
+ * from transactions older than the oldest transaction still in flight that could write this database
+ * (`WRITABLE_HORIZON`: those of other databases are passed over). Such a transaction delays the feed until it commits
+ * or aborts; it can never be passed over, which a cursor on the identity column alone would do when ids commit out of
+ * order.
  */
 export async function readFeed(
   db: Queryable,
@@ -206,7 +208,7 @@ export async function readFeed(
     `SELECT ${COLUMNS} FROM event_log
       WHERE tenant_id = $1
         AND (tx_id, global_position) > ($2::xid8, $3::bigint)
-        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        AND tx_id < (${WRITABLE_HORIZON})
       ORDER BY tx_id, global_position
       LIMIT $4`,
     [tenantId, after?.txId ?? '0', after?.position ?? '0', limit],

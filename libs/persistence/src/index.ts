@@ -5,3 +5,4 @@ export * from './transaction';
 export * from './statements';
 export * from './rows-of';
 export * from './pipeline';
+export * from './horizon';

@@ -2,7 +2,7 @@ import { Client, type ClientConfig } from 'pg';
 import type { Landed, MessageProducer } from '@event-spine/kafka';
 import { notifiedBuckets, OUTBOX_BUCKETS, outboxChannel } from '@event-spine/outbox';
 import { inSpan, linksFrom, SpanKind } from '@event-spine/observability';
-import { withTransaction } from '@event-spine/persistence';
+import { withTransaction, WRITABLE_HORIZON } from '@event-spine/persistence';
 import { BatchShares } from './batch-shares';
 import { OutboxCleaner } from './outbox-cleaner';
 import { type Placement, placements } from './placements';
@@ -767,20 +767,9 @@ const RELAY_STEP = `
     INSERT INTO outbox_placement (topic, partition, first_offset, event_ids)
     SELECT topic, partition, first_offset, string_to_array(event_ids, ',')::uuid[]
       FROM unnest($9::text[], $10::int[], $11::bigint[], $12::text[]) AS p(topic, partition, first_offset, event_ids)),
-  -- Rows are published only below the oldest transaction still in flight that could yet commit one. Transaction ids
-  -- are the cluster's, so the snapshot's in-flight list also holds other databases' transactions (a projector's
-  -- batch, anyone's), which can never write this outbox: a backend stays in the database it connected to. Those are
-  -- passed over when pg_stat_activity names them; any other (unnamed, hidden from this role, prepared) still holds
-  -- rows back. The activity list is read only when something is in flight.
-  horizon AS MATERIALIZED (
-    SELECT coalesce(
-             (SELECT min(x) FROM pg_snapshot_xip(s.snap) AS x
-               WHERE xid(x) NOT IN (SELECT a.backend_xid FROM pg_stat_activity a
-                                     WHERE a.backend_xid IS NOT NULL
-                                       AND a.datid <> (SELECT d.oid FROM pg_database d
-                                                        WHERE d.datname = current_database()))),
-             pg_snapshot_xmax(s.snap)) AS below
-      FROM (SELECT pg_current_snapshot() AS snap) s),
+  -- Rows are published only below the oldest transaction still in flight that could yet commit one (see
+  -- WRITABLE_HORIZON: other databases' transactions are passed over).
+  horizon AS MATERIALIZED (${WRITABLE_HORIZON}),
   batch AS (
     SELECT r.n, o.position, o.tx_id, o.bucket, o.event_id, o.topic, o.message_key, o.headers, o.value, o.created_at
       FROM unnest($1::smallint[], $2::xid8[], $3::bigint[], $4::int[]) WITH ORDINALITY AS r(bucket, tx_id, position, quota, n)
