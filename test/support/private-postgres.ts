@@ -12,17 +12,19 @@ export class PrivatePostgres {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly settings: Record<string, string>,
   ) {}
 
   static available(): boolean {
     return existsSync(`${BIN}/initdb`) && existsSync(`${BIN}/pg_ctl`);
   }
 
-  static start(port: number): PrivatePostgres {
+  /** `settings`: server settings beside the suite's own (`wal_level: 'logical'`, say). */
+  static start(port: number, settings: Record<string, string> = {}): PrivatePostgres {
     const dir = `/tmp/spine-pg-${port}`;
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const pg = new PrivatePostgres(port, dir);
+    const pg = new PrivatePostgres(port, dir, settings);
     if (userInfo().uid === 0) chownSync(dir, postgresUid(), postgresUid());
     pg.run('initdb', ['-D', `${dir}/data`, '-A', 'trust', '-U', 'postgres', '--no-sync']);
     pg.up();
@@ -38,7 +40,10 @@ export class PrivatePostgres {
       '-D',
       `${this.dir}/data`,
       '-o',
-      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+      [
+        `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+        ...Object.entries(this.settings).map(([k, v]) => `-c ${k}=${v}`),
+      ].join(' '),
       '-l',
       `${this.dir}/log`,
       '-w',

@@ -120,5 +120,35 @@ export class OutboxPlacement1764900000300 implements MigrationInterface {
   }
 }
 
+/**
+ * The relay's logical-replication mode, per replication slot: the snapshot taken right after the slot was made (rows
+ * of transactions visible in it were there before the stream begins: the hand-off publishes them from the table),
+ * whether that hand-off is done, and the polling cursors' published count then (a polling relay that ran since would
+ * have published what the slot still holds: the slot is made again).
+ */
+export class RelayLogical1764900000400 implements MigrationInterface {
+  name = 'RelayLogical1764900000400';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE relay_logical (
+        slot        text        PRIMARY KEY,
+        handoff     pg_snapshot NOT NULL,
+        handed_off  boolean     NOT NULL DEFAULT false,
+        cursor_mark bigint      NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now()
+      )`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE relay_logical`);
+  }
+}
+
 /** The outbox and the relay's bookkeeping, for the migrations of a service that writes commands. */
-export const outboxMigrations = [Outbox1763800000100, OutboxPublished1764600000200, OutboxPlacement1764900000300];
+export const outboxMigrations = [
+  Outbox1763800000100,
+  OutboxPublished1764600000200,
+  OutboxPlacement1764900000300,
+  RelayLogical1764900000400,
+];

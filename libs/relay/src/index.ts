@@ -6,3 +6,4 @@ export * from './nest/outbox-relay.module';
 export * from './nest/relay-metrics';
 export * from './nest/relay.config';
 export * from './nest/relay.service';
+export * from './logical/logical-relay';

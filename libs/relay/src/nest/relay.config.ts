@@ -12,6 +12,14 @@ export const relayConfig = {
     KAFKA_CLIENTS,
     'platformatic',
   ),
+  RELAY_MODE: oneOf(
+    'how the relay finds rows: polling the outbox table, or logical replication of it (needs wal_level=logical; one active instance)',
+    ['polling', 'logical'] as const,
+    'polling',
+  ),
+  RELAY_LOGICAL_SLOT: str('replication slot and publication of the logical mode; empty: spine_outbox_<schema>', {
+    default: '',
+  }),
   RELAY_BATCH_SIZE: int('outbox rows published per Kafka batch', { default: 500, min: 1, max: 10000 }),
   RELAY_MAX_IDLE_MS: int('longest pause between polls when idle (a NOTIFY wakes the relay sooner)', {
     default: 100,

@@ -10,6 +10,7 @@ import {
   type KafkaModuleOptions,
   type MessageProducer,
 } from '@event-spine/kafka';
+import { LogicalRelay } from '../logical/logical-relay';
 import { OutboxRelay } from '../outbox-relay';
 import { RELAY_CONFIG, type RelayModuleConfig } from './relay.config';
 import { relayMetrics } from './relay-metrics';
@@ -19,7 +20,8 @@ import { relayMetrics } from './relay-metrics';
 export class RelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('OutboxRelay');
   private readonly producer: MessageProducer;
-  private readonly relay: OutboxRelay;
+  private readonly relay: OutboxRelay | LogicalRelay;
+  private readonly mode: RelayModuleConfig['RELAY_MODE'];
 
   constructor(
     kafka: Kafka,
@@ -29,6 +31,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(KAFKA_OPTIONS) kafkaOptions: KafkaModuleOptions,
   ) {
     this.producer = createMessageProducer(config.RELAY_KAFKA_CLIENT, kafka, kafkaOptions);
+    this.mode = config.RELAY_MODE;
     const schema = config.DATABASE_SCHEMA;
     // Read on scrape, over all buckets: what all instances together still have to publish. Both gauges of one
     // scrape share one query.
@@ -94,29 +97,41 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
       },
     );
 
-    this.relay = new OutboxRelay({
+    const log = {
+      info: (e: Record<string, unknown>) => this.logger.log(e),
+      warn: (e: Record<string, unknown>) => this.logger.warn(e),
+      error: (e: Record<string, unknown>) => this.logger.error(e),
+    };
+    const common = {
       database: { connectionString: config.DATABASE_URL, application_name: 'outbox-relay' },
       schema,
       producer: this.producer,
-      instanceId: config.RELAY_INSTANCE_ID || `${hostname()}-${process.pid}`,
       batchSize: config.RELAY_BATCH_SIZE,
-      maxIdleMs: config.RELAY_MAX_IDLE_MS,
       waitForFlush: config.RELAY_WAIT_FOR_FLUSH,
-      rebalanceMs: config.RELAY_REBALANCE_MS,
-      instanceTtlMs: config.RELAY_INSTANCE_TTL_MS,
       cleanupIntervalMs: config.RELAY_CLEANUP_INTERVAL_MS,
       cleanupBatch: config.RELAY_CLEANUP_BATCH,
       publishedRetentionMs: config.RELAY_PUBLISHED_RETENTION_MS,
-      retriableBoundMs: config.RELAY_RETRIABLE_BOUND_MS,
       observer: relayMetrics(metrics),
-      log: {
-        info: (e) => this.logger.log(e),
-        warn: (e) => this.logger.warn(e),
-        error: (e) => this.logger.error(e),
-      },
-    });
+      log,
+    };
+    this.relay =
+      config.RELAY_MODE === 'logical'
+        ? new LogicalRelay({
+            ...common,
+            slot: config.RELAY_LOGICAL_SLOT || undefined,
+            standbyRetryMs: config.RELAY_REBALANCE_MS,
+          })
+        : new OutboxRelay({
+            ...common,
+            instanceId: config.RELAY_INSTANCE_ID || `${hostname()}-${process.pid}`,
+            maxIdleMs: config.RELAY_MAX_IDLE_MS,
+            rebalanceMs: config.RELAY_REBALANCE_MS,
+            instanceTtlMs: config.RELAY_INSTANCE_TTL_MS,
+            retriableBoundMs: config.RELAY_RETRIABLE_BOUND_MS,
+          });
   }
 
+  /** The buckets this instance publishes (every one while it is the logical mode's active instance). */
   get ownedBuckets(): number[] {
     return this.relay.ownedBuckets;
   }
@@ -124,7 +139,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
   async onApplicationBootstrap(): Promise<void> {
     await this.producer.connect();
     await this.relay.start();
-    this.logger.log({ message: 'relay started', kafkaClient: this.producer.client });
+    this.logger.log({ message: 'relay started', kafkaClient: this.producer.client, mode: this.mode });
   }
 
   async onApplicationShutdown(): Promise<void> {
