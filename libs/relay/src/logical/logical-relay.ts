@@ -288,15 +288,18 @@ export class LogicalRelay {
 
   /**
    * Streams the slot until the relay stops or something fails. Transactions are queued as their commits arrive; a
-   * sender takes whole transactions up to the batch size, sends them while the stream goes on, then records where
-   * they landed, deletes their rows, and confirms the slot past their commits.
+   * sender takes whole transactions up to the batch size and sends them while the stream goes on. A sent batch's
+   * bookkeeping (where its events landed, its rows deleted) runs while Kafka takes the next one; the slot is
+   * confirmed past a batch once its bookkeeping committed.
    */
   private async stream(client: Client, handoff: Snapshot): Promise<void> {
     const queue: Committed[] = [];
-    let queued = 0;
+    /** Rows decoded and not yet confirmed: queued, being sent, or in bookkeeping. */
+    let pending = 0;
+    /** Batches sent whose bookkeeping or confirmation is not done. */
+    let unconfirmed = 0;
     let current: Row[] | undefined;
     let failed: unknown;
-    // The sender waits for transactions, the stream's handler for room in the queue: both wake on any change.
     let waiting: (() => void)[] = [];
     const signal = () => {
       const woken = waiting;
@@ -309,18 +312,24 @@ export class LogicalRelay {
       `SELECT confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1`,
       [this.slot],
     );
-    /** Where the slot is confirmed to; moved past WAL without outbox rows when nothing is queued or in flight. */
+    /** Where the slot is confirmed to; moved past WAL without outbox rows when nothing is pending. */
     let confirmed = slots[0]?.confirmed ? lsnOf(slots[0].confirmed) : 0n;
-    let sending = false;
     let lastSeen = 0n;
 
     const service = new LogicalReplicationService(
       { ...this.options.database, application_name: 'outbox-relay-logical' },
-      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+      // No timed acknowledgement: it would confirm what was received, not what Kafka took.
+      { acknowledge: { auto: false, timeoutSeconds: 0 } },
     );
     this.service = service;
+    // Backpressure: the socket is paused while many rows wait, so a backlog is not decoded into memory. The library
+    // has no public pause (its flow control awaits a promise per message); without its socket, nothing pauses.
+    const socket = () =>
+      (service as unknown as { _connection?: { stream?: { pause(): void; resume(): void } } })._connection?.stream;
+    const limit = 4 * this.options.batchSize;
+    let paused = false;
     const schema = this.options.schema;
-    service.on('data', async (lsn: string, message: PgoutputMessage) => {
+    service.on('data', (lsn: string, message: PgoutputMessage) => {
       lastSeen = lsnOf(lsn);
       switch (message.tag) {
         case 'begin':
@@ -333,31 +342,38 @@ export class LogicalRelay {
         case 'commit':
           if (current && current.length > 0) {
             queue.push({ rows: current, end: lsnOf(message.commitEndLsn) });
-            queued += current.length;
+            pending += current.length;
+            if (pending > limit && !paused) {
+              paused = true;
+              socket()?.pause();
+            }
             signal();
           }
           current = undefined;
-          // Backpressure: the stream pauses while this handler waits, so a backlog is not decoded into memory.
-          while (queued > 4 * this.options.batchSize && failed === undefined && this.running) await waitForSignal();
           return;
         default:
           return;
       }
     });
+    const roomAgain = () => {
+      if (paused && pending <= limit / 2) {
+        paused = false;
+        socket()?.resume();
+      }
+    };
+
     /** Confirms the slot up to `confirmed` (the library's `acknowledge` sends one past the LSN it is given). */
-    let sent = 0n;
+    let sentLsn = 0n;
     const confirm = async (force: boolean) => {
-      if (confirmed === 0n || (!force && confirmed <= sent)) return;
-      sent = confirmed;
+      if (confirmed === 0n || (!force && confirmed <= sentLsn)) return;
+      sentLsn = confirmed;
       await service.acknowledge(lsnText(confirmed - 1n));
     };
     service.on('heartbeat', async (lsn: string, _at: number, respond: boolean) => {
-      // With nothing decoded and waiting, queued, in flight or open, the WAL up to the keepalive's position holds
+      // With nothing pending or open, the WAL up to the keepalive's position (what the server has decoded) holds
       // nothing for this slot: confirming it lets the server recycle WAL while the outbox is idle (the relay's own
-      // bookkeeping writes WAL too). The library's queue of decoded messages is not public; if it cannot be read,
-      // the slot waits for the next commit.
-      const undelivered = (service as unknown as { _messageQueue?: unknown[] })._messageQueue?.length ?? 1;
-      if (undelivered === 0 && queue.length === 0 && !sending && current === undefined)
+      // bookkeeping writes WAL too).
+      if (pending === 0 && unconfirmed === 0 && current === undefined)
         confirmed = maxLsn(confirmed, lsnOf(lsn), lastSeen);
       await confirm(respond);
     });
@@ -381,28 +397,35 @@ export class LogicalRelay {
       },
     );
 
-    while (this.running && failed === undefined) {
-      if (queue.length === 0) {
-        await waitForSignal();
-        continue;
-      }
-      const batch = takeTransactions(queue, this.options.batchSize);
-      const size = batch.reduce((n, tx) => n + tx.rows.length, 0);
-      sending = true;
-      try {
+    let bookkeeping: Promise<void> | undefined;
+    try {
+      while (this.running && failed === undefined) {
+        if (queue.length === 0) {
+          await waitForSignal();
+          continue;
+        }
+        const batch = takeTransactions(queue, this.options.batchSize);
         const rows = batch.flatMap((tx) => tx.rows);
+        unconfirmed++;
         const landed = await this.sendUntilTaken(rows, () => this.running && failed === undefined);
         if (!landed) break;
-        await this.recordAndDelete(client, rows, landed);
-        confirmed = maxLsn(confirmed, batch[batch.length - 1].end);
-        await confirm(false);
-      } finally {
-        sending = false;
-        queued -= size;
-        signal();
+        // At most one batch in bookkeeping: the one before has run beside this send.
+        await bookkeeping;
+        const end = batch[batch.length - 1].end;
+        bookkeeping = this.recordAndDelete(client, rows, landed).then(async () => {
+          confirmed = maxLsn(confirmed, end);
+          unconfirmed--;
+          pending -= rows.length;
+          roomAgain();
+          await confirm(false);
+        });
+        // Its failure is thrown where it is awaited (before the next batch's bookkeeping, or at the end).
+        bookkeeping.catch(() => undefined);
       }
+      await bookkeeping;
+    } finally {
+      this.interrupt = undefined;
     }
-    this.interrupt = undefined;
     if (failed !== undefined && this.running)
       throw failed instanceof Error ? failed : new Error(`replication stream failed: ${JSON.stringify(failed)}`);
   }
