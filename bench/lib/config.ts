@@ -98,6 +98,11 @@ export const benchConfig = {
     deliverTimeoutMs: num('BENCH_DBZ_TIMEOUT_S', 300) * 1000,
     /** BENCH_DBZ_RELAY_ONLY=1: measure the relay alone (for working on it; reports no ratios, meets no target). */
     relayOnly: process.env.BENCH_DBZ_RELAY_ONLY === '1',
+    /**
+     * How both relays of the scenario find rows (RELAY_MODE): `logical` (the default here: the private cluster runs
+     * with wal_level=logical, as Debezium needs) or `polling` (BENCH_DBZ_RELAY_MODE=polling).
+     */
+    relayMode: relayMode(process.env.BENCH_DBZ_RELAY_MODE ?? 'logical'),
   },
   /** The whole run should end within this; the open-ended steps (rebuilds) cut their waits to fit. */
   budgetMs: num('BENCH_BUDGET_S', 17 * 60) * 1000,
@@ -112,4 +117,10 @@ export function remainingBudgetMs(): number {
 
 export function selected(id: string): boolean {
   return benchConfig.only.length === 0 || benchConfig.only.includes(id);
+}
+
+function relayMode(raw: string): 'logical' | 'polling' {
+  if (raw !== 'logical' && raw !== 'polling')
+    throw new Error(`BENCH_DBZ_RELAY_MODE must be logical or polling, got ${raw}`);
+  return raw;
 }

@@ -537,7 +537,7 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
         'rows/s',
         'D_dbz_rate',
         1.2,
-        `rounds ${r.burst.rounds.join(', ')}; writer ${r.burst.insertRate} rows/s; backlog at insert end: relay ${r.burst.backlogAtInsertEnd}, Debezium ${dbz.burst.backlogAtInsertEnd} rows`,
+        `relay mode ${cfg.relayMode}; rounds ${r.burst.rounds.join(', ')}; writer ${r.burst.insertRate} rows/s; backlog at insert end: relay ${r.burst.backlogAtInsertEnd}, Debezium ${dbz.burst.backlogAtInsertEnd} rows`,
       ),
       results.ratioRow(
         SCENARIO,
@@ -546,7 +546,7 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
         'rows/s',
         'D_dbz_drain',
         1.2,
-        `rounds ${r.drain.rounds.join(', ')}; Debezium ${dbz.drain.rounds.join(', ')}`,
+        `relay mode ${cfg.relayMode}; rounds ${r.drain.rounds.join(', ')}; Debezium ${dbz.drain.rounds.join(', ')}`,
       ),
       results.ratioMaxRow(
         SCENARIO,
@@ -555,7 +555,7 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
         'CPU-ms',
         'D_dbz_cpu',
         1,
-        `relay process ${r.drain.processCpuMsPer1000}, Debezium's JVM ${dbz.drain.processCpuMsPer1000}`,
+        `relay mode ${cfg.relayMode}; relay process ${r.drain.processCpuMsPer1000}, Debezium's JVM ${dbz.drain.processCpuMsPer1000}`,
       ),
       results.ratioMaxRow(
         SCENARIO,
@@ -564,7 +564,7 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
         'ms',
         'D_dbz_p99',
         0.5,
-        `p50 relay ${r.steady.p50} ms, Debezium ${dbz.steady.p50} ms`,
+        `relay mode ${cfg.relayMode}; p50 relay ${r.steady.p50} ms, Debezium ${dbz.steady.p50} ms`,
       ),
       results.infoRow(SCENARIO, `relay: commit → consumed p50 at ${cfg.steadyRate} tx/s`, r.steady.p50, 'ms'),
       results.infoRow(
@@ -699,6 +699,7 @@ function relayPublisher(
       void (await d.start('outbox-relay', {
         RELAY_BATCH_SIZE: String(benchConfig.relayBatchSize),
         RELAY_KAFKA_CLIENT: client,
+        RELAY_MODE: benchConfig.debezium.relayMode,
       })),
     stop: () => d.stop('outbox-relay'),
     pid: () => {
