@@ -104,3 +104,23 @@ export class OutboxCleaner {
     while (this.running && ((await client.query(sql, params)).rowCount ?? 0) >= this.options.batch);
   }
 }
+
+/** The cleanup a relay runs beside its loop, from the relay's own settings (either mode). */
+export function relayCleaner(options: {
+  database: ClientConfig;
+  schema: string;
+  cleanupIntervalMs: number;
+  cleanupBatch: number;
+  /** 1 hour unless set. */
+  publishedRetentionMs?: number;
+  log?: { warn(entry: Record<string, unknown>): void };
+}): OutboxCleaner {
+  return new OutboxCleaner({
+    database: options.database,
+    schema: options.schema,
+    intervalMs: options.cleanupIntervalMs,
+    batch: options.cleanupBatch,
+    publishedRetentionMs: options.publishedRetentionMs ?? 3_600_000,
+    warn: (entry) => options.log?.warn(entry),
+  });
+}

@@ -4,7 +4,7 @@ import { notifiedBuckets, OUTBOX_BUCKETS, outboxChannel } from '@event-spine/out
 import { inSpan, linksFrom, SpanKind } from '@event-spine/observability';
 import { withTransaction, WRITABLE_HORIZON } from '@event-spine/persistence';
 import { BatchShares } from './batch-shares';
-import { OutboxCleaner } from './outbox-cleaner';
+import { relayCleaner, type OutboxCleaner } from './outbox-cleaner';
 import { type Placement, placements } from './placements';
 import {
   DEFAULT_RETRIABLE_BOUND_MS,
@@ -142,14 +142,7 @@ export class OutboxRelay {
 
   constructor(private readonly options: RelayOptions) {
     this.shares = new BatchShares(options.batchSize);
-    this.cleaner = new OutboxCleaner({
-      database: options.database,
-      schema: options.schema,
-      intervalMs: options.cleanupIntervalMs,
-      batch: options.cleanupBatch,
-      publishedRetentionMs: options.publishedRetentionMs ?? 3_600_000,
-      warn: (entry) => options.log?.warn(entry),
-    });
+    this.cleaner = relayCleaner(options);
   }
 
   get ownedBuckets(): number[] {

@@ -2,7 +2,7 @@ import { Client, type ClientConfig } from 'pg';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import type { Landed, MessageProducer } from '@event-spine/kafka';
 import { OUTBOX_BUCKETS } from '@event-spine/outbox';
-import { OutboxCleaner } from '../outbox-cleaner';
+import { relayCleaner, type OutboxCleaner } from '../outbox-cleaner';
 import type { RelayLog, RelayObserver } from '../outbox-relay';
 import { placements, type Placement } from '../placements';
 import { lsnOf, lsnText, parseSnapshot, takeTransactions, visibleIn, type Snapshot } from './wal';
@@ -81,14 +81,7 @@ export class LogicalRelay {
 
   constructor(private readonly options: LogicalRelayOptions) {
     this.slot = options.slot ?? defaultSlotName(options.schema);
-    this.cleaner = new OutboxCleaner({
-      database: options.database,
-      schema: options.schema,
-      intervalMs: options.cleanupIntervalMs,
-      batch: options.cleanupBatch,
-      publishedRetentionMs: options.publishedRetentionMs ?? 3_600_000,
-      warn: (entry) => options.log?.warn(entry),
-    });
+    this.cleaner = relayCleaner(options);
   }
 
   /** Every bucket while this instance is the active one; none while it stands by. */
