@@ -5,7 +5,7 @@ import { inSpan, linksFrom, SpanKind } from '@event-spine/observability';
 import { withTransaction, WRITABLE_HORIZON } from '@event-spine/persistence';
 import { BatchShares } from './batch-shares';
 import { relayCleaner, type OutboxCleaner } from './outbox-cleaner';
-import { type Placement, placements } from './placements';
+import { insertPlacements, type Placement, placements, placementValues } from './placements';
 import {
   DEFAULT_RETRIABLE_BOUND_MS,
   Holds,
@@ -662,10 +662,7 @@ export class OutboxRelay {
           ends.map(([, p]) => p.txId),
           ends.map(([, p]) => p.position),
           ends.map(([b]) => counts.get(b) ?? 0),
-          placed.map((p) => p.topic),
-          placed.map((p) => p.partition),
-          placed.map((p) => p.firstOffset),
-          placed.map((p) => p.eventIds.join(',')),
+          ...placementValues(placed),
         ],
       });
     } catch (error) {
@@ -756,10 +753,7 @@ function countByBucket(rows: readonly Row[]): Map<number, number> {
  * at its limit; no global sort. A bucket's cursor row is written once: moved (saved), marked in flight, or both.
  */
 const RELAY_STEP = `
-  WITH placed AS (
-    INSERT INTO outbox_placement (topic, partition, first_offset, event_ids)
-    SELECT topic, partition, first_offset, string_to_array(event_ids, ',')::uuid[]
-      FROM unnest($9::text[], $10::int[], $11::bigint[], $12::text[]) AS p(topic, partition, first_offset, event_ids)),
+  WITH placed AS (${insertPlacements(9)}),
   -- Rows are published only below the oldest transaction still in flight that could yet commit one (see
   -- WRITABLE_HORIZON: other databases' transactions are passed over).
   horizon AS MATERIALIZED (${WRITABLE_HORIZON}),

@@ -37,3 +37,25 @@ export function placements(
   });
   return runs;
 }
+
+/**
+ * The INSERT that records placements, reading its four arrays from parameters `$first` to `$first + 3` (in the order
+ * `placementValues` gives them). Both relay modes put it in a CTE of their one bookkeeping statement per batch.
+ */
+export function insertPlacements(first: number): string {
+  const [topic, partition, offset, ids] = [0, 1, 2, 3].map((i) => `$${first + i}`);
+  return `INSERT INTO outbox_placement (topic, partition, first_offset, event_ids)
+    SELECT topic, partition, first_offset, string_to_array(event_ids, ',')::uuid[]
+      FROM unnest(${topic}::text[], ${partition}::int[], ${offset}::bigint[], ${ids}::text[])
+        AS p(topic, partition, first_offset, event_ids)`;
+}
+
+/** The parameters of `insertPlacements`: event ids joined, since PostgreSQL arrays cannot be ragged. */
+export function placementValues(placed: readonly Placement[]): unknown[] {
+  return [
+    placed.map((p) => p.topic),
+    placed.map((p) => p.partition),
+    placed.map((p) => p.firstOffset),
+    placed.map((p) => p.eventIds.join(',')),
+  ];
+}

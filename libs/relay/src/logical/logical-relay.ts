@@ -4,7 +4,7 @@ import type { Landed, MessageProducer } from '@event-spine/kafka';
 import { OUTBOX_BUCKETS } from '@event-spine/outbox';
 import { relayCleaner, type OutboxCleaner } from '../outbox-cleaner';
 import type { RelayLog, RelayObserver } from '../outbox-relay';
-import { placements, type Placement } from '../placements';
+import { insertPlacements, placements, placementValues } from '../placements';
 import { lsnOf, lsnText, parseSnapshot, takeTransactions, visibleIn, type Snapshot } from './wal';
 
 export interface LogicalRelayOptions {
@@ -272,7 +272,7 @@ export class LogicalRelay {
 
   /** Where the rows' events landed, and the rows gone from the outbox, in one statement. */
   private async recordAndDelete(client: Client, rows: readonly Row[], landed: (Landed | undefined)[]): Promise<void> {
-    await client.query(`WITH placed AS (${PLACE}) DELETE FROM outbox WHERE position = ANY($5::bigint[])`, [
+    await client.query(`WITH placed AS (${insertPlacements(1)}) DELETE FROM outbox WHERE position = ANY($5::bigint[])`, [
       ...placementValues(placements(rows, landed)),
       rows.map((r) => r.position),
     ]);
@@ -464,21 +464,6 @@ type PgoutputMessage =
   | { tag: 'insert'; relation: { schema: string; name: string }; new: Record<string, unknown> }
   | { tag: 'commit'; commitEndLsn: string }
   | { tag: 'relation' | 'type' | 'origin' | 'update' | 'delete' | 'truncate' | 'message' };
-
-/** Where events landed ($1-$4), as the polling relay records it. */
-const PLACE = `
-  INSERT INTO outbox_placement (topic, partition, first_offset, event_ids)
-  SELECT topic, partition, first_offset, string_to_array(event_ids, ',')::uuid[]
-    FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[]) AS p(topic, partition, first_offset, event_ids)`;
-
-function placementValues(placed: readonly Placement[]): unknown[] {
-  return [
-    placed.map((p) => p.topic),
-    placed.map((p) => p.partition),
-    placed.map((p) => p.firstOffset),
-    placed.map((p) => p.eventIds.join(',')),
-  ];
-}
 
 function maxLsn(...lsns: bigint[]): bigint {
   return lsns.reduce((a, b) => (b > a ? b : a));
