@@ -27,6 +27,7 @@ export class CommandServiceModule {
           topicPrefix: config.KAFKA_TOPIC_PREFIX,
           databaseSchema: config.DATABASE_SCHEMA,
           rateLimit: { perSecond: config.RATE_LIMIT_COMMANDS_PER_SECOND, burst: config.RATE_LIMIT_BURST },
+          grouping: { maxCommands: config.COMMAND_GROUP_MAX, transactions: config.COMMAND_GROUP_TRANSACTIONS },
         }),
       ],
     };

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, QueryResult } from 'pg';
 import {
   DomainError,
   REFUSAL_HTTP_STATUS,
@@ -34,12 +34,13 @@ import {
   prepared,
   rowsOf,
   withTransaction,
+  type PipelinedStatement,
   type Statement,
-  type Transaction,
 } from '@event-spine/persistence';
 import { assertEmissions, type ActionDeclaration } from './action-registry';
+import { takeGroup, type Claims } from './command-groups';
 import {
-  findStoredResponseStatement,
+  findStoredResponsesStatement,
   storeResponse,
   storeResponseStatement,
   toStoredResponse,
@@ -108,6 +109,12 @@ export interface ExecutorOptions {
   onCommitted?: (messageKeys: readonly string[]) => void;
   maxAttempts?: number;
   clock?: () => Date;
+  /**
+   * Group commit. Concurrent commands of one tenant that share no subject, data subject or Idempotency-Key run in one
+   * transaction of the same two round trips, up to `maxCommands` at a time, in at most `transactions` transactions
+   * at once; each is decided, answered and refused on its own. Absent: every command has a transaction of its own.
+   */
+  grouping?: { maxCommands: number; transactions: number };
 }
 
 /**
@@ -193,10 +200,21 @@ function canonicalJson(value: unknown): string {
  * Subjects are locked with transaction-scoped advisory locks, in a fixed order, before the first write. A
  * transaction therefore gets its id only after it holds its subjects, so for every subject the order of transaction
  * ids is the order of its sequences: the outbox and the event feed read in (tx_id, position) order rely on that.
+ *
+ * With `grouping`, commands that arrive while earlier ones run are queued and run together: one transaction locks
+ * all their subjects, reads for all of them and writes each one's statement with one COMMIT, so PostgreSQL and the
+ * service pay a transaction's round trips, commit and WAL flush once per group. Each command is still decided on its
+ * own state and gets its own answer; a refused one writes nothing and the others commit. If the group's transaction
+ * fails, each of its commands runs again in a transaction of its own, with the usual retries. A command that needs
+ * more than the two round trips (facts, or the key of a data subject named in its payload) runs alone.
  */
 export class CommandExecutor {
   private readonly maxAttempts: number;
   private readonly clock: () => Date;
+  private readonly queue: Job[] = [];
+  /** Claims of the groups running: a queued command sharing one waits (see `takeGroup`). */
+  private readonly busy = new Set<string>();
+  private running = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -214,36 +232,25 @@ export class CommandExecutor {
   ): Promise<Outcome> {
     const refs = uniqueSorted(command.subjects(input));
     const dataSubjects = this.likelyDataSubjects(command, refs);
-    const opening = [lockSubjectsStatement(ctx.tenantId, refs), loadSubjectStatesStatement(ctx.tenantId, refs)];
-    const at = {
-      stored: ctx.idempotency ? opening.push(findStoredResponseStatement(ctx.tenantId, ctx.idempotency.key)) - 1 : -1,
-      keys: dataSubjects.length > 0 ? opening.push(keysForWritingStatement(ctx.tenantId, dataSubjects)) - 1 : -1,
-    };
-    // READ COMMITTED, the connection's default (dataSourceOptions): no SET TRANSACTION round trip. The reads are not
-    // prepared: planned with their values each time, they follow the tables' growth. A cached generic plan made while
-    // subject_state was small scanned the whole tenant for every command.
-    const openWith = opening;
     return inSpan('command transaction', { attributes: { 'spine.action': command.actionId } }, async (span) => {
-      for (let attempt = 1; ; attempt++) {
-        span.setAttribute('spine.attempts', attempt);
-        try {
-          const { messageKeys, ...outcome } = await withTransaction(
-            this.pool,
-            (client, tx) => this.attempt(client, tx, { dataSubjects, at }, command, input, ctx),
-            { openWith },
-          );
-          if (messageKeys.length > 0) this.options.onCommitted?.(messageKeys);
-          span.setAttribute('spine.replayed', outcome.replayed);
-          return outcome;
-        } catch (error) {
-          if (error instanceof DomainError) {
-            span.setAttribute('spine.refusal', error.code);
-            await this.rememberRefusal(command, ctx, error);
-            throw error;
-          }
-          if (attempt >= this.maxAttempts || !isRetryable(error)) throw error;
-          await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
-        }
+      const job: Job = {
+        command: command as CommandDefinition<unknown, unknown>,
+        input,
+        ctx,
+        refs,
+        dataSubjects,
+        claims: claimsOf(ctx, refs, dataSubjects),
+        // The command's trace context goes with each row: the relay links its publish to it, and it reaches Kafka.
+        trace: traceHeaders(),
+        span,
+      };
+      try {
+        const outcome = this.options.grouping && !command.facts ? await this.enqueue(job) : await this.runAlone(job);
+        span.setAttribute('spine.replayed', outcome.replayed);
+        return outcome;
+      } catch (error) {
+        if (error instanceof DomainError) span.setAttribute('spine.refusal', error.code);
+        throw error;
       }
     });
   }
@@ -263,33 +270,138 @@ export class CommandExecutor {
     return [...new Set(refs.filter((r) => types.has(r.subjectType)).map((r) => r.subjectId))].sort();
   }
 
-  private async attempt<Input, Facts>(
-    client: PoolClient,
-    tx: Transaction,
-    opening: { dataSubjects: readonly string[]; at: { stored: number; keys: number } },
-    command: CommandDefinition<Input, Facts>,
-    input: Input,
-    ctx: CommandContext,
-  ): Promise<Outcome & { messageKeys: readonly string[] }> {
-    const loaded = tx.opened[1];
+  /** A transaction of the command's own, retried on a serialization failure, a deadlock or an idempotency race. */
+  private async runAlone(job: Job): Promise<Outcome> {
+    for (let attempt = 1; ; attempt++) {
+      job.span.setAttribute('spine.attempts', attempt);
+      try {
+        const [decided] = (await this.transact([job], false)) as Decision[];
+        if (decided.messageKeys.length > 0) this.options.onCommitted?.(decided.messageKeys);
+        return decided.outcome;
+      } catch (error) {
+        if (error instanceof DomainError) {
+          await this.rememberRefusal(job.command, job.ctx, error);
+          throw error;
+        }
+        if (attempt >= this.maxAttempts || !isRetryable(error)) throw error;
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      }
+    }
+  }
+
+  private enqueue(job: Job): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => {
+      this.queue.push({ ...job, settle: { resolve, reject } });
+      this.dispatch();
+    });
+  }
+
+  /** Starts groups while transactions are free and queued commands can go. */
+  private dispatch(): void {
+    const { maxCommands, transactions } = this.options.grouping!;
+    while (this.running < transactions && this.queue.length > 0) {
+      const group = takeGroup(this.queue, maxCommands, this.busy);
+      if (group.length === 0) return;
+      const names = group.flatMap((j) => j.claims.names);
+      for (const n of names) this.busy.add(n);
+      this.running++;
+      void this.runGroup(group).finally(() => {
+        this.running--;
+        for (const n of names) this.busy.delete(n);
+        this.dispatch();
+      });
+    }
+  }
+
+  /**
+   * Runs a group and settles each of its commands. Its claims stay held until every command is settled, the ones run
+   * again alone too, so a later command on one of their subjects cannot overtake them.
+   */
+  private async runGroup(group: Job[]): Promise<void> {
+    try {
+      let results: Result[];
+      try {
+        results = await this.transact(group, true);
+      } catch {
+        // Nothing of the group was written; each command gets its own transaction and its retries.
+        await Promise.all(group.map((job) => settleWith(job, this.runAlone(job))));
+        return;
+      }
+      const keys = new Set(results.flatMap((r) => ('outcome' in r ? r.messageKeys : [])));
+      if (keys.size > 0) this.options.onCommitted?.([...keys]);
+      await Promise.all(
+        results.map((r, i) => {
+          const job = group[i];
+          job.span.setAttribute('spine.group', group.length);
+          if ('outcome' in r) return job.settle!.resolve(r.outcome);
+          if (r.refused instanceof DomainError) {
+            const refusal = this.rememberRefusal(job.command, job.ctx, r.refused).then(() => {
+              throw r.refused;
+            });
+            return settleWith(job, refusal);
+          }
+          return settleWith(job, this.runAlone(job));
+        }),
+      );
+    } catch (error) {
+      // Not expected (settling never throws); a command must not wait forever if it does.
+      for (const job of group) job.settle!.reject(error);
+    }
+  }
+
+  /**
+   * One transaction for the jobs (one tenant's, sharing no claim): the locks and every read in the opening round
+   * trip, each job decided in turn, every write with COMMIT. In a group a refused job, or one that needs a round trip
+   * of its own, answers a `Refused` result and the others go on; alone, the error ends the transaction.
+   */
+  private transact(jobs: readonly Job[], grouped: boolean): Promise<Result[]> {
+    const opening = openingOf(jobs);
+    // READ COMMITTED, the connection's default (dataSourceOptions): no SET TRANSACTION round trip. The reads are not
+    // prepared: planned with their values each time, they follow the tables' growth. A cached generic plan made while
+    // subject_state was small scanned the whole tenant for every command.
+    return withTransaction(
+      this.pool,
+      async (client, tx) => {
+        const reads = opening.read(tx.opened);
+        const db = rowsOf(client);
+        const results: Result[] = [];
+        for (const job of jobs) {
+          try {
+            results.push(await this.decide(db, reads, job, grouped));
+          } catch (error) {
+            if (!grouped || !(error instanceof DomainError || error instanceof NeedsOwnTransaction)) throw error;
+            results.push({ refused: error });
+          }
+        }
+        const writes = results.flatMap((r) => ('write' in r && r.write ? [r.write] : []));
+        if (writes.length > 0) await tx.commitWith(writes);
+        else tx.rollback();
+        return results;
+      },
+      { openWith: opening.statements },
+    );
+  }
+
+  /** One command's decision on what the opening read: its answer, and the statement of its writes (none if it replays). */
+  private async decide(db: Queryable, reads: OpeningReads, job: Job, grouped: boolean): Promise<Decision> {
+    const { command, input, ctx } = job;
     if (ctx.idempotency) {
-      const response = toStoredResponse(tx.opened[opening.at.stored].rows as StoredResponseRow[]);
-      if (response) {
+      const stored = reads.stored.get(ctx.idempotency.key);
+      if (stored) {
+        const response = toStoredResponse(stored);
         if (response.requestHash !== ctx.idempotency.requestHash) throw idempotencyKeyReused(ctx.idempotency.key);
-        tx.rollback();
-        return { statusCode: response.statusCode, body: response.body, replayed: true, messageKeys: [] };
+        return { outcome: { statusCode: response.statusCode, body: response.body, replayed: true }, messageKeys: [] };
       }
     }
 
-    const db = rowsOf(client);
-    const before = this.load(loaded.rows as SubjectStateRow[]);
+    const before = this.load(job.refs.flatMap((r) => reads.states.get(subjectKey(r)) ?? []));
     if (ctx.expectedSequence !== undefined) {
       const primary = command.primarySubject(input);
       const actual = before.get(primary).sequence;
       if (actual !== ctx.expectedSequence) throw concurrencyConflict(primary, ctx.expectedSequence, actual);
     }
 
-    const facts = command.facts ? await command.facts(db, input, ctx) : (undefined as Facts);
+    const facts = command.facts ? await command.facts(db, input, ctx) : undefined;
     const pending = command.decide(input, before, facts);
     assertEmissions(
       command,
@@ -299,12 +411,8 @@ export class CommandExecutor {
     const now = this.clock().toISOString();
     const invocationId = randomUUID();
     await this.adoptUnhashedHeads(db, ctx.tenantId, before, pending);
-    const read = new Map<string, DataSubjectKey | undefined>(opening.dataSubjects.map((id) => [id, undefined]));
-    const keyRows = opening.at.keys >= 0 ? tx.opened[opening.at.keys].rows : [];
-    for (const row of keyRows as { data_subject_id: string; key: DataSubjectKey }[]) {
-      read.set(row.data_subject_id, row.key);
-    }
-    const { keys, fresh } = await this.personalDataKeys(db, ctx.tenantId, pending, read);
+    const read = new Map<string, DataSubjectKey | undefined>(job.dataSubjects.map((id) => [id, reads.keys.get(id)]));
+    const { keys, fresh } = await this.personalDataKeys(db, ctx.tenantId, pending, read, grouped);
     const { envelopes, hashes, after } = this.record(pending, before, ctx, invocationId, now, keys);
     const reply = command.reply(input, after, envelopes, ctx);
 
@@ -314,8 +422,7 @@ export class CommandExecutor {
       return { ref, previous: before.get(ref).sequence, next: { ...next, headHash: after.headOf(ref)! } };
     });
     const saves = saveSubjectStatesStatements(ctx.tenantId, changes, now);
-    // The command's trace context goes with each row: the relay links its publish to it, and it reaches Kafka.
-    const trace = envelopes.length > 0 ? traceHeaders() : {};
+    const trace = envelopes.length > 0 ? job.trace : {};
     const messages = envelopes.map((e) => toOutboxMessage(e, this.options.catalog, this.options.topicPrefix, trace));
     const writes: Statement[] = [...saves];
     if (fresh.size > 0) writes.push(newKeysStatement(ctx.tenantId, fresh));
@@ -331,19 +438,19 @@ export class CommandExecutor {
         ),
       );
     }
-    if (writes.length > 0) {
-      // Guarded writes: each subject is saved only if it is still at the sequence it was loaded at. The saves are the
-      // first statements; a miss fails the statement, so COMMIT, sent with it, never runs, and the command is retried.
-      // New data subjects' keys likewise: one that appeared since the opening read fails it too.
-      const written = saves.map((_, i) => `(SELECT count(*) FROM s${i})`).join(' + ') || '0';
-      const checks = [`spine_expect_rows(${written}, ${changes.length}, 'subject_state') AS saved`];
-      if (fresh.size > 0) {
-        checks.push(`spine_expect_rows((SELECT count(*) FROM s${saves.length}), ${fresh.size}, 'data_subject_keys')`);
-      }
-      // Prepared: planning this statement cost PostgreSQL more than running it.
-      await tx.commitWith([prepared(combineWrites(writes, { checks }))]);
+    const outcome = { ...reply, replayed: false };
+    const messageKeys = [...new Set(messages.map((m) => m.key))];
+    if (writes.length === 0) return { outcome, messageKeys };
+    // Guarded writes: each subject is saved only if it is still at the sequence it was loaded at. The saves are the
+    // first statements; a miss fails the statement, so COMMIT, sent after it, never runs, and the command is retried.
+    // New data subjects' keys likewise: one that appeared since the opening read fails it too.
+    const written = saves.map((_, i) => `(SELECT count(*) FROM s${i})`).join(' + ') || '0';
+    const checks = [`spine_expect_rows(${written}, ${changes.length}, 'subject_state') AS saved`];
+    if (fresh.size > 0) {
+      checks.push(`spine_expect_rows((SELECT count(*) FROM s${saves.length}), ${fresh.size}, 'data_subject_keys')`);
     }
-    return { ...reply, replayed: false, messageKeys: [...new Set(messages.map((m) => m.key))] };
+    // Prepared: planning this statement cost PostgreSQL more than running it.
+    return { outcome, messageKeys, write: prepared(combineWrites(writes, { checks })) };
   }
 
   /**
@@ -357,6 +464,7 @@ export class CommandExecutor {
     tenantId: string,
     pending: readonly PendingEvent[],
     read: ReadonlyMap<string, DataSubjectKey | undefined>,
+    grouped: boolean,
   ): Promise<{ keys: Map<string, Buffer>; fresh: Map<string, Buffer> }> {
     const { catalog } = this.options;
     const ids = new Set<string>();
@@ -374,6 +482,8 @@ export class CommandExecutor {
         key = read.get(id);
         if (key === undefined) fresh.set(id, (key = newPersonalKey()));
       } else {
+        // A round trip of its own (it may create the key): in a group it would hold every command's locks the longer.
+        if (grouped) throw new NeedsOwnTransaction();
         key = await keyForWriting(tx, tenantId, id);
       }
       if (!key) throw dataSubjectForgotten(id);
@@ -542,4 +652,77 @@ class LoadedStates implements StateView {
   changedSince(before: LoadedStates): [string, Loaded<unknown>][] {
     return [...this.states].filter(([k, v]) => before.states.get(k)?.sequence !== v.sequence);
   }
+}
+
+/** A command on its way through the executor; `settle` is set once it is queued for a group. */
+interface Job {
+  command: CommandDefinition<unknown, unknown>;
+  input: unknown;
+  ctx: CommandContext;
+  refs: SubjectRef[];
+  dataSubjects: string[];
+  claims: Claims;
+  trace: Record<string, string>;
+  span: { setAttribute(key: string, value: string | number | boolean): unknown };
+  settle?: { resolve(outcome: Outcome): void; reject(error: unknown): void };
+}
+
+interface Decision {
+  outcome: Outcome;
+  messageKeys: readonly string[];
+  /** The command's writes, sent with COMMIT; absent when it changes nothing (a replayed response). */
+  write?: PipelinedStatement;
+}
+
+/** A job of a group that did not get a decision there: refused, or to run in a transaction of its own. */
+type Result = Decision | { refused: DomainError | NeedsOwnTransaction };
+
+class NeedsOwnTransaction extends Error {}
+
+interface OpeningReads {
+  states: Map<string, SubjectStateRow>;
+  stored: Map<string, StoredResponseRow>;
+  keys: Map<string, DataSubjectKey>;
+}
+
+/** The opening round trip of a transaction for the jobs: their subjects locked, then one read per table for all. */
+function openingOf(jobs: readonly Job[]): {
+  statements: PipelinedStatement[];
+  read(opened: readonly QueryResult[]): OpeningReads;
+} {
+  const { tenantId } = jobs[0].ctx;
+  const refs = uniqueSorted(jobs.flatMap((j) => j.refs));
+  const keys = jobs.flatMap((j) => (j.ctx.idempotency ? [j.ctx.idempotency.key] : []));
+  const dataSubjects = [...new Set(jobs.flatMap((j) => j.dataSubjects))].sort();
+  const statements = [lockSubjectsStatement(tenantId, refs), loadSubjectStatesStatement(tenantId, refs)];
+  const storedAt = keys.length > 0 ? statements.push(findStoredResponsesStatement(tenantId, keys)) - 1 : -1;
+  const keysAt = dataSubjects.length > 0 ? statements.push(keysForWritingStatement(tenantId, dataSubjects)) - 1 : -1;
+  const rowsAt = <R>(opened: readonly QueryResult[], at: number) => (at >= 0 ? (opened[at].rows as R[]) : []);
+  return {
+    statements,
+    read: (opened) => ({
+      states: new Map(
+        rowsAt<SubjectStateRow>(opened, 1).map((r) => [
+          subjectKey({ subjectType: r.subject_type, subjectId: r.subject_id }),
+          r,
+        ]),
+      ),
+      stored: new Map(rowsAt<StoredResponseRow>(opened, storedAt).map((r) => [r.key, r])),
+      keys: new Map(
+        rowsAt<{ data_subject_id: string; key: DataSubjectKey }>(opened, keysAt).map((r) => [r.data_subject_id, r.key]),
+      ),
+    }),
+  };
+}
+
+/** Tenant-qualified, so commands of two tenants never wait for each other on a name. */
+function claimsOf(ctx: CommandContext, refs: readonly SubjectRef[], dataSubjects: readonly string[]): Claims {
+  const t = `${ctx.tenantId}\0`;
+  const names = [...refs.map((r) => `s:${t}${subjectKey(r)}`), ...dataSubjects.map((d) => `d:${t}${d}`)];
+  if (ctx.idempotency) names.push(`k:${t}${ctx.idempotency.key}`);
+  return { tenantId: ctx.tenantId, names };
+}
+
+function settleWith(job: Job, outcome: Promise<Outcome>): Promise<void> {
+  return outcome.then(job.settle!.resolve, job.settle!.reject);
 }

@@ -10,21 +10,22 @@ export interface StoredResponse {
 }
 
 export interface StoredResponseRow {
+  key: string;
   request_hash: string;
   status_code: number;
   body: Record<string, unknown>;
 }
 
-export function findStoredResponseStatement(tenantId: string, key: string): Statement {
+/** The stored responses of several keys at once (the commands of one transaction each have their own). */
+export function findStoredResponsesStatement(tenantId: string, keys: readonly string[]): Statement {
   return {
-    text: `SELECT request_hash, status_code, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,
-    values: [tenantId, key],
+    text: `SELECT key, request_hash, status_code, body FROM idempotency_keys WHERE tenant_id = $1 AND key = ANY($2::text[])`,
+    values: [tenantId, keys],
   };
 }
 
-/** The stored response among the rows `findStoredResponseStatement` answered, if any. */
-export function toStoredResponse(rows: readonly StoredResponseRow[]): StoredResponse | undefined {
-  return rows[0] && { requestHash: rows[0].request_hash, statusCode: rows[0].status_code, body: rows[0].body };
+export function toStoredResponse(row: StoredResponseRow): StoredResponse {
+  return { requestHash: row.request_hash, statusCode: row.status_code, body: row.body };
 }
 
 /**

@@ -28,6 +28,15 @@ export function commandServiceConfig(defaults: { httpPort: number }) {
       max: 1_000_000,
     }),
     RATE_LIMIT_BURST: int('commands a tenant may send at once on top of its rate', { default: 100, min: 1 }),
+    COMMAND_GROUP_MAX: int(
+      'group commit: concurrent commands of a tenant on different subjects that may share one transaction (1: each has its own)',
+      { default: 16, min: 1, max: 1000 },
+    ),
+    COMMAND_GROUP_TRANSACTIONS: int('group commit: transactions of command groups running at once (at most the pool)', {
+      default: 4,
+      min: 1,
+      max: 200,
+    }),
     ...auditConfig,
   } as const;
 }

@@ -1,6 +1,6 @@
 import { ledgerCatalog } from '@ledger/contract';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { CommandsModule, type RateLimit } from '@event-spine/commands';
+import { CommandsModule, type CommandsModuleOptions, type RateLimit } from '@event-spine/commands';
 import { EventLogHttpModule } from '@event-spine/event-log';
 import { CloseAccountGrpcController } from './commands/close-account/close-account.grpc.controller';
 import { CloseAccountHttpController } from './commands/close-account/close-account.http.controller';
@@ -23,6 +23,7 @@ export interface LedgerOptions {
   topicPrefix: string;
   databaseSchema: string;
   rateLimit?: RateLimit;
+  grouping?: CommandsModuleOptions['grouping'];
 }
 
 /** The ledger's command service: the platform's command and event-log modules over the ledger's catalog and model. */
@@ -38,6 +39,7 @@ export class LedgerModule {
           topicPrefix: options.topicPrefix,
           databaseSchema: options.databaseSchema,
           rateLimit: options.rateLimit,
+          grouping: options.grouping,
         }),
         EventLogHttpModule.forRoot({ catalog: ledgerCatalog }),
       ],

@@ -61,7 +61,10 @@ export class CommandsModule {
         {
           provide: CommandExecutor,
           useFactory: (dataSource: DataSource, signal: OutboxSignal, opts: CommandsModuleOptions) =>
-            new CommandExecutor(poolOf(dataSource), opts.model, writerOptions(signal, opts)),
+            new CommandExecutor(poolOf(dataSource), opts.model, {
+              ...writerOptions(signal, opts),
+              grouping: opts.grouping && opts.grouping.maxCommands > 1 ? opts.grouping : undefined,
+            }),
           inject: [getDataSourceToken(), OutboxSignal, COMMANDS_OPTIONS],
         },
         {

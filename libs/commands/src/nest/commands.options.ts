@@ -14,6 +14,8 @@ export interface CommandsModuleOptions {
   databaseSchema: string;
   /** Per-tenant command rate (token bucket); absent or 0 per second: no limit. */
   rateLimit?: RateLimit;
+  /** Group commit of concurrent commands (see `ExecutorOptions.grouping`); absent: each has its own transaction. */
+  grouping?: { maxCommands: number; transactions: number };
 }
 
 export const COMMANDS_OPTIONS = Symbol('COMMANDS_OPTIONS');
