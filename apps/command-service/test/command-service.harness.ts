@@ -109,7 +109,12 @@ export class CommandServiceHarness {
         headers,
         payload: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
       });
-    return { statusCode: res.statusCode, headers: res.headers, body: (res.body ? res.json() : undefined) as T };
+    const json = String(res.headers['content-type'] ?? '').includes('json');
+    return {
+      statusCode: res.statusCode,
+      headers: res.headers,
+      body: (res.body ? (json ? res.json() : res.body) : undefined) as T,
+    };
   }
 
   /** Counts of every written table: what "writes nothing" is checked against. */

@@ -281,6 +281,30 @@ describe('command service HTTP API', () => {
     expect(outbox[0].n).toBe(21);
   });
 
+  it('groups concurrent commands on different accounts into shared transactions, and says so in its metrics', async () => {
+    const groups = async () => {
+      const text = (await svc.request<string>('GET', '/metrics')).body;
+      const count = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { transactions: count('spine_command_group_size_count'), commands: count('spine_command_group_size_sum') };
+    };
+    const before = await groups();
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () => post('/v1/accounts', { ownerName: 'Ada', currency: 'EUR' })),
+    );
+    expect(results.map((r) => r.statusCode)).toEqual(Array(30).fill(201));
+    const accounts = results.map((r) => r.body.accountId as string);
+    expect(new Set(accounts).size).toBe(30);
+    const after = await groups();
+    expect(after.commands - before.commands).toBe(30);
+    // At most COMMAND_GROUP_TRANSACTIONS (4) run at once: the commands that arrive meanwhile share the next ones.
+    expect(after.transactions - before.transactions).toBeLessThan(30);
+    const { rows } = await svc.db.query<{ txs: number; events: number }>(
+      `SELECT count(DISTINCT xmin::text)::int AS txs, count(*)::int AS events FROM event_log WHERE subject_id = ANY($1)`,
+      [accounts],
+    );
+    expect(rows[0]).toEqual({ txs: after.transactions - before.transactions, events: 30 });
+  });
+
   describe('Idempotency-Key', () => {
     it('returns the stored first response for the same key and body, writing nothing', async () => {
       const key = `key-${randomUUID()}`;

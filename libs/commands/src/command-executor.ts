@@ -114,7 +114,12 @@ export interface ExecutorOptions {
    * transaction of the same two round trips, up to `maxCommands` at a time, in at most `transactions` transactions
    * at once; each is decided, answered and refused on its own. Absent: every command has a transaction of its own.
    */
-  grouping?: { maxCommands: number; transactions: number };
+  grouping?: {
+    maxCommands: number;
+    transactions: number;
+    /** Called as each group's transaction ends: how many commands it held, and whether it committed. */
+    observe?: (commands: number, committed: boolean) => void;
+  };
 }
 
 /**
@@ -322,7 +327,9 @@ export class CommandExecutor {
       let results: Result[];
       try {
         results = await this.transact(group, true);
+        this.options.grouping?.observe?.(group.length, true);
       } catch {
+        this.options.grouping?.observe?.(group.length, false);
         // Nothing of the group was written; each command gets its own transaction and its retries.
         await Promise.all(group.map((job) => settleWith(job, this.runAlone(job))));
         return;

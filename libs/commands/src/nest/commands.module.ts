@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { loadConfig } from '@event-spine/config';
 import { AUDIT_SIGNER, AuditHttpController, auditConfig, auditSigningKey } from '@event-spine/event-log';
 import { OutboxSignal, outboxChannel } from '@event-spine/outbox';
+import { Metrics } from '@event-spine/observability';
 import { poolOf } from '@event-spine/persistence';
 import { CommandExecutor } from '../command-executor';
 import { DataSubjects } from '../data-subjects';
@@ -31,6 +32,26 @@ const writerOptions = (signal: OutboxSignal, opts: CommandsModuleOptions) => ({
   topicPrefix: opts.topicPrefix,
   onCommitted: (messageKeys?: readonly string[]) => signal.committed(messageKeys),
 });
+
+/** Group commit, with what an operator sees of it: how full groups run, and how often one fails and runs again. */
+const observed = (grouping: NonNullable<CommandsModuleOptions['grouping']>, metrics: Metrics) => {
+  const sizes = metrics.histogram(
+    'spine_command_group_size',
+    'Commands per group-commit transaction',
+    [1, 2, 4, 8, 16, 32, 64],
+  );
+  const failed = metrics.counter(
+    'spine_command_groups_failed_total',
+    'Group-commit transactions that failed; their commands ran again, each in a transaction of its own',
+  );
+  return {
+    ...grouping,
+    observe: (commands: number, committed: boolean) => {
+      sizes.observe(commands);
+      if (!committed) failed.inc();
+    },
+  };
+};
 
 @Module({})
 export class CommandsModule {
@@ -60,12 +81,12 @@ export class CommandsModule {
         },
         {
           provide: CommandExecutor,
-          useFactory: (dataSource: DataSource, signal: OutboxSignal, opts: CommandsModuleOptions) =>
+          useFactory: (dataSource: DataSource, signal: OutboxSignal, opts: CommandsModuleOptions, metrics: Metrics) =>
             new CommandExecutor(poolOf(dataSource), opts.model, {
               ...writerOptions(signal, opts),
-              grouping: opts.grouping && opts.grouping.maxCommands > 1 ? opts.grouping : undefined,
+              grouping: opts.grouping && opts.grouping.maxCommands > 1 ? observed(opts.grouping, metrics) : undefined,
             }),
-          inject: [getDataSourceToken(), OutboxSignal, COMMANDS_OPTIONS],
+          inject: [getDataSourceToken(), OutboxSignal, COMMANDS_OPTIONS, Metrics],
         },
         {
           provide: DataSubjects,
