@@ -73,6 +73,9 @@ describe('command executor group commit (real PostgreSQL)', () => {
     expect(outcomes.map((o) => [o.statusCode, o.replayed])).toEqual(Array(9).fill([201, false]));
     expect(transactions()).toBe(2);
     expect(sent).toHaveLength(4);
+    // The eight commands' writes: each table written once, by one statement sent with COMMIT.
+    expect(sent[3]).toMatch(/^WITH s0 AS \(INSERT INTO subject_state[\s\S]*;\nCOMMIT$/);
+    expect(sent[3].match(/INSERT INTO event_log/g)).toHaveLength(1);
     const { rows } = await svc.db.query<{ txs: string; events: string; outbox: string }>(
       `SELECT count(DISTINCT e.xmin::text) AS txs, count(*) AS events,
               (SELECT count(*) FROM outbox o WHERE o.event_id = ANY(array_agg(e.id))) AS outbox

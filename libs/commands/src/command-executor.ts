@@ -17,41 +17,27 @@ import {
 } from '@event-spine/events';
 import type { DomainModel } from './domain-model';
 import {
-  appendEventsStatement,
   chainHash,
   computeSubjectHead,
   keyForWriting,
   keysForWritingStatement,
-  newKeysStatement,
   previousHashFor,
   type DataSubjectKey,
   type Queryable,
 } from '@event-spine/event-log';
 import { inSpan, traceHeaders } from '@event-spine/observability';
-import { enqueueOutboxStatement, toOutboxMessage } from '@event-spine/outbox';
-import {
-  combineWrites,
-  prepared,
-  rowsOf,
-  withTransaction,
-  type PipelinedStatement,
-  type Statement,
-} from '@event-spine/persistence';
+import { toOutboxMessage } from '@event-spine/outbox';
+import { rowsOf, withTransaction, type PipelinedStatement } from '@event-spine/persistence';
 import { assertEmissions, type ActionDeclaration } from './action-registry';
 import { takeGroup, type Claims } from './command-groups';
+import { writesStatement, type CommandWrites } from './command-writes';
 import {
   findStoredResponsesStatement,
   storeResponse,
-  storeResponseStatement,
   toStoredResponse,
   type StoredResponseRow,
 } from './idempotency.store';
-import {
-  loadSubjectStatesStatement,
-  lockSubjectsStatement,
-  saveSubjectStatesStatements,
-  type SubjectStateRow,
-} from './subject-state.store';
+import { loadSubjectStatesStatement, lockSubjectsStatement, type SubjectStateRow } from './subject-state.store';
 
 /** Who asks, in which conversation, with which retry protection. Taken from the transport (HTTP or gRPC). */
 export interface CommandContext {
@@ -239,7 +225,7 @@ export class CommandExecutor {
     const dataSubjects = this.likelyDataSubjects(command, refs);
     return inSpan('command transaction', { attributes: { 'spine.action': command.actionId } }, async (span) => {
       const job: Job = {
-        command: command as CommandDefinition<unknown, unknown>,
+        command,
         input,
         ctx,
         refs,
@@ -340,7 +326,10 @@ export class CommandExecutor {
         results.map((r, i) => {
           const job = group[i];
           job.span.setAttribute('spine.group', group.length);
-          if ('outcome' in r) return job.settle!.resolve(r.outcome);
+          if ('outcome' in r) {
+            job.settle!.resolve(r.outcome);
+            return Promise.resolve();
+          }
           if (r.refused instanceof DomainError) {
             const refusal = this.rememberRefusal(job.command, job.ctx, r.refused).then(() => {
               throw r.refused;
@@ -380,8 +369,11 @@ export class CommandExecutor {
             results.push({ refused: error });
           }
         }
-        const writes = results.flatMap((r) => ('write' in r && r.write ? [r.write] : []));
-        if (writes.length > 0) await tx.commitWith(writes);
+        const writes = writesStatement(
+          jobs[0].ctx.tenantId,
+          results.flatMap((r) => ('writes' in r && r.writes ? [r.writes] : [])),
+        );
+        if (writes) await tx.commitWith([writes]);
         else tx.rollback();
         return results;
       },
@@ -428,36 +420,14 @@ export class CommandExecutor {
       const ref = { subjectType, subjectId };
       return { ref, previous: before.get(ref).sequence, next: { ...next, headHash: after.headOf(ref)! } };
     });
-    const saves = saveSubjectStatesStatements(ctx.tenantId, changes, now);
     const trace = envelopes.length > 0 ? job.trace : {};
     const messages = envelopes.map((e) => toOutboxMessage(e, this.options.catalog, this.options.topicPrefix, trace));
-    const writes: Statement[] = [...saves];
-    if (fresh.size > 0) writes.push(newKeysStatement(ctx.tenantId, fresh));
-    if (envelopes.length > 0) {
-      writes.push(appendEventsStatement(envelopes, hashes));
-      writes.push(enqueueOutboxStatement(messages));
-    }
-    if (ctx.idempotency) {
-      writes.push(
-        storeResponseStatement(
-          { tenantId: ctx.tenantId, actionId: command.actionId, ...ctx.idempotency, ...reply },
-          'fail',
-        ),
-      );
-    }
-    const outcome = { ...reply, replayed: false };
-    const messageKeys = [...new Set(messages.map((m) => m.key))];
-    if (writes.length === 0) return { outcome, messageKeys };
-    // Guarded writes: each subject is saved only if it is still at the sequence it was loaded at. The saves are the
-    // first statements; a miss fails the statement, so COMMIT, sent after it, never runs, and the command is retried.
-    // New data subjects' keys likewise: one that appeared since the opening read fails it too.
-    const written = saves.map((_, i) => `(SELECT count(*) FROM s${i})`).join(' + ') || '0';
-    const checks = [`spine_expect_rows(${written}, ${changes.length}, 'subject_state') AS saved`];
-    if (fresh.size > 0) {
-      checks.push(`spine_expect_rows((SELECT count(*) FROM s${saves.length}), ${fresh.size}, 'data_subject_keys')`);
-    }
-    // Prepared: planning this statement cost PostgreSQL more than running it.
-    return { outcome, messageKeys, write: prepared(combineWrites(writes, { checks })) };
+    const response = ctx.idempotency && { actionId: command.actionId, ...ctx.idempotency, ...reply };
+    return {
+      outcome: { ...reply, replayed: false },
+      messageKeys: [...new Set(messages.map((m) => m.key))],
+      writes: { changes, fresh, events: envelopes, hashes, messages, response, now },
+    };
   }
 
   /**
@@ -671,14 +641,14 @@ interface Job {
   claims: Claims;
   trace: Record<string, string>;
   span: { setAttribute(key: string, value: string | number | boolean): unknown };
-  settle?: { resolve(outcome: Outcome): void; reject(error: unknown): void };
+  settle?: { resolve: (outcome: Outcome) => void; reject: (error: unknown) => void };
 }
 
 interface Decision {
   outcome: Outcome;
   messageKeys: readonly string[];
-  /** The command's writes, sent with COMMIT; absent when it changes nothing (a replayed response). */
-  write?: PipelinedStatement;
+  /** What the command writes, sent with COMMIT; absent when it replays a stored response. */
+  writes?: CommandWrites;
 }
 
 /** A job of a group that did not get a decision there: refused, or to run in a transaction of its own. */
@@ -731,5 +701,6 @@ function claimsOf(ctx: CommandContext, refs: readonly SubjectRef[], dataSubjects
 }
 
 function settleWith(job: Job, outcome: Promise<Outcome>): Promise<void> {
-  return outcome.then(job.settle!.resolve, job.settle!.reject);
+  const { resolve, reject } = job.settle!;
+  return outcome.then(resolve, reject);
 }

@@ -52,3 +52,25 @@ export function storeResponseStatement(
     values: [row.tenantId, row.key, row.actionId, row.requestHash, row.statusCode, row.body],
   };
 }
+
+/**
+ * The first responses of several commands, one row each, in one statement (the commands of one transaction). A key
+ * stored since the opening read fails it on the primary key: the executor retries and finds the winner's.
+ */
+export function storeResponsesStatement(
+  tenantId: string,
+  rows: readonly ({ key: string; actionId: string } & StoredResponse)[],
+): Statement {
+  return {
+    text: `INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::json[])`,
+    values: [
+      tenantId,
+      rows.map((r) => r.key),
+      rows.map((r) => r.actionId),
+      rows.map((r) => r.requestHash),
+      rows.map((r) => r.statusCode),
+      rows.map((r) => JSON.stringify(r.body)),
+    ],
+  };
+}
