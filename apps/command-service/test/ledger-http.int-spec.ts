@@ -296,7 +296,7 @@ describe('command service HTTP API', () => {
     expect(new Set(accounts).size).toBe(30);
     const after = await groups();
     expect(after.commands - before.commands).toBe(30);
-    // At most COMMAND_GROUP_TRANSACTIONS (4) run at once: the commands that arrive meanwhile share the next ones.
+    // At most COMMAND_GROUP_TRANSACTIONS (2) run at once: the commands that arrive meanwhile share the next ones.
     expect(after.transactions - before.transactions).toBeLessThan(30);
     const { rows } = await svc.db.query<{ txs: number; events: number }>(
       `SELECT count(DISTINCT xmin::text)::int AS txs, count(*)::int AS events FROM event_log WHERE subject_id = ANY($1)`,

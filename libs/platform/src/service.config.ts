@@ -33,7 +33,7 @@ export function commandServiceConfig(defaults: { httpPort: number }) {
       { default: 16, min: 1, max: 1000 },
     ),
     COMMAND_GROUP_TRANSACTIONS: int('group commit: transactions of command groups running at once (at most the pool)', {
-      default: 4,
+      default: 2,
       min: 1,
       max: 200,
     }),

@@ -272,10 +272,10 @@ export class LogicalRelay {
 
   /** Where the rows' events landed, and the rows gone from the outbox, in one statement. */
   private async recordAndDelete(client: Client, rows: readonly Row[], landed: (Landed | undefined)[]): Promise<void> {
-    await client.query(`WITH placed AS (${insertPlacements(1)}) DELETE FROM outbox WHERE position = ANY($5::bigint[])`, [
-      ...placementValues(placements(rows, landed)),
-      rows.map((r) => r.position),
-    ]);
+    await client.query(
+      `WITH placed AS (${insertPlacements(1)}) DELETE FROM outbox WHERE position = ANY($5::bigint[])`,
+      [...placementValues(placements(rows, landed)), rows.map((r) => r.position)],
+    );
     this.observePublished(rows);
   }
 
