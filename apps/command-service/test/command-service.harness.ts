@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Pool } from 'pg';
 import { signToken, type Principal } from '@event-spine/auth';
 import { loadConfig } from '@event-spine/config';
 import { createHttpApp } from '@event-spine/http';
@@ -115,6 +116,23 @@ export class CommandServiceHarness {
       headers: res.headers,
       body: (res.body ? (json ? res.json() : res.body) : undefined) as T,
     };
+  }
+
+  /**
+   * A pool of its own on the service's schema whose clients hand the text of every query they send to `record`: what
+   * a command costs in round trips, counted on the wire (a pipeline is one query).
+   */
+  recordingPool(max: number, record: (text: string) => void): Pool {
+    const pool = new Pool({ connectionString: this.schema.url, options: `-c search_path=${this.schema.name}`, max });
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const first = args[0];
+        record(typeof first === 'string' ? first : (first as { text: string }).text);
+        return query(...args);
+      };
+    });
+    return pool;
   }
 
   /** Counts of every written table: what "writes nothing" is checked against. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Pool } from 'pg';
+import { Client, type Pool } from 'pg';
 import { CommandExecutor, requestHash, type CommandContext, type ExecutorOptions } from '@event-spine/commands';
 import { ledgerCatalog } from '@ledger/contract';
 import { depositFundsCommand } from '../src/ledger/commands/deposit-funds/deposit-funds.command';
@@ -17,15 +17,7 @@ describe('command executor group commit (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     svc = await CommandServiceHarness.start(); // migrates the schema
-    pool = new Pool({ connectionString: svc.schema.url, options: `-c search_path=${svc.schema.name}`, max: 10 });
-    pool.on('connect', (client) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        const first = args[0];
-        sent.push(typeof first === 'string' ? first : (first as { text: string }).text);
-        return query(...args);
-      };
-    });
+    pool = svc.recordingPool(10, (text) => sent.push(text));
   });
   afterAll(async () => {
     await pool.end();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import {
   CommandExecutor,
   defineDomainModel,
@@ -23,15 +23,7 @@ describe('command executor round trips (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     svc = await CommandServiceHarness.start(); // migrates the schema
-    pool = new Pool({ connectionString: svc.schema.url, options: `-c search_path=${svc.schema.name}`, max: 25 });
-    pool.on('connect', (client) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        const first = args[0];
-        sent.push(typeof first === 'string' ? first : (first as { text: string }).text);
-        return query(...args);
-      };
-    });
+    pool = svc.recordingPool(25, (text) => sent.push(text));
   });
   afterAll(async () => {
     await pool.end();
