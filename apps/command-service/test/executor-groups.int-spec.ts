@@ -28,8 +28,8 @@ describe('command executor group commit (real PostgreSQL)', () => {
   const executor = (grouping: ExecutorOptions['grouping']) =>
     new CommandExecutor(pool, ledgerModel, { catalog: ledgerCatalog, topicPrefix: svc.topicPrefix, grouping });
   const alone = () => executor(undefined);
-  const ctx = (actionId: string, input: unknown, key = `k-${randomUUID()}`): CommandContext => ({
-    tenantId: 'tenant-a',
+  const ctx = (actionId: string, input: unknown, key = `k-${randomUUID()}`, tenantId = 'tenant-a'): CommandContext => ({
+    tenantId,
     spaceId: 'space-1',
     actorId: 'user-1',
     actorType: 'user',
@@ -150,6 +150,50 @@ describe('command executor group commit (real PostgreSQL)', () => {
     expect(await account(p)).toMatchObject({ balance: 1, events: 2 });
     expect(await account(q)).toMatchObject({ sequence: 3, balance: 2, events: 2 });
     expect(await account(r)).toMatchObject({ sequence: 2, balance: 3, events: 2 });
+  });
+
+  it('keeps tenants apart: the same account id and Idempotency-Key in two tenants are two commands, each in its tenant', async () => {
+    const grouped = executor({ maxCommands: 8, transactions: 1 });
+    const ids = Array.from({ length: 6 }, () => randomUUID());
+    const input = (accountId: string, tenant: string) => ({
+      accountId,
+      ownerName: `Owner in ${tenant}`,
+      currency: 'EUR',
+    });
+    const outcomes = await Promise.all(
+      ids.flatMap((id) =>
+        ['tenant-a', 'tenant-b'].map((tenant) =>
+          grouped.execute(
+            openAccountCommand,
+            input(id, tenant),
+            ctx(openAccountCommand.actionId, input(id, tenant), `same-key-${id}`, tenant),
+          ),
+        ),
+      ),
+    );
+    expect(outcomes.map((o) => [o.statusCode, o.replayed])).toEqual(Array(12).fill([201, false]));
+    // The first alone; then tenant-b's six together, then tenant-a's other five.
+    expect(transactions()).toBe(3);
+    const { rows } = await svc.db.query<{ tenant_id: string; n: number; txs: number }>(
+      `SELECT tenant_id, count(*)::int AS n, count(DISTINCT xmin::text)::int AS txs
+         FROM event_log WHERE subject_id = ANY($1) GROUP BY tenant_id ORDER BY tenant_id`,
+      [ids],
+    );
+    // Each tenant's six openings, in transactions of that tenant alone (a group never mixes tenants).
+    expect(rows.map((r) => [r.tenant_id, r.n])).toEqual([
+      ['tenant-a', 6],
+      ['tenant-b', 6],
+    ]);
+    const { rows: mixed } = await svc.db.query(
+      `SELECT xmin::text FROM event_log WHERE subject_id = ANY($1) GROUP BY xmin::text HAVING count(DISTINCT tenant_id) > 1`,
+      [ids],
+    );
+    expect(mixed).toEqual([]);
+    const { rows: keys } = await svc.db.query<{ tenant_id: string }>(
+      `SELECT tenant_id FROM idempotency_keys WHERE key = ANY($1) ORDER BY tenant_id`,
+      [ids.map((id) => `same-key-${id}`)],
+    );
+    expect(keys.map((k) => k.tenant_id)).toEqual([...Array(6).fill('tenant-a'), ...Array(6).fill('tenant-b')]);
   });
 
   it('never puts two commands on one subject in a group: 30 concurrent deposits on 3 accounts all count', async () => {
