@@ -201,6 +201,46 @@ describeIf('logical relay (RELAY_MODE=logical)', () => {
     }
   }
 
+  it('runs one of two logical instances; the other takes over from the slot when it stops or its connections die', async () => {
+    const seen = recorder.messages.length;
+    const a = await startLogical();
+    let b: Awaited<ReturnType<typeof startLogical>> | undefined;
+    let c: Awaited<ReturnType<typeof startLogical>> | undefined;
+    try {
+      await waitFor(() => a.relay.ownedBuckets.length === 64, { timeoutMs: 10_000, message: 'a is active' });
+      b = await startLogical();
+      const first = await write(20);
+      await recorder.waitForEvents(first);
+      // b tried (every 100 ms) all along and never became active beside a.
+      expect(b.relay.ownedBuckets).toEqual([]);
+      expect(recorder.messages.length - seen).toBe(first.length);
+
+      await a.stop();
+      await waitFor(() => b!.relay.ownedBuckets.length === 64, { timeoutMs: 10_000, message: 'b takes over' });
+      const second = await write(20);
+      await recorder.waitForEvents(second, 30_000);
+      expect(recorder.messages.length - seen).toBe(first.length + second.length);
+      expectOnceInOrder([...first, ...second]);
+
+      // Now b dies as a killed process would: its connections cut, then gone, with no orderly last confirmation.
+      c = await startLogical();
+      await writers.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = 'outbox-relay-logical' OR (datname = current_database() AND backend_type = 'walsender')`,
+      );
+      await b.stop();
+      const third = await write(20);
+      await waitFor(() => c!.relay.ownedBuckets.length === 64, { timeoutMs: 20_000, message: 'c takes over' });
+      await recorder.waitForEvents(third, 30_000);
+      // What b had sent but not confirmed may come again; nothing is lost and each key keeps its order.
+      expectOnceInOrderOrResent([...first, ...second, ...third]);
+    } finally {
+      await a.stop().catch(() => undefined);
+      await b?.stop().catch(() => undefined);
+      await c?.stop().catch(() => undefined);
+    }
+  });
+
   it('waits while a polling relay publishes the same outbox, and takes over once it stops', async () => {
     const polling = new OutboxRelay({
       database: { connectionString: url },
