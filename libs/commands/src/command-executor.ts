@@ -33,7 +33,7 @@ import { takeGroup, type Claims } from './command-groups';
 import { writesStatement, type CommandWrites } from './command-writes';
 import {
   findStoredResponsesStatement,
-  storeResponse,
+  storeRefusal,
   toStoredResponse,
   type StoredResponseRow,
 } from './idempotency.store';
@@ -560,11 +560,13 @@ export class CommandExecutor {
   private async rememberRefusal(command: ActionDeclaration, ctx: CommandContext, error: DomainError): Promise<void> {
     if (!ctx.idempotency || error.code === 'IDEMPOTENCY_KEY_REUSED') return;
     const { statusCode, body } = refusalReply(error, ctx.correlationId);
-    await storeResponse(
-      rowsOf(this.pool),
-      { tenantId: ctx.tenantId, actionId: command.actionId, ...ctx.idempotency, statusCode, body },
-      'keep-existing',
-    );
+    await storeRefusal(rowsOf(this.pool), {
+      tenantId: ctx.tenantId,
+      actionId: command.actionId,
+      ...ctx.idempotency,
+      statusCode,
+      body,
+    });
   }
 }
 

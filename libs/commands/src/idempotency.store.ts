@@ -29,28 +29,18 @@ export function toStoredResponse(row: StoredResponseRow): StoredResponse {
 }
 
 /**
- * Stores the first response. In the command's transaction a second first request with the same key fails on the
- * primary key (the executor retries and finds the winner's); a refusal stored after the rollback yields to any
- * response already there.
+ * Stores a refusal as the key's first response, after its transaction rolled back; it yields to any response already
+ * there. (A command's own response goes with its writes: `storeResponsesStatement`.)
  */
-export async function storeResponse(
+export async function storeRefusal(
   db: Queryable,
   row: { tenantId: string; key: string; actionId: string } & StoredResponse,
-  onConflict: 'fail' | 'keep-existing',
 ): Promise<void> {
-  const { text, values } = storeResponseStatement(row, onConflict);
-  await db.query(text, values);
-}
-
-export function storeResponseStatement(
-  row: { tenantId: string; key: string; actionId: string } & StoredResponse,
-  onConflict: 'fail' | 'keep-existing',
-): Statement {
-  return {
-    text: `INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
-     VALUES ($1, $2, $3, $4, $5, $6)${onConflict === 'keep-existing' ? ' ON CONFLICT DO NOTHING' : ''}`,
-    values: [row.tenantId, row.key, row.actionId, row.requestHash, row.statusCode, row.body],
-  };
+  await db.query(
+    `INSERT INTO idempotency_keys (tenant_id, key, action_id, request_hash, status_code, body)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+    [row.tenantId, row.key, row.actionId, row.requestHash, row.statusCode, row.body],
+  );
 }
 
 /**
