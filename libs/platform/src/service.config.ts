@@ -84,7 +84,7 @@ export function projectorServiceConfig(defaults: { httpPort: number; groupId: st
       min: 1000,
     }),
     PROJECTOR_PARTITIONS_CONCURRENTLY: int(
-      'partitions one instance applies at the same time (each in its own transaction)',
+      'partitions one instance applies at the same time (each in its own transaction), live and in a replay’s shadow',
       { default: 3, min: 1, max: 16 },
     ),
     COMMAND_SERVICE_URL: str(

@@ -63,6 +63,11 @@ export interface ReplayEngineOptions {
   fenceTtlMs?: number;
   /** The live projection is fenced once the shadow is at most this many Kafka messages behind it. */
   fenceWithin?: number;
+  /**
+   * Partitions a shadow applies at once, each in its own transaction (a subject's events share one partition); as
+   * many as the live projector applies. Default 1.
+   */
+  partitionsConcurrently?: number;
   /** Told how each replay ended (for the `spine_replays_total` metric). */
   onFinished?: (outcome: { projection: string; mode: string; state: ReplayState }) => void;
 }
@@ -126,6 +131,10 @@ export class ReplayEngine {
       application_name: 'projector-replay',
     });
     surviveDatabaseRestarts(this.pool, (m) => options.logger.warn(m));
+  }
+
+  private get concurrency(): number {
+    return Math.max(1, this.options.partitionsConcurrently ?? 1);
   }
 
   async startReaper(intervalMs = 10000): Promise<void> {
@@ -399,7 +408,8 @@ export class ReplayEngine {
       shadowPool = new Pool({
         connectionString: this.options.databaseUrl,
         options: `-c search_path=${shadow} ${CUSTOM_PLANS}`,
-        max: 3,
+        // One per partition applying, and room for the feed's own reads of the shadow's positions.
+        max: this.concurrency + 2,
         application_name: 'projector-replay-shadow',
       });
       surviveDatabaseRestarts(shadowPool, (m) => logger.warn(m));
@@ -437,7 +447,7 @@ export class ReplayEngine {
           topics: this.options.topics,
           sessionTimeoutMs: 10_000,
           maxWaitMs: 100,
-          partitionsConcurrently: 1,
+          partitionsConcurrently: this.concurrency,
         }),
         runner,
         shadowPool,

@@ -46,6 +46,7 @@ export function replayEngineFactory(
     repair: projections.repair,
     openPersonalData: projections.openPersonalData,
     eventLog: options.eventLog,
+    partitionsConcurrently: projections.partitionsConcurrently,
     logger: new Logger('Replay'),
     onFinished: (o) => finished.inc(o),
   });
