@@ -121,9 +121,18 @@ describe.each(modes)(
       const before = load.acknowledged;
       await sleep(30_000);
       expect(load.acknowledged).toBeGreaterThan(before); // writes never depend on Kafka
+      // In logical mode the slot holds the WAL of what Kafka could not take, and the relay's gauge says how much.
+      const unconfirmed = () => metric(relay.url, 'spine_relay_slot_unconfirmed_wal_bytes');
+      const withheld = mode === 'logical' ? await unconfirmed() : 0;
+      if (mode === 'logical') expect(withheld).toBeGreaterThan(100_000);
       broker.up();
       await sleep(2000);
       await verify('kafka down 30 s');
+      if (mode === 'logical')
+        await waitFor(async () => (await unconfirmed()) < withheld / 10, {
+          timeoutMs: 30_000,
+          message: 'the slot confirmed once the backlog was published',
+        });
     }, 300_000);
 
     it('PostgreSQL crashed and restarted: every service recovers by itself', async () => {

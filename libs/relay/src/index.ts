@@ -7,3 +7,4 @@ export * from './nest/relay-metrics';
 export * from './nest/relay.config';
 export * from './nest/relay.service';
 export * from './logical/logical-relay';
+export * from './logical/slot-wal';

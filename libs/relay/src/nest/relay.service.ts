@@ -10,7 +10,8 @@ import {
   type KafkaModuleOptions,
   type MessageProducer,
 } from '@event-spine/kafka';
-import { LogicalRelay } from '../logical/logical-relay';
+import { defaultSlotName, LogicalRelay } from '../logical/logical-relay';
+import { readSlotWal, type SlotWal } from '../logical/slot-wal';
 import { OutboxRelay } from '../outbox-relay';
 import { RELAY_CONFIG, type RelayModuleConfig } from './relay.config';
 import { relayMetrics } from './relay-metrics';
@@ -96,6 +97,46 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
         }
       },
     );
+
+    if (config.RELAY_MODE === 'logical') {
+      const slot = config.RELAY_LOGICAL_SLOT || defaultSlotName(schema);
+      // Both gauges of one scrape share one query, as the backlog's do.
+      let slotCached: { at: number; value: Promise<SlotWal | undefined> } | undefined;
+      const slotWal = async (pick: (w: SlotWal) => number) => {
+        if (!slotCached || Date.now() - slotCached.at > 500)
+          slotCached = {
+            at: Date.now(),
+            value: readSlotWal(
+              { query: async (text, values) => ({ rows: await dataSource.query(text, values) }) },
+              slot,
+            ),
+          };
+        try {
+          const wal = await slotCached.value;
+          return wal ? pick(wal) : 0;
+        } catch (error) {
+          logger.warn({ message: 'could not read the replication slot', slot, error: String(error) });
+          return NaN;
+        }
+      };
+      metrics.gauge(
+        'spine_relay_slot_retained_wal_bytes',
+        'WAL the command database keeps for the logical relay’s replication slot (0 without a slot); it grows while ' +
+          'no relay runs',
+        [],
+        async function () {
+          this.set(await slotWal((w) => w.retained));
+        },
+      );
+      metrics.gauge(
+        'spine_relay_slot_unconfirmed_wal_bytes',
+        'WAL written since the logical relay last confirmed its slot: not yet published and acknowledged',
+        [],
+        async function () {
+          this.set(await slotWal((w) => w.unconfirmed));
+        },
+      );
+    }
 
     const log = {
       info: (e: Record<string, unknown>) => this.logger.log(e),
