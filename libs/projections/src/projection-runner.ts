@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import {
   DATA_SUBJECT_FORGOTTEN,
   UnknownEventError,
@@ -218,6 +218,9 @@ export class ProjectionRunner {
     highWatermark?: string,
   ): Promise<BatchOutcome> {
     const at: PartitionRef = { consumer: this.consumer, topic, partition };
+    // The locks of every subject the batch names travel with the gate, taken only if the gate's apply lock was had
+    // (see lockPlan): a superset of what the batch applies once redeliveries and what lies beyond a fence are left out.
+    const locks = this.lockPlan(delivered, `pg_try_advisory_xact_lock_shared(${applyLockSql('current_schema()')})`);
     return withTransaction(
       this.pool,
       async (client, tx) => {
@@ -244,7 +247,8 @@ export class ProjectionRunner {
         Object.assign(outcome, settled.anomaly);
         const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
         outcome.skipped += messages.length - fresh.length;
-        const { opened, subjects } = await this.lockAndOpen(client, fresh);
+        const subjects = subjectRows(locks, tx.opened.slice(1));
+        const opened = await this.openSealed(fresh, fresh.filter(isSealed));
         const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
         for (const message of opened) await this.handle(client, topic, partition, message, subjects, outcome, queue);
         const projected = await this.applyQueued(client, queue);
@@ -256,10 +260,11 @@ export class ProjectionRunner {
         });
         return outcome;
       },
-      // BEGIN, the gate and the partition's position in one round trip. Never wait here: a consumer that blocks
-      // misses its Kafka heartbeats. A replay holding the apply lock, or a fence at this partition, sends the batch
-      // back to be fetched again a moment later; the position is claimed only when the lock was had.
-      { openWith: [prepared(gateStatement(at))], waitForFlush: false },
+      // BEGIN, the gate, the partition's position and the subjects' locks in one round trip. Never wait on the apply
+      // lock: a consumer that blocks misses its Kafka heartbeats. A replay holding it, or a fence at this partition,
+      // sends the batch back to be fetched again a moment later; the position and the subjects are locked only when
+      // the apply lock was had.
+      { openWith: [prepared(gateStatement(at)), ...locks.statements.map(prepared)], waitForFlush: false },
     );
   }
 
@@ -598,8 +603,19 @@ export class ProjectionRunner {
     client: PoolClient,
     deliveries: readonly Delivery[],
   ): Promise<{ opened: readonly Delivery[]; subjects: Map<string, SubjectRow> }> {
+    const locks = this.lockPlan(deliveries);
+    // One round trip: each statement's answer in order, the positions last.
+    const subjects = subjectRows(locks, await pipeline(client, locks.statements.map(prepared)));
+    return { opened: await this.openSealed(deliveries, deliveries.filter(isSealed)), subjects };
+  }
+
+  /**
+   * The statements locking what the deliveries name: their data subjects (exclusively for a forget event, shared for
+   * a sealed field) and their subjects' positions, answered last. With `onlyIf`, a condition re-checked by each
+   * statement: when it fails they lock nothing (sent in the same round trip as a gate, which they cannot wait for).
+   */
+  private lockPlan(deliveries: readonly Delivery[], onlyIf = 'true'): LockPlan {
     const locks = new Map<string, boolean>();
-    const sealed: Delivery[] = [];
     const refs = new Map<string, SubjectRef>();
     for (const d of deliveries) {
       const e = d.envelope;
@@ -610,10 +626,7 @@ export class ProjectionRunner {
       if (e.eventType === DATA_SUBJECT_FORGOTTEN && typeof e.subjectId === 'string') {
         locks.set(JSON.stringify([e.tenantId, e.subjectId]), true);
       }
-      const ids = sealedDataSubjects(e.payload);
-      if (ids.length === 0) continue;
-      sealed.push(d);
-      for (const id of ids) {
+      for (const id of sealedDataSubjects(e.payload)) {
         const key = JSON.stringify([e.tenantId, id]);
         locks.set(key, locks.get(key) ?? false);
       }
@@ -624,7 +637,7 @@ export class ProjectionRunner {
       statements.push({
         text: `SELECT CASE WHEN x THEN pg_advisory_xact_lock(hashtextextended('spine-data-subject:' || k, 0))::text
                            ELSE pg_advisory_xact_lock_shared(hashtextextended('spine-data-subject:' || k, 0))::text END
-                 FROM unnest($1::text[], $2::bool[]) WITH ORDINALITY AS l(k, x, n) ORDER BY n`,
+                 FROM unnest($1::text[], $2::bool[]) WITH ORDINALITY AS l(k, x, n) WHERE ${onlyIf} ORDER BY n`,
         values: [keys, keys.map((k) => locks.get(k))],
       });
     }
@@ -634,23 +647,11 @@ export class ProjectionRunner {
         readSubjectPositionsStatement(
           subjectKeys.map((k) => refs.get(k)!),
           true,
+          onlyIf,
         ),
       );
     }
-    // One round trip: each statement's answer in order, the positions last.
-    const answers = await pipeline(client, statements.map(prepared));
-    const subjects = new Map<string, SubjectRow>();
-    for (const key of subjectKeys) subjects.set(key, { last: 0, parkedReason: null, dirty: false });
-    if (subjectKeys.length > 0) {
-      for (const r of answers[answers.length - 1].rows as SubjectPositionRow[]) {
-        subjects.set(subjectCacheKey({ tenantId: r.tenant_id, subjectType: r.subject_type, subjectId: r.subject_id }), {
-          last: r.last_sequence,
-          parkedReason: r.parked_reason,
-          dirty: false,
-        });
-      }
-    }
-    return { opened: await this.openSealed(deliveries, sealed), subjects };
+    return { statements, subjectKeys };
   }
 
   /** Opens the sealed deliveries (their data subjects' locks held), per tenant, 500 at a time. */
@@ -751,6 +752,32 @@ function read(message: RawMessage): Delivery {
   } catch {
     return message;
   }
+}
+
+/** What a batch locks (see lockPlan): the statements, and the keys of the subjects whose positions come last. */
+interface LockPlan {
+  statements: Statement[];
+  subjectKeys: string[];
+}
+
+/** The subjects' positions as the lock plan's last statement answered them; a subject without a row starts at 0. */
+function subjectRows(plan: LockPlan, answers: readonly QueryResult[]): Map<string, SubjectRow> {
+  const subjects = new Map<string, SubjectRow>();
+  for (const key of plan.subjectKeys) subjects.set(key, { last: 0, parkedReason: null, dirty: false });
+  if (plan.subjectKeys.length === 0) return subjects;
+  for (const r of answers[answers.length - 1].rows as SubjectPositionRow[]) {
+    subjects.set(subjectCacheKey({ tenantId: r.tenant_id, subjectType: r.subject_type, subjectId: r.subject_id }), {
+      last: r.last_sequence,
+      parkedReason: r.parked_reason,
+      dirty: false,
+    });
+  }
+  return subjects;
+}
+
+/** Whether a delivery carries sealed personal fields to open. */
+function isSealed(d: Delivery): boolean {
+  return typeof d.envelope?.tenantId === 'string' && sealedDataSubjects(d.envelope.payload).length > 0;
 }
 
 /** How a batch's subject positions are keyed in memory. */

@@ -30,12 +30,18 @@ export async function readSubjectPositions(
   return (await db.query<SubjectPositionRow>(text, values)).rows;
 }
 
-export function readSubjectPositionsStatement(refs: readonly SubjectRefRow[], lock: boolean): Statement {
+/** `onlyIf`: a condition the read re-checks; when it fails, nothing is read or locked. */
+export function readSubjectPositionsStatement(
+  refs: readonly SubjectRefRow[],
+  lock: boolean,
+  onlyIf = 'true',
+): Statement {
   return {
     text: `SELECT s.tenant_id, s.subject_type, s.subject_id, s.last_sequence, s.parked_reason
              FROM projector_subjects s
              JOIN unnest($1::text[], $2::text[], $3::text[]) AS x(t, st, id)
                ON s.tenant_id = x.t AND s.subject_type = x.st AND s.subject_id = x.id
+            WHERE ${onlyIf}
             ${lock ? 'ORDER BY s.tenant_id, s.subject_type, s.subject_id FOR UPDATE OF s' : ''}`,
     values: [refs.map((r) => r.tenantId), refs.map((r) => r.subjectType), refs.map((r) => r.subjectId)],
   };
