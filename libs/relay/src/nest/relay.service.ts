@@ -11,7 +11,7 @@ import {
   type MessageProducer,
 } from '@event-spine/kafka';
 import { defaultSlotName, LogicalRelay } from '../logical/logical-relay';
-import { readSlotWal, type SlotWal } from '../logical/slot-wal';
+import { readSlotWal } from '../logical/slot-wal';
 import { OutboxRelay } from '../outbox-relay';
 import { RELAY_CONFIG, type RelayModuleConfig } from './relay.config';
 import { relayMetrics } from './relay-metrics';
@@ -34,48 +34,32 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     this.producer = createMessageProducer(config.RELAY_KAFKA_CLIENT, kafka, kafkaOptions);
     this.mode = config.RELAY_MODE;
     const schema = config.DATABASE_SCHEMA;
-    // Read on scrape, over all buckets: what all instances together still have to publish. Both gauges of one
-    // scrape share one query.
-    let cached: { at: number; value: Promise<{ backlog: number; oldest: number } | undefined> } | undefined;
-    const backlog = () => {
-      if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), value: queryBacklog() };
-      return cached.value;
-    };
-    const queryBacklog = async () =>
-      (
-        await dataSource.query<{ backlog: number; oldest: number }[]>(
-          `SELECT count(o.*)::int AS backlog,
-                  coalesce(extract(epoch FROM clock_timestamp() - min(o.created_at)), 0)::float8 AS oldest
-             FROM "${schema}".relay_cursor c
-             JOIN "${schema}".outbox o ON o.bucket = c.bucket AND (o.tx_id, o.position) > (c.tx_id, c.position)`,
-        )
-      )[0];
-    // A failed read (the outbox not migrated yet, the database away) must not fail the whole scrape.
     const logger = this.logger;
-    const read = async (pick: (b: { backlog: number; oldest: number }) => number) => {
-      try {
-        const b = await backlog();
-        return b ? pick(b) : 0;
-      } catch (error) {
-        logger.warn({ message: 'could not read the outbox backlog', error: String(error) });
-        return NaN;
-      }
-    };
-    metrics.gauge(
-      'spine_relay_backlog',
-      'Outbox rows behind the relay cursors: not yet published, and while rows flow the batch Kafka took last',
-      [],
-      async function () {
-        this.set(await read((b) => b.backlog));
-      },
-    );
-    metrics.gauge(
-      'spine_relay_oldest_unpublished_age_seconds',
-      'Age of the oldest unpublished outbox row',
-      [],
-      async function () {
-        this.set(await read((b) => b.oldest));
-      },
+    // Read on scrape, over all buckets: what all instances together still have to publish.
+    scrapedGauges(
+      metrics,
+      async () =>
+        (
+          await dataSource.query<{ backlog: number; oldest: number }[]>(
+            `SELECT count(o.*)::int AS backlog,
+                    coalesce(extract(epoch FROM clock_timestamp() - min(o.created_at)), 0)::float8 AS oldest
+               FROM "${schema}".relay_cursor c
+               JOIN "${schema}".outbox o ON o.bucket = c.bucket AND (o.tx_id, o.position) > (c.tx_id, c.position)`,
+          )
+        )[0],
+      (error) => logger.warn({ message: 'could not read the outbox backlog', error: String(error) }),
+      [
+        {
+          name: 'spine_relay_backlog',
+          help: 'Outbox rows behind the relay cursors: not yet published, and while rows flow the batch Kafka took last',
+          pick: (b) => b.backlog,
+        },
+        {
+          name: 'spine_relay_oldest_unpublished_age_seconds',
+          help: 'Age of the oldest unpublished outbox row',
+          pick: (b) => b.oldest,
+        },
+      ],
     );
 
     // Per tenant, read on scrape too: the busiest tenants' backlogs by name, the rest as "other" (bounded series).
@@ -100,41 +84,24 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
 
     if (config.RELAY_MODE === 'logical') {
       const slot = config.RELAY_LOGICAL_SLOT || defaultSlotName(schema);
-      // Both gauges of one scrape share one query, as the backlog's do.
-      let slotCached: { at: number; value: Promise<SlotWal | undefined> } | undefined;
-      const slotWal = async (pick: (w: SlotWal) => number) => {
-        if (!slotCached || Date.now() - slotCached.at > 500)
-          slotCached = {
-            at: Date.now(),
-            value: readSlotWal(
-              { query: async (text, values) => ({ rows: await dataSource.query(text, values) }) },
-              slot,
-            ),
-          };
-        try {
-          const wal = await slotCached.value;
-          return wal ? pick(wal) : 0;
-        } catch (error) {
-          logger.warn({ message: 'could not read the replication slot', slot, error: String(error) });
-          return NaN;
-        }
-      };
-      metrics.gauge(
-        'spine_relay_slot_retained_wal_bytes',
-        'WAL the command database keeps for the logical relay’s replication slot (0 without a slot); it grows while ' +
-          'no relay runs',
-        [],
-        async function () {
-          this.set(await slotWal((w) => w.retained));
-        },
-      );
-      metrics.gauge(
-        'spine_relay_slot_unconfirmed_wal_bytes',
-        'WAL written since the logical relay last confirmed its slot: not yet published and acknowledged',
-        [],
-        async function () {
-          this.set(await slotWal((w) => w.unconfirmed));
-        },
+      scrapedGauges(
+        metrics,
+        () => readSlotWal({ query: async (text, values) => ({ rows: await dataSource.query(text, values) }) }, slot),
+        (error) => logger.warn({ message: 'could not read the replication slot', slot, error: String(error) }),
+        [
+          {
+            name: 'spine_relay_slot_retained_wal_bytes',
+            help:
+              'WAL the command database keeps for the logical relay’s replication slot (0 without a slot); it grows ' +
+              'while no relay runs',
+            pick: (w) => w.retained,
+          },
+          {
+            name: 'spine_relay_slot_unconfirmed_wal_bytes',
+            help: 'WAL written since the logical relay last confirmed its slot: not yet published and acknowledged',
+            pick: (w) => w.unconfirmed,
+          },
+        ],
       );
     }
 
@@ -186,5 +153,33 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
   async onApplicationShutdown(): Promise<void> {
     await this.relay.stop();
     await this.producer.disconnect();
+  }
+}
+
+/**
+ * Gauges read on scrape that share one read per scrape (kept for half a second). A failed read (the database away, a
+ * table not migrated yet) sets NaN and is logged rather than failing the whole scrape; nothing to read counts as 0.
+ */
+function scrapedGauges<T>(
+  metrics: Metrics,
+  read: () => Promise<T | undefined>,
+  onError: (error: unknown) => void,
+  gauges: readonly { name: string; help: string; pick: (value: T) => number }[],
+): void {
+  let cached: { at: number; value: Promise<T | undefined> } | undefined;
+  const value = async (pick: (value: T) => number) => {
+    if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), value: read() };
+    try {
+      const got = await cached.value;
+      return got === undefined ? 0 : pick(got);
+    } catch (error) {
+      onError(error);
+      return NaN;
+    }
+  };
+  for (const { name, help, pick } of gauges) {
+    metrics.gauge(name, help, [], async function () {
+      this.set(await value(pick));
+    });
   }
 }
