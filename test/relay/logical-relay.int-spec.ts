@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { enqueueOutbox, outboxMigrations, type OutboxMessage } from '@event-spine/outbox';
-import { dataSourceOptions, migrate } from '@event-spine/persistence';
+import { dataSourceOptions, migrate, rowsOf } from '@event-spine/persistence';
 import { LogicalRelay, OutboxRelay, readSlotWal, type LogicalRelayOptions } from '@event-spine/relay';
 import { freePort, testDatabaseUrl, testKafka, uniqueName, waitFor } from '@event-spine/testing';
 import { relayProducer, TopicRecorder } from '../../apps/outbox-relay/test/relay.harness';
@@ -277,11 +277,11 @@ describeIf('logical relay (RELAY_MODE=logical)', () => {
   });
   it('reports the WAL its slot holds: it grows while no relay runs, and the unconfirmed part drains once one has published', async () => {
     const slot = 'spine_outbox_spine_logical';
-    expect(await readSlotWal(writers, 'spine_outbox_no_such_schema')).toBeUndefined();
-    const before = (await readSlotWal(writers, slot))!;
+    expect(await readSlotWal(rowsOf(writers), 'spine_outbox_no_such_schema')).toBeUndefined();
+    const before = (await readSlotWal(rowsOf(writers), slot))!;
     expect(before.retained).toBeGreaterThanOrEqual(before.unconfirmed);
     const written = await write(400);
-    const after = (await readSlotWal(writers, slot))!;
+    const after = (await readSlotWal(rowsOf(writers), slot))!;
     const grown = after.unconfirmed - before.unconfirmed;
     // Each row's value and headers alone are well over 100 bytes of WAL.
     expect(grown).toBeGreaterThan(400 * 100);
@@ -290,7 +290,7 @@ describeIf('logical relay (RELAY_MODE=logical)', () => {
     try {
       await recorder.waitForEvents(written);
       // Confirmed past the rows, then past what follows them while the outbox is idle (its own deletes included).
-      await waitFor(async () => (await readSlotWal(writers, slot))!.unconfirmed < grown / 4, {
+      await waitFor(async () => (await readSlotWal(rowsOf(writers), slot))!.unconfirmed < grown / 4, {
         timeoutMs: 20_000,
         message: 'the slot confirmed past what was published',
       });

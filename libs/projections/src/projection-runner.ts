@@ -248,7 +248,10 @@ export class ProjectionRunner {
         const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
         outcome.skipped += messages.length - fresh.length;
         const subjects = subjectRows(locks, tx.opened.slice(1));
-        const opened = await this.openSealed(fresh, fresh.filter(isSealed));
+        const opened = await this.openSealed(
+          fresh,
+          fresh.filter((d) => locks.sealed.has(d)),
+        );
         const queue: ProjectedEvent[] | undefined = careful ? undefined : [];
         for (const message of opened) await this.handle(client, topic, partition, message, subjects, outcome, queue);
         const projected = await this.applyQueued(client, queue);
@@ -606,7 +609,7 @@ export class ProjectionRunner {
     const locks = this.lockPlan(deliveries);
     // One round trip: each statement's answer in order, the positions last.
     const subjects = subjectRows(locks, await pipeline(client, locks.statements.map(prepared)));
-    return { opened: await this.openSealed(deliveries, deliveries.filter(isSealed)), subjects };
+    return { opened: await this.openSealed(deliveries, [...locks.sealed]), subjects };
   }
 
   /**
@@ -616,6 +619,7 @@ export class ProjectionRunner {
    */
   private lockPlan(deliveries: readonly Delivery[], onlyIf = 'true'): LockPlan {
     const locks = new Map<string, boolean>();
+    const sealed = new Set<Delivery>();
     const refs = new Map<string, SubjectRef>();
     for (const d of deliveries) {
       const e = d.envelope;
@@ -626,7 +630,9 @@ export class ProjectionRunner {
       if (e.eventType === DATA_SUBJECT_FORGOTTEN && typeof e.subjectId === 'string') {
         locks.set(JSON.stringify([e.tenantId, e.subjectId]), true);
       }
-      for (const id of sealedDataSubjects(e.payload)) {
+      const ids = sealedDataSubjects(e.payload);
+      if (ids.length > 0) sealed.add(d);
+      for (const id of ids) {
         const key = JSON.stringify([e.tenantId, id]);
         locks.set(key, locks.get(key) ?? false);
       }
@@ -651,7 +657,7 @@ export class ProjectionRunner {
         ),
       );
     }
-    return { statements, subjectKeys };
+    return { statements, subjectKeys, sealed };
   }
 
   /** Opens the sealed deliveries (their data subjects' locks held), per tenant, 500 at a time. */
@@ -754,10 +760,14 @@ function read(message: RawMessage): Delivery {
   }
 }
 
-/** What a batch locks (see lockPlan): the statements, and the keys of the subjects whose positions come last. */
+/**
+ * What a batch locks (see lockPlan): the statements, the keys of the subjects whose positions come last, and the
+ * deliveries with sealed fields (their data subjects among the locks), to open once the locks are held.
+ */
 interface LockPlan {
   statements: Statement[];
   subjectKeys: string[];
+  sealed: ReadonlySet<Delivery>;
 }
 
 /** The subjects' positions as the lock plan's last statement answered them; a subject without a row starts at 0. */
@@ -773,11 +783,6 @@ function subjectRows(plan: LockPlan, answers: readonly QueryResult[]): Map<strin
     });
   }
   return subjects;
-}
-
-/** Whether a delivery carries sealed personal fields to open. */
-function isSealed(d: Delivery): boolean {
-  return typeof d.envelope?.tenantId === 'string' && sealedDataSubjects(d.envelope.payload).length > 0;
 }
 
 /** How a batch's subject positions are keyed in memory. */

@@ -86,7 +86,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
       const slot = config.RELAY_LOGICAL_SLOT || defaultSlotName(schema);
       scrapedGauges(
         metrics,
-        () => readSlotWal({ query: async (text, values) => ({ rows: await dataSource.query(text, values) }) }, slot),
+        () => readSlotWal(dataSource, slot),
         (error) => logger.warn({ message: 'could not read the replication slot', slot, error: String(error) }),
         [
           {
