@@ -59,8 +59,11 @@ export class OutboxCleaner {
 
   private async connection(): Promise<Client> {
     if (this.client) return this.client;
+    const named = this.options.database.application_name;
     const client = new Client({
       ...this.options.database,
+      // Told apart from the relay's own connection in pg_stat_activity.
+      ...(named ? { application_name: `${named}-cleanup` } : {}),
       options: `-c search_path=${this.options.schema} -c jit=off`,
     });
     client.on('error', (error) => this.options.warn({ message: 'cleanup connection error', error: String(error) }));
@@ -78,13 +81,18 @@ export class OutboxCleaner {
     if (!rows[0]?.ok) return;
     // Rows are deleted by the ctids the same statement found: a TID scan. Matched by key instead, PostgreSQL joined
     // the found keys to the whole table (50 DELETEs of 1,000 rows: 1,043 ms by key, 87 by ctid, on a 200k-row
-    // outbox). A row updated meanwhile has a new ctid and is left for a later round.
+    // outbox). A row updated meanwhile has a new ctid and is left for a later round. Each bucket is probed through
+    // the index (LATERAL): as a join, PostgreSQL read the whole outbox by a hash join each round, even with nothing
+    // to delete (72 ms on 200k rows against 2 ms; during a backlog in the logical mode, whose cursors stay put, the
+    // cleanup cost more CPU than publishing's own statement).
     try {
       await this.repeat(
         client,
         `DELETE FROM outbox WHERE ctid = ANY (ARRAY(
            SELECT o.ctid FROM relay_cursor c
-             JOIN outbox o ON o.bucket = c.bucket AND (o.tx_id, o.position) <= (c.tx_id, c.position)
+          CROSS JOIN LATERAL (
+            SELECT o.ctid FROM outbox o
+             WHERE o.bucket = c.bucket AND (o.tx_id, o.position) <= (c.tx_id, c.position) LIMIT $1) o
             LIMIT $1))`,
         [this.options.batch],
       );
