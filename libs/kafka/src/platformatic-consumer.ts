@@ -445,16 +445,45 @@ function pushRecords(batch: RecordsBatch, from: bigint, out: IncomingMessage[]):
   for (const record of batch.records) {
     const offset = exact ? base + record.offsetDelta : batch.firstOffset + BigInt(record.offsetDelta);
     if (exact ? (offset as number) < fromNumber : (offset as bigint) < from) continue;
-    const headers: Record<string, string> = {};
-    for (const [name, value] of record.headers) {
-      if (name !== null && value !== null) headers[name.toString()] = value.toString();
+    out.push(
+      new FetchedMessage(
+        String(offset),
+        record.key === null ? null : record.key.toString(),
+        record.value === null ? null : record.value.toString(),
+        record.headers,
+      ),
+    );
+  }
+}
+
+/**
+ * A fetched message whose headers are decoded when first read. An envelope carries ten or so headers, and the
+ * projector reads one of them (`traceparent`), only while tracing; decoding every name and value of every message
+ * was two dozen strings made per message for nothing.
+ */
+class FetchedMessage implements IncomingMessage {
+  #raw: readonly (readonly [Buffer | null, Buffer | null])[] | undefined;
+  #headers: Record<string, string> | undefined;
+
+  constructor(
+    readonly offset: string,
+    readonly key: string | null,
+    readonly value: string | null,
+    raw: readonly (readonly [Buffer | null, Buffer | null])[],
+  ) {
+    this.#raw = raw;
+  }
+
+  get headers(): Record<string, string> {
+    if (this.#headers === undefined) {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of this.#raw ?? []) {
+        if (name !== null && value !== null) headers[name.toString()] = value.toString();
+      }
+      this.#headers = headers;
+      this.#raw = undefined;
     }
-    out.push({
-      offset: String(offset),
-      key: record.key === null ? null : record.key.toString(),
-      value: record.value === null ? null : record.value.toString(),
-      headers,
-    });
+    return this.#headers;
   }
 }
 
