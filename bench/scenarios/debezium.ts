@@ -122,6 +122,8 @@ class CpuTimeline {
   private readonly last = new Map<number, number>();
   private readonly samples: { at: number; cpu: Map<number, number> }[] = [];
   private backends: number[] = [];
+  /** What each backend is (application name, or its type when unnamed), for the breakdown of the backends' CPU. */
+  private readonly names = new Map<number, string>();
   private running = true;
   private readonly loop: Promise<void>;
 
@@ -137,14 +139,15 @@ class CpuTimeline {
     while (this.running) {
       if (n++ % 3 === 0) {
         const { rows } = await this.db
-          .query<{ pid: number }>(
-            `SELECT pid FROM pg_stat_activity
+          .query<{ pid: number; name: string }>(
+            `SELECT pid, coalesce(nullif(application_name, ''), backend_type) AS name FROM pg_stat_activity
               WHERE backend_type IN ('client backend', 'walsender') AND pid <> pg_backend_pid()
                 AND coalesce(application_name, '') NOT LIKE $1`,
             [`${RUN_ID}%`],
           )
-          .catch(() => ({ rows: [] as { pid: number }[] }));
+          .catch(() => ({ rows: [] as { pid: number; name: string }[] }));
         this.backends = rows.map((r) => r.pid);
+        for (const r of rows) this.names.set(r.pid, r.name);
       }
       this.sample();
       await new Promise((r) => setTimeout(r, 100));
@@ -161,19 +164,27 @@ class CpuTimeline {
   }
 
   /** CPU seconds used between the last sample at or before `from` and the first at or after `to`. */
-  cpuBetween(from: number, to: number): { cpuSeconds: number; publisherSeconds: number; seconds: number } {
+  cpuBetween(
+    from: number,
+    to: number,
+  ): { cpuSeconds: number; publisherSeconds: number; seconds: number; backends: Record<string, number> } {
     this.sample();
     const start = [...this.samples].reverse().find((s) => s.at <= from) ?? this.samples[0];
     const end = this.samples.find((s) => s.at >= to) ?? this.samples[this.samples.length - 1];
     const publisher = this.publisherPid();
     let cpu = 0;
     let own = 0;
+    const backends: Record<string, number> = {};
     for (const [pid, value] of end.cpu) {
       const used = value - (start.cpu.get(pid) ?? 0);
       cpu += used;
       if (pid === publisher) own += used;
+      else {
+        const name = this.names.get(pid) ?? 'backend';
+        backends[name] = (backends[name] ?? 0) + used;
+      }
     }
-    return { cpuSeconds: cpu, publisherSeconds: own, seconds: (end.at - start.at) / 1000 };
+    return { cpuSeconds: cpu, publisherSeconds: own, seconds: (end.at - start.at) / 1000, backends };
   }
 
   async stop(): Promise<void> {
@@ -216,6 +227,8 @@ interface Figures {
     cpuMsPer1000: number;
     /** The publisher's own process only (the rest is its PostgreSQL backends). */
     processCpuMsPer1000: number;
+    /** The backends' part, by application name (or backend type): where PostgreSQL's share goes. */
+    backendsCpuMsPer1000: Record<string, number>;
     cores: number;
     rounds: number[];
   };
@@ -226,6 +239,7 @@ interface Round {
   seconds: number;
   cpuSeconds: number;
   publisherSeconds: number;
+  backends?: Record<string, number>;
   insertSeconds?: number;
   backlog?: number;
   /** Milliseconds from the publisher's spawn to the first arrival. */
@@ -235,6 +249,13 @@ interface Round {
 const rate = (rows: number, seconds: number) => round(rows / seconds, 1);
 
 const sumOf = (rounds: readonly Round[], of: (r: Round) => number) => rounds.reduce((acc, r) => acc + of(r), 0);
+
+function perBackend(rounds: readonly Round[], rows: number): Record<string, number> {
+  const seconds = new Map<string, number>();
+  for (const r of rounds)
+    for (const [name, used] of Object.entries(r.backends ?? {})) seconds.set(name, (seconds.get(name) ?? 0) + used);
+  return Object.fromEntries([...seconds].map(([name, used]) => [name, round((used * 1e6) / rows, 1)]));
+}
 
 /** Rounds of the same size taken together: rows over summed seconds, CPU over summed rows. */
 function overRounds(rounds: readonly Round[], rowsPerRound: number) {
@@ -246,6 +267,7 @@ function overRounds(rounds: readonly Round[], rowsPerRound: number) {
     seconds: round(seconds, 2),
     cpuMsPer1000: round((cpu * 1e6) / rows, 1),
     processCpuMsPer1000: round((sumOf(rounds, (r) => r.publisherSeconds) * 1e6) / rows, 1),
+    backendsCpuMsPer1000: perBackend(rounds, rows),
     cores: round(cpu / seconds, 3),
     rounds: rounds.map((r) => rate(rowsPerRound, r.seconds)),
   };
@@ -382,11 +404,12 @@ async function measure(p: Publisher, db: Pool, writers: Pool): Promise<{ figures
       secondsFirstToLast: d.seconds,
       cpuMsPer1000: d.cpuMsPer1000,
       processCpuMsPer1000: d.processCpuMsPer1000,
+      backendsCpuMsPer1000: d.backendsCpuMsPer1000,
       cores: d.cores,
       rounds: d.rounds,
     };
     log(
-      `${p.name} burst: ${burst.deliveredRate} rows/s delivered over ${cfg.rounds} rounds; drain: ${drain.rate} rows/s, ${drain.cpuMsPer1000} CPU-ms per 1,000 rows (${drain.processCpuMsPer1000} its process)`,
+      `${p.name} burst: ${burst.deliveredRate} rows/s delivered over ${cfg.rounds} rounds; drain: ${drain.rate} rows/s, ${drain.cpuMsPer1000} CPU-ms per 1,000 rows (${drain.processCpuMsPer1000} its process; backends ${JSON.stringify(drain.backendsCpuMsPer1000)})`,
     );
     return { figures: { warmupRows, steady, burst, drain }, latencies };
   } finally {
