@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { KAFKA_COMPRESSIONS, type KafkaCompression } from '@event-spine/kafka';
+import { RELAY_DEFAULT_COMPRESSION } from '@event-spine/relay';
 
 /**
  * Environment knobs of `npm run bench`. BENCH_SCALE shrinks every size and duration at once, so a smoke run
@@ -43,6 +45,11 @@ export const benchConfig = {
   jwtSecret: 'bench-secret-that-is-long-enough-0123456789',
   /** Partitions per topic: the services' production default. */
   partitions: num('BENCH_PARTITIONS', 6),
+  /**
+   * How the relays compress their batches (BENCH_RELAY_COMPRESSION; the relay's default unless set). B_prod and
+   * Debezium's producer use the same, so every publisher puts the same kind of batch on the wire.
+   */
+  relayCompression: compression(process.env.BENCH_RELAY_COMPRESSION || RELAY_DEFAULT_COMPRESSION),
   /** The relay's production batch size; B_prod uses the same. */
   relayBatchSize: num('BENCH_RELAY_BATCH', 500),
 
@@ -117,6 +124,12 @@ export function remainingBudgetMs(): number {
 
 export function selected(id: string): boolean {
   return benchConfig.only.length === 0 || benchConfig.only.includes(id);
+}
+
+function compression(raw: string): KafkaCompression {
+  if (!(KAFKA_COMPRESSIONS as readonly string[]).includes(raw))
+    throw new Error(`BENCH_RELAY_COMPRESSION must be one of ${KAFKA_COMPRESSIONS.join(', ')}, got ${raw}`);
+  return raw as KafkaCompression;
 }
 
 function relayMode(raw: string): 'logical' | 'polling' {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { registerKafkajsCodecs } from '@event-spine/kafka';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { signToken } from '@event-spine/auth';
@@ -38,6 +39,8 @@ export function kafkaBrokers(): string[] {
 }
 
 export function kafka(clientId = `${RUN_ID}-client`): Kafka {
+  // With BENCH_RELAY_COMPRESSION=lz4 or snappy, the bench's kafkajs consumers read them with the platform's codecs.
+  registerKafkajsCodecs();
   return new Kafka({ clientId, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
 }
 
@@ -161,6 +164,7 @@ export class Deployment {
             PERSONAL_DATA_KEYS_DATABASE_SCHEMA: this.commandSchema,
           }
         : {}),
+      ...(app === 'outbox-relay' ? { RELAY_KAFKA_COMPRESSION: benchConfig.relayCompression } : {}),
       ...extra,
     };
   }

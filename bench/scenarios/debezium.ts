@@ -477,6 +477,8 @@ export async function debeziumSideBySide(results: Results): Promise<ScenarioResu
       database: { host: '127.0.0.1', port, user: 'postgres', dbname: 'postgres' },
       table: `${DBZ_SCHEMA}.outbox`,
       brokers: kafkaBrokers(),
+      // The same kind of batch on the wire as the relay's (Kafka's names for the codecs are the same).
+      worker: { 'producer.compression.type': benchConfig.relayCompression },
     });
     const c = connect;
     const debezium: Publisher = {

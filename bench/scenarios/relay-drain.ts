@@ -27,7 +27,11 @@ async function rawProducerRate(d: Deployment, stream: EventStream, client: Kafka
   const rawTopic = `${d.topicPrefix}raw-${client}.spine.account.events`;
   await d.createTopics(admin, [rawTopic]);
   await admin.disconnect();
-  const producer = createMessageProducer(client, k, { brokers: kafkaBrokers(), clientId: `${RUN_ID}-raw-${client}` });
+  const producer = createMessageProducer(client, k, {
+    brokers: kafkaBrokers(),
+    clientId: `${RUN_ID}-raw-${client}`,
+    compression: benchConfig.relayCompression,
+  });
   await producer.connect();
   let sendMs = 0;
   let cpuMicros = 0;

@@ -1,5 +1,6 @@
 import {
   KAFKA_CLIENTS,
+  KAFKA_COMPRESSIONS,
   createMessageConsumer,
   createMessageProducer,
   type ConsumerHandlers,
@@ -119,6 +120,58 @@ describe.each(KAFKA_CLIENTS)('Kafka consumer port: %s adapter', (client: KafkaCl
     expect(offsets[rewindAt]).toBe(3);
     expect(offsets.slice(rewindAt)).toEqual([3, 4, 5, 6, 7, 8, 9]);
     expect(seen.every((s) => /^\d+$/.test(s.n))).toBe(true);
+  });
+
+  it('reads batches each producer adapter compressed with each codec: the same keys, values and headers', async () => {
+    const packed = uniqueName(`compressed-${client}`);
+    await admin.createTopics({ topics: [{ topic: packed, numPartitions: 1 }], waitForLeaders: true });
+    const sent: { key: string; value: string; codec: string }[] = [];
+    try {
+      for (const producerClient of KAFKA_CLIENTS)
+        for (const compression of KAFKA_COMPRESSIONS) {
+          const p = createMessageProducer(producerClient, testKafka(), {
+            brokers: testKafkaBrokers(),
+            clientId: uniqueName('compressing'),
+            compression,
+          });
+          await p.connect();
+          const codec = `${producerClient}/${compression}`;
+          const batch = Array.from({ length: 20 }, (_, i) => ({
+            key: `${codec}:${i}`,
+            // Repetitive, so every codec actually shrinks it.
+            value: JSON.stringify({ codec, i, text: 'x'.repeat(200) }),
+            codec,
+          }));
+          await p.send(batch.map((m) => ({ topic: packed, key: m.key, value: m.value, headers: { codec } })));
+          await p.disconnect();
+          sent.push(...batch);
+        }
+      const got: { key: string | null; value: string | null; codec: string }[] = [];
+      const c = createMessageConsumer(
+        client,
+        testKafka(),
+        { brokers: testKafkaBrokers(), clientId: uniqueName(client) },
+        {
+          groupId: uniqueName('group'),
+          topics: [packed],
+          sessionTimeoutMs: 6000,
+          maxWaitMs: 50,
+          partitionsConcurrently: 1,
+        },
+      );
+      running.push(c);
+      await c.start({
+        startAt: async () => '0',
+        eachBatch: async (batch) => {
+          for (const m of batch.messages) got.push({ key: m.key, value: m.value, codec: m.headers.codec });
+          return (BigInt(batch.messages[batch.messages.length - 1].offset) + 1n).toString();
+        },
+      });
+      await waitFor(() => got.length >= sent.length, { message: `${sent.length} messages (have ${got.length})` });
+      expect(got).toEqual(sent);
+    } finally {
+      await admin.deleteTopics({ topics: [packed] }).catch(() => undefined);
+    }
   });
 
   it('shares the partitions between members and hands them over, from startAt, when one stops', async () => {

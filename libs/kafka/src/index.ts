@@ -1,3 +1,4 @@
+export * from './compression';
 export * from './kafka-client';
 export * from './kafka.module';
 export * from './message-producer';

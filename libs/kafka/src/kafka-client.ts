@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { registerKafkajsCodecs } from './compression';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -23,6 +24,7 @@ function logCreator() {
 }
 
 export function createKafka(settings: KafkaSettings): Kafka {
+  registerKafkajsCodecs();
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,

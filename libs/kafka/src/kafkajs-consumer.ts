@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Consumer, IHeaders, Kafka } from 'kafkajs';
+import { registerKafkajsCodecs } from './compression';
 import {
   heartbeatFresh,
   type ConsumerHandlers,
@@ -32,7 +33,10 @@ export class KafkajsConsumer implements MessageConsumer {
   constructor(
     private readonly kafka: Kafka,
     private readonly settings: ConsumerSettings,
-  ) {}
+  ) {
+    // Batches a platformatic producer compressed with lz4 or snappy are read too.
+    registerKafkajsCodecs();
+  }
 
   async start(handlers: ConsumerHandlers): Promise<void> {
     const { groupId, topics, sessionTimeoutMs, maxWaitMs, partitionsConcurrently } = this.settings;

@@ -1,5 +1,6 @@
 import {
   Partitioners,
+  type CompressionTypes,
   type ICustomPartitioner,
   type Kafka,
   type Producer,
@@ -7,6 +8,7 @@ import {
   type RecordMetadata,
   type TopicMessages,
 } from 'kafkajs';
+import { KAFKAJS_COMPRESSION, registerKafkajsCodecs, type KafkaCompression } from './compression';
 import type { Landed, MessageProducer, OutgoingMessage } from './message-producer';
 
 const partitionOf = new WeakMap<object, number>();
@@ -39,8 +41,12 @@ export class KafkajsProducer implements MessageProducer {
   /** The underlying producer, for tests that stand in for the broker's refusals. */
   readonly producer: Producer;
 
-  constructor(kafka: Kafka) {
+  private readonly compression: CompressionTypes;
+
+  constructor(kafka: Kafka, compression: KafkaCompression = 'none') {
+    registerKafkajsCodecs();
     this.producer = kafka.producer(KAFKAJS_PRODUCER_CONFIG);
+    this.compression = KAFKAJS_COMPRESSION[compression];
   }
 
   connect(): Promise<void> {
@@ -64,6 +70,7 @@ export class KafkajsProducer implements MessageProducer {
     const acknowledged = await this.producer.sendBatch({
       topicMessages: topicMessages.map(({ topic, messages: m }) => ({ topic, messages: m })),
       acks: -1,
+      compression: this.compression,
     });
     return landings(topicMessages, acknowledged, messages.length);
   }

@@ -1,9 +1,11 @@
 import { murmur2, Producer, stringSerializers, type Serializer } from '@platformatic/kafka';
+import type { KafkaCompression } from './compression';
 import { KafkaSendError, type Landed, type MessageProducer, type OutgoingMessage } from './message-producer';
 
 export interface PlatformaticSettings {
   brokers: string[];
   clientId: string;
+  compression?: KafkaCompression;
 }
 
 interface PlatformaticErrorLike {
@@ -94,6 +96,7 @@ export class PlatformaticProducer implements MessageProducer {
       retryDelay: 200,
       connectTimeout: 3000,
       timeout: 10_000,
+      compression: settings.compression ?? 'none',
     });
   }
 

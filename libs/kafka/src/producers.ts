@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import type { KafkaCompression } from './compression';
 import { KafkajsProducer } from './kafkajs-producer';
 import type { KafkaClientName, MessageProducer } from './message-producer';
 import { PlatformaticProducer } from './platformatic-producer';
@@ -7,7 +8,7 @@ import { PlatformaticProducer } from './platformatic-producer';
 export function createMessageProducer(
   client: KafkaClientName,
   kafka: Kafka,
-  settings: { brokers: string[]; clientId: string },
+  settings: { brokers: string[]; clientId: string; compression?: KafkaCompression },
 ): MessageProducer {
-  return client === 'kafkajs' ? new KafkajsProducer(kafka) : new PlatformaticProducer(settings);
+  return client === 'kafkajs' ? new KafkajsProducer(kafka, settings.compression) : new PlatformaticProducer(settings);
 }

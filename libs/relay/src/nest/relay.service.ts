@@ -31,7 +31,10 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(RELAY_CONFIG) config: RelayModuleConfig,
     @Inject(KAFKA_OPTIONS) kafkaOptions: KafkaModuleOptions,
   ) {
-    this.producer = createMessageProducer(config.RELAY_KAFKA_CLIENT, kafka, kafkaOptions);
+    this.producer = createMessageProducer(config.RELAY_KAFKA_CLIENT, kafka, {
+      ...kafkaOptions,
+      compression: config.RELAY_KAFKA_COMPRESSION,
+    });
     this.mode = config.RELAY_MODE;
     const schema = config.DATABASE_SCHEMA;
     const logger = this.logger;
