@@ -1,5 +1,6 @@
 import { createMessageProducer, KAFKA_CLIENTS, type KafkaClientName } from '@event-spine/kafka';
 import { enqueueOutbox, type Queryable } from '@event-spine/outbox';
+import { RELAY_DEFAULT_COMPRESSION_FROM } from '@event-spine/relay';
 import { benchConfig } from '../lib/config';
 import { Deployment, kafka, kafkaBrokers, RUN_ID, schemaPool } from '../lib/deployment';
 import { EventStream } from '../lib/events';
@@ -30,7 +31,7 @@ async function rawProducerRate(d: Deployment, stream: EventStream, client: Kafka
   const producer = createMessageProducer(client, k, {
     brokers: kafkaBrokers(),
     clientId: `${RUN_ID}-raw-${client}`,
-    compression: benchConfig.relayCompression,
+    compression: { codec: benchConfig.relayCompression, fromMessages: RELAY_DEFAULT_COMPRESSION_FROM },
   });
   await producer.connect();
   let sendMs = 0;

@@ -132,7 +132,7 @@ describe.each(KAFKA_CLIENTS)('Kafka consumer port: %s adapter', (client: KafkaCl
           const p = createMessageProducer(producerClient, testKafka(), {
             brokers: testKafkaBrokers(),
             clientId: uniqueName('compressing'),
-            compression,
+            compression: { codec: compression, fromMessages: 1 },
           });
           await p.connect();
           const codec = `${producerClient}/${compression}`;

@@ -9,6 +9,21 @@ import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'lz4', 'snappy'] as const;
 export type KafkaCompression = (typeof KAFKA_COMPRESSIONS)[number];
 
+/**
+ * A producer's compression: the codec, for sends of at least `fromMessages` messages. A send of a few messages gains
+ * little from it and waits for it (gzip sets up a stream per call) and so does its consumer: a relay keeping up with
+ * a steady load sends one or two rows at a time, and latency is what counts there; a backlog goes out in full batches.
+ */
+export interface CompressionPolicy {
+  codec: KafkaCompression;
+  fromMessages: number;
+}
+
+/** The codec a send of `count` messages uses. */
+export function codecFor(policy: CompressionPolicy | undefined, count: number): KafkaCompression {
+  return policy && count >= policy.fromMessages ? policy.codec : 'none';
+}
+
 export const KAFKAJS_COMPRESSION: Record<KafkaCompression, CompressionTypes> = {
   none: CompressionTypes.None,
   gzip: CompressionTypes.GZIP,

@@ -1,6 +1,5 @@
 import {
   Partitioners,
-  type CompressionTypes,
   type ICustomPartitioner,
   type Kafka,
   type Producer,
@@ -8,7 +7,7 @@ import {
   type RecordMetadata,
   type TopicMessages,
 } from 'kafkajs';
-import { KAFKAJS_COMPRESSION, registerKafkajsCodecs, type KafkaCompression } from './compression';
+import { codecFor, KAFKAJS_COMPRESSION, registerKafkajsCodecs, type CompressionPolicy } from './compression';
 import type { Landed, MessageProducer, OutgoingMessage } from './message-producer';
 
 const partitionOf = new WeakMap<object, number>();
@@ -41,12 +40,12 @@ export class KafkajsProducer implements MessageProducer {
   /** The underlying producer, for tests that stand in for the broker's refusals. */
   readonly producer: Producer;
 
-  private readonly compression: CompressionTypes;
-
-  constructor(kafka: Kafka, compression: KafkaCompression = 'none') {
+  constructor(
+    kafka: Kafka,
+    private readonly compression?: CompressionPolicy,
+  ) {
     registerKafkajsCodecs();
     this.producer = kafka.producer(KAFKAJS_PRODUCER_CONFIG);
-    this.compression = KAFKAJS_COMPRESSION[compression];
   }
 
   connect(): Promise<void> {
@@ -70,7 +69,7 @@ export class KafkajsProducer implements MessageProducer {
     const acknowledged = await this.producer.sendBatch({
       topicMessages: topicMessages.map(({ topic, messages: m }) => ({ topic, messages: m })),
       acks: -1,
-      compression: this.compression,
+      compression: KAFKAJS_COMPRESSION[codecFor(this.compression, messages.length)],
     });
     return landings(topicMessages, acknowledged, messages.length);
   }

@@ -1,11 +1,11 @@
 import { murmur2, Producer, stringSerializers, type Serializer } from '@platformatic/kafka';
-import type { KafkaCompression } from './compression';
+import { codecFor, type CompressionPolicy } from './compression';
 import { KafkaSendError, type Landed, type MessageProducer, type OutgoingMessage } from './message-producer';
 
 export interface PlatformaticSettings {
   brokers: string[];
   clientId: string;
-  compression?: KafkaCompression;
+  compression?: CompressionPolicy;
 }
 
 interface PlatformaticErrorLike {
@@ -79,8 +79,10 @@ export function repeatingStringSerializer(limit: number, maxLength: number): Ser
 export class PlatformaticProducer implements MessageProducer {
   readonly client = 'platformatic' as const;
   private readonly producer: Producer<string, string, string, string>;
+  private readonly compression?: CompressionPolicy;
 
   constructor(settings: PlatformaticSettings) {
+    this.compression = settings.compression;
     this.producer = new Producer({
       clientId: settings.clientId,
       bootstrapBrokers: settings.brokers,
@@ -96,7 +98,6 @@ export class PlatformaticProducer implements MessageProducer {
       retryDelay: 200,
       connectTimeout: 3000,
       timeout: 10_000,
-      compression: settings.compression ?? 'none',
     });
   }
 
@@ -119,6 +120,7 @@ export class PlatformaticProducer implements MessageProducer {
         return (murmur2(Buffer.from(m.key)) & 0x7fffffff) % count;
       });
       const result = await this.producer.send({
+        compression: codecFor(this.compression, messages.length),
         messages: messages.map((m, i) => ({
           topic: m.topic,
           key: m.key,

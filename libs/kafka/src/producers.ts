@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import type { KafkaCompression } from './compression';
+import type { CompressionPolicy } from './compression';
 import { KafkajsProducer } from './kafkajs-producer';
 import type { KafkaClientName, MessageProducer } from './message-producer';
 import { PlatformaticProducer } from './platformatic-producer';
@@ -8,7 +8,7 @@ import { PlatformaticProducer } from './platformatic-producer';
 export function createMessageProducer(
   client: KafkaClientName,
   kafka: Kafka,
-  settings: { brokers: string[]; clientId: string; compression?: KafkaCompression },
+  settings: { brokers: string[]; clientId: string; compression?: CompressionPolicy },
 ): MessageProducer {
   return client === 'kafkajs' ? new KafkajsProducer(kafka, settings.compression) : new PlatformaticProducer(settings);
 }

@@ -8,6 +8,8 @@ import { DEFAULT_RETRIABLE_BOUND_MS } from '../holdback';
  * consumer can read it with no codec to add; lz4 and snappy cost less still.
  */
 export const RELAY_DEFAULT_COMPRESSION: KafkaCompression = 'gzip';
+/** Batches of fewer rows go out uncompressed (see CompressionPolicy). */
+export const RELAY_DEFAULT_COMPRESSION_FROM = 100;
 
 /** The relay's own variables; a relay service adds them to the common, database and Kafka ones. */
 export const relayConfig = {
@@ -23,6 +25,10 @@ export const relayConfig = {
     "how the relay compresses its Kafka batches; consumers need the codec: every client has gzip; lz4 and snappy are in the Java client, librdkafka, Go clients and both of this platform's (kafkajs elsewhere needs a codec package)",
     KAFKA_COMPRESSIONS,
     RELAY_DEFAULT_COMPRESSION,
+  ),
+  RELAY_KAFKA_COMPRESSION_FROM: int(
+    'smallest batch (rows) that is compressed: smaller ones, a relay keeping up with a steady load, go out as they are, sooner',
+    { default: RELAY_DEFAULT_COMPRESSION_FROM, min: 1, max: 10000 },
   ),
   RELAY_MODE: oneOf(
     'how the relay finds rows: polling the outbox table, or logical replication of it (needs wal_level=logical; one active instance)',

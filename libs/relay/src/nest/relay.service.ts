@@ -33,7 +33,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
   ) {
     this.producer = createMessageProducer(config.RELAY_KAFKA_CLIENT, kafka, {
       ...kafkaOptions,
-      compression: config.RELAY_KAFKA_COMPRESSION,
+      compression: { codec: config.RELAY_KAFKA_COMPRESSION, fromMessages: config.RELAY_KAFKA_COMPRESSION_FROM },
     });
     this.mode = config.RELAY_MODE;
     const schema = config.DATABASE_SCHEMA;
