@@ -1,4 +1,4 @@
-import { murmur2, Producer, stringSerializers, type Serializer } from '@platformatic/kafka';
+import { murmur2, Producer, stringSerializers } from '@platformatic/kafka';
 import { codecFor, type CompressionPolicy } from './compression';
 import { KafkaSendError, type Landed, type MessageProducer, type OutgoingMessage } from './message-producer';
 
@@ -55,8 +55,12 @@ export function describeSendFailure(error: unknown): KafkaSendError {
  * message after message; the client encodes every header of every message, and making a small buffer per string was a
  * quarter of the producer's CPU (bench/README.md). Identifiers are longer than `maxLength` and are not kept. The
  * buffers are shared between messages: the client copies them into its request and never writes to them.
+ *
+ * Typed structurally rather than as the client's `Serializer`: this file's declarations are public, and naming the
+ * client's type would make every consumer of the package type-check the client's own declarations (which need
+ * `@types/debug`).
  */
-export function repeatingStringSerializer(limit: number, maxLength: number): Serializer<string> {
+export function repeatingStringSerializer(limit: number, maxLength: number): (text?: string) => Buffer | undefined {
   const known = new Map<string, Buffer>();
   return (text) => {
     if (typeof text !== 'string') return undefined;
