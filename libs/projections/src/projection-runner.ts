@@ -671,7 +671,9 @@ export class ProjectionRunner {
         payloads.set(d, { error: 'a sealed personal field in an event without a UUID id' });
         continue;
       }
-      byTenant.set(d.envelope!.tenantId, [...(byTenant.get(d.envelope!.tenantId) ?? []), d]);
+      const list = byTenant.get(d.envelope!.tenantId);
+      if (list) list.push(d);
+      else byTenant.set(d.envelope!.tenantId, [d]);
     }
     for (const [tenantId, list] of byTenant) {
       for (let i = 0; i < list.length; i += 500) {
