@@ -298,4 +298,73 @@ describeIf('logical relay (RELAY_MODE=logical)', () => {
       await logical.stop();
     }
   });
+
+  // Unlike the polling relay (relay-holdback.int-spec.ts), this mode has no buckets to hold back one at a time: every
+  // transaction after the refused one waits with it, and nothing is skipped.
+  it('stops at a row Kafka does not take (its topic is missing), names it, and goes on in order once Kafka takes it', async () => {
+    const missing = uniqueName('logical-missing');
+    const enqueue = (batch: OutboxMessage[]) =>
+      enqueueOutbox({ query: async (sql, params) => (await writers.query(sql, params)).rows as never }, batch);
+    logs.length = 0;
+    const admin = testKafka().admin();
+    await admin.connect();
+    const logical = await startLogical();
+    let late: TopicRecorder | undefined;
+    try {
+      // Streaming from its slot (rows from before a new slot are handed off from the table, bucket by bucket).
+      await recorder.waitForEvents(await write(1));
+      const before = messages(10);
+      const refusedId = randomUUID();
+      const refused: OutboxMessage = {
+        eventId: refusedId,
+        topic: missing,
+        key: 'tenant-a:1',
+        headers: { 'event-id': refusedId },
+        value: JSON.stringify({ key: 'tenant-a:1', seq: 0 }),
+      };
+      const after = messages(10);
+      // Three transactions: the stream sends whole ones, so the refused row's batch holds it alone.
+      await enqueue(before);
+      await enqueue([refused]);
+      await enqueue(after);
+      await recorder.waitForEvents(before.map((m) => m.eventId));
+      const refusals = () =>
+        logs.filter((e) => String(e.message).startsWith('Kafka did not take a batch') && e.firstEventId === refusedId);
+      await waitFor(async () => refusals().length >= 3, { timeoutMs: 20_000, message: 'three refusals logged' });
+      // Refused and retried, with everything after it waiting: published, none of it; kept, all of it.
+      expect(recorder.eventIds().some((id) => after.some((m) => m.eventId === id))).toBe(false);
+      expect(
+        refusals()
+          .map((e) => e.failures)
+          .slice(0, 3),
+      ).toEqual([1, 2, 3]);
+      const { rows } = await writers.query<{ event_id: string }>(`SELECT event_id FROM outbox`);
+      expect(rows.map((r) => r.event_id).sort()).toEqual([refusedId, ...after.map((m) => m.eventId)].sort());
+
+      await admin.createTopics({ topics: [{ topic: missing, numPartitions: 1 }], waitForLeaders: true });
+      late = await TopicRecorder.start(testKafka(), [missing]);
+      await late.waitForEvents([refusedId], 30_000);
+      await recorder.waitForEvents(
+        after.map((m) => m.eventId),
+        30_000,
+      );
+      expect(late.eventIds()).toEqual([refusedId]);
+      // The refused row went before the transaction after it: their placements are recorded in the order sent.
+      const placedAt = async (eventId: string) => {
+        const { rows: placed } = await writers.query<{ id: string }>(
+          `SELECT id::text FROM outbox_placement WHERE $1::uuid = ANY(event_ids)`,
+          [eventId],
+        );
+        return BigInt(placed[0].id);
+      };
+      expect(await placedAt(refusedId)).toBeLessThan(await placedAt(after[0].eventId));
+      expectOnceInOrder([...before, ...after].map((m) => m.eventId));
+      await waitFor(async () => (await outboxRows()) === 0, { timeoutMs: 10_000, message: 'outbox emptied' });
+    } finally {
+      await logical.stop();
+      await late?.stop();
+      await admin.deleteTopics({ topics: [missing] }).catch(() => undefined);
+      await admin.disconnect();
+    }
+  });
 });
