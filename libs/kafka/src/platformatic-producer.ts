@@ -1,5 +1,6 @@
-import { murmur2, Producer, stringSerializers } from '@platformatic/kafka';
+import { Producer, stringSerializers } from '@platformatic/kafka';
 import { codecFor, type CompressionPolicy } from './compression';
+import { partitionOf } from './murmur2';
 import { KafkaSendError, type Landed, type MessageProducer, type OutgoingMessage } from './message-producer';
 
 export interface PlatformaticSettings {
@@ -121,7 +122,7 @@ export class PlatformaticProducer implements MessageProducer {
         const count = metadata.topics.get(m.topic)?.partitionsCount;
         if (!count)
           throw new KafkaSendError(`Unknown topic ${m.topic}.`, false, 'UNKNOWN_TOPIC_OR_PARTITION', undefined);
-        return (murmur2(Buffer.from(m.key)) & 0x7fffffff) % count;
+        return partitionOf(m.key, count);
       });
       const result = await this.producer.send({
         compression: codecFor(this.compression, messages.length),
